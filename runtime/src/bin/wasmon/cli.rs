@@ -1,0 +1,421 @@
+//! The command line: argument definitions and the subcommands.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use wasmon_runtime::output::JsonOutcome;
+use wasmon_runtime::{
+    CheckCall, CheckInfo, CheckModule, DiscoverCall, Grants, Limits, Sandbox, State, Target, Values,
+};
+
+/// An error that keeps a command from doing its job; `main` turns it into
+/// exit code 3.
+pub struct Failure(pub anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure(e.into())
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wasmon",
+    version,
+    about = "Run monitoring checks that are sandboxed WebAssembly components",
+    long_about = "wasmon runs monitoring checks that are WebAssembly components built against the \
+                  wasmon:check contract, each run in a fresh sandbox with a time limit, a memory \
+                  limit and only the network access it is granted. `wasmon check` speaks the \
+                  Nagios plugin interface: one line of output and exit code 0-3."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Directory for precompiled modules [default: $WASMON_CACHE_DIR, $XDG_CACHE_HOME/wasmon or ~/.cache/wasmon]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile modules at every start instead of caching them
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
+    /// Log more (-v: info, -vv: debug, -vvv: trace); logs go to stderr. RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one check once and report it as a Nagios plugin: the first line is
+    /// `STATE - summary | perfdata`, then the long output; the exit code is
+    /// 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN).
+    Check(CheckArgs),
+    /// Print a check's manpage: what it monitors, when it is OK, WARN or CRIT,
+    /// its parameters with their defaults, and what it is granted by default.
+    Describe(DescribeArgs),
+    /// Print the items a check would monitor on a host, one service per item.
+    Discover(DiscoverArgs),
+}
+
+/// Where and how a check runs; shared by `check` and `discover`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The check: a path to a .wasm component or the name of a standard check
+    /// (dummy, tcp, http, dns, load, memory, disk)
+    #[arg(value_name = "MODULE")]
+    pub module: String,
+
+    /// The host to check: a name (resolved once, here) or an IP address
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// A check parameter, repeatable (see `wasmon describe MODULE`)
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+
+    /// Wall-time limit of the run
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Memory limit of the check's linear memory
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub memory: usize,
+
+    /// Grant more than the default (a connection to the host's address only):
+    /// `system`, `dns`, `net=<IP address>`, `net=any`; `no-target` takes the
+    /// host's address away. Repeatable. Standard checks come with what they need.
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// The item to check (e.g. a mount point for `disk`)
+    #[arg(short = 'i', long, value_name = "ITEM")]
+    pub item: Option<String>,
+
+    /// Output format
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Nagios)]
+    pub format: Format,
+
+    /// State reported when the check times out
+    #[arg(long, value_name = "STATE", default_value = "CRITICAL", value_parser = parse_state)]
+    pub timeout_state: State,
+
+    /// Output limit (summary, long output and the check's own stdout/stderr)
+    #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]
+    pub output_limit: usize,
+
+    /// Keep the check's value store in this JSON file between runs (counter
+    /// rates, sequence positions); without it every run starts empty
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// The check: a path to a .wasm component or the name of a standard check
+    #[arg(value_name = "MODULE")]
+    pub module: String,
+
+    /// Output format
+    #[arg(short = 'f', long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct DiscoverArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Output format
+    #[arg(short = 'f', long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+}
+
+/// How `wasmon check` prints its result.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Nagios plugin output
+    Nagios,
+    /// One JSON object
+    Json,
+}
+
+/// How `describe` and `discover` print.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextFormat {
+    /// For people
+    Text,
+    /// One JSON value
+    Json,
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("wasmon={default},wasmon_runtime={default}")));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(cli: Cli) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
+        let sandbox = Sandbox::builder().cache_dir(cache_dir).max_concurrency(4).build()?;
+        match cli.command {
+            Command::Check(args) => check(&sandbox, args).await,
+            Command::Describe(args) => describe(&sandbox, args).await,
+            Command::Discover(args) => discover(&sandbox, args).await,
+        }
+    })
+}
+
+/// The module, its grants (defaults plus `--grant`), the target, the params.
+struct Prepared {
+    module: CheckModule,
+    grants: Grants,
+    target: Target,
+    params: Vec<(String, String)>,
+}
+
+fn prepare(sandbox: &Sandbox, run: &RunArgs) -> Result<Prepared, Failure> {
+    let params = run.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>()?;
+    let (module, mut grants) = sandbox.load_spec(&run.module)?;
+    for g in &run.grants {
+        grants.add(g).map_err(|e| anyhow!("--grant {e}"))?;
+    }
+    let target = match &run.host {
+        None => Target::default(),
+        Some(host) => Target::new(host.clone(), Some(resolve(host)?)),
+    };
+    Ok(Prepared { module, grants, target, params })
+}
+
+async fn check(sandbox: &Sandbox, args: CheckArgs) -> Result<u8, Failure> {
+    let p = prepare(sandbox, &args.run)?;
+    let values = match &args.state_file {
+        Some(path) => load_values(path)?,
+        None => Values::new(),
+    };
+    let call = CheckCall {
+        target: p.target,
+        item: args.item,
+        params: p.params,
+        limits: Limits {
+            timeout: args.run.timeout,
+            timeout_state: args.timeout_state,
+            memory: args.run.memory,
+            output: args.output_limit,
+            ..Limits::default()
+        },
+        grants: p.grants,
+        values,
+    };
+    let run = p.module.check(&call).await;
+    if let Some(path) = &args.state_file {
+        save_values(path, &run.values)?;
+    }
+    let o = &run.outcome;
+    match args.format {
+        Format::Nagios => println!("{}", o.plugin_output()),
+        Format::Json => println!("{}", serde_json::to_string(&JsonOutcome::from(o)).context("cannot print JSON")?),
+    }
+    Ok(o.state.exit_code())
+}
+
+async fn describe(sandbox: &Sandbox, args: DescribeArgs) -> Result<u8, Failure> {
+    let (module, grants) = sandbox.load_spec(&args.module)?;
+    let info = module.describe().await?;
+    match args.format {
+        TextFormat::Json => println!("{}", serde_json::to_string_pretty(&info).context("cannot print JSON")?),
+        TextFormat::Text => print!("{}", manpage(&info, &grants)),
+    }
+    // What the check's description breaks of the contract, for its author.
+    for problem in wasmon_runtime::contract::verify_info(&info) {
+        eprintln!("wasmon: warning: {}: {problem}", module.name());
+    }
+    Ok(0)
+}
+
+async fn discover(sandbox: &Sandbox, args: DiscoverArgs) -> Result<u8, Failure> {
+    let p = prepare(sandbox, &args.run)?;
+    let call = DiscoverCall {
+        target: p.target,
+        params: p.params,
+        limits: Limits { timeout: args.run.timeout, memory: args.run.memory, ..Limits::default() },
+        grants: p.grants,
+    };
+    let items = p.module.discover(&call).await?;
+    match args.format {
+        TextFormat::Json => println!("{}", serde_json::to_string_pretty(&items).context("cannot print JSON")?),
+        TextFormat::Text => {
+            for item in &items {
+                let params: Vec<String> = item.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                if params.is_empty() {
+                    println!("{}", item.name);
+                } else {
+                    println!("{}\t{}", item.name, params.join(" "));
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The manpage as `wasmon describe` prints it.
+fn manpage(info: &CheckInfo, grants: &Grants) -> String {
+    let mut out = format!("{} {}\n{}\n", info.name, info.version, info.title);
+    let section = |out: &mut String, title: &str, text: &str| {
+        out.push_str(&format!("\n{title}\n"));
+        for line in text.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    };
+    section(&mut out, "DESCRIPTION", &info.manpage.description);
+    if let Some(item) = &info.manpage.item {
+        section(&mut out, "ITEM", item);
+    }
+    if let Some(d) = &info.manpage.discovery {
+        section(&mut out, "DISCOVERY", d);
+    }
+    out.push_str("\nPARAMETERS\n");
+    if info.params.is_empty() {
+        out.push_str("    none\n");
+    }
+    for p in &info.params {
+        out.push_str(&format!("    {}\n", p.name));
+        for line in p.description.lines() {
+            out.push_str(&format!("        {line}\n"));
+        }
+        match (&p.default, &p.default_source) {
+            (Some(d), Some(s)) => out.push_str(&format!("        Default: {d} (source: {s})\n")),
+            (Some(d), None) => out.push_str(&format!("        Default: {d}\n")),
+            (None, Some(s)) => out.push_str(&format!("        Default: none ({s})\n")),
+            (None, None) => {}
+        }
+    }
+    let mut granted = Vec::new();
+    if grants.target {
+        granted.push("connections to the host's address".to_string());
+    }
+    if grants.dns {
+        granted.push("name lookups".to_string());
+    }
+    if grants.system {
+        granted.push("the system interface (load, memory, filesystems, uptime)".to_string());
+    }
+    granted.extend(grants.addresses.iter().map(|a| format!("connections to {a}")));
+    if grants.any_address {
+        granted.push("connections to any address".to_string());
+    }
+    section(&mut out, "GRANTED BY DEFAULT", &if granted.is_empty() { "nothing".to_string() } else { granted.join("\n") });
+    out
+}
+
+fn parse_param(p: &str) -> anyhow::Result<(String, String)> {
+    match p.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => bail!("-p '{p}': expected KEY=VALUE"),
+    }
+}
+
+/// Resolves `-H` once, here: the check connects to this address.
+fn resolve(host: &str) -> anyhow::Result<IpAddr> {
+    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let mut addrs = (host, 0)
+        .to_socket_addrs()
+        .with_context(|| format!("-H '{host}': cannot resolve the host name"))?;
+    addrs.next().map(|a| a.ip()).ok_or_else(|| anyhow!("-H '{host}': the host name has no addresses"))
+}
+
+fn load_values(path: &Path) -> anyhow::Result<Values> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| {
+            format!("--state-file {}: not a value store written by wasmon (expected a JSON object of byte arrays)", path.display())
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Values::new()),
+        Err(e) => Err(e).with_context(|| format!("--state-file {}: cannot read it", path.display())),
+    }
+}
+
+fn save_values(path: &Path, values: &Values) -> anyhow::Result<()> {
+    let text = serde_json::to_string(values)?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("--state-file {}: cannot write it", path.display()))
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = match s.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
+        Ok(_) => return Err(format!("'{s}': expected a positive duration such as 10s, 500ms or 1m")),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("'{s}': expected a duration such as 10s, 500ms or 1m ({e})"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("'{s}': the duration must be more than zero"));
+    }
+    Ok(d)
+}
+
+/// Sizes as `65536`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G`, `KB`/`MB`/`GB`, all binary).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num.parse().map_err(|_| format!("'{s}': expected a size such as 65536, 64KiB or 64MiB"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        u => return Err(format!("'{s}': unknown unit '{u}' (expected B, KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult).filter(|&b| b > 0).ok_or_else(|| format!("'{s}': the size must be more than zero and fit in memory"))
+}
+
+fn parse_state(s: &str) -> Result<State, String> {
+    s.parse::<State>().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_durations_and_params() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("16k"), Ok(16 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("64 furlongs").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("0").is_err());
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_param("port=22").unwrap(), ("port".into(), "22".into()));
+        assert_eq!(parse_param("send=a=b").unwrap(), ("send".into(), "a=b".into()));
+        assert!(parse_param("port").unwrap_err().to_string().contains("expected KEY=VALUE"));
+    }
+}

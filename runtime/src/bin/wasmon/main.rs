@@ -1,0 +1,67 @@
+//! `wasmon`: run monitoring checks that are WebAssembly components.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, Failure};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    return ExitCode::SUCCESS;
+                }
+                // `wasmon` alone: the help, on stderr, as a usage error.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    return ExitCode::from(3);
+                }
+                _ => {}
+            }
+            // Plugin convention: a usage error is UNKNOWN (3), on one line.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let plugin = std::env::args().nth(1).is_some_and(|a| a == "check");
+            report(plugin, &format!("{first} (see `wasmon --help`)"));
+            return ExitCode::from(3);
+        }
+    };
+    cli::init_logging(cli.verbose);
+    let plugin = matches!(cli.command, Command::Check(_));
+    // Exit codes are decided here only: the state's for a check that ran,
+    // 3 (UNKNOWN) for anything that kept it from running.
+    match cli::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(e)) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            let mut message = chain[0].clone();
+            for cause in &chain[1..] {
+                if !message.contains(cause.as_str()) {
+                    message.push_str(": ");
+                    message.push_str(cause);
+                }
+            }
+            report(plugin, &message.replace('\n', " "));
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Prints an error the way the caller reads it: as UNKNOWN plugin output on
+/// stdout for `wasmon check` (Nagios shows it), on stderr otherwise.
+fn report(plugin: bool, message: &str) {
+    if plugin {
+        println!("UNKNOWN - wasmon: {message}");
+        let _ = std::io::stdout().flush();
+    } else {
+        eprintln!("wasmon: error: {message}");
+    }
+}

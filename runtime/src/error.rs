@@ -1,0 +1,54 @@
+//! The library's error type.
+
+use std::path::PathBuf;
+
+/// What can go wrong when loading or asking a check module. A check *run*
+/// never fails: every way it ends is an [`Outcome`](crate::Outcome).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The wasmtime engine could not be set up.
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
+    /// A module file could not be read.
+    #[error("cannot read module '{}': {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A module was rejected at load.
+    #[error("module '{module}' was rejected: {reason}")]
+    InvalidModule {
+        /// The module's name or path.
+        module: String,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// There is no standard check of that name and no such file.
+    #[error("'{name}' is neither a file nor a standard check (standard checks: {known})")]
+    UnknownCheck {
+        /// What was asked for.
+        name: String,
+        /// The standard checks, comma-separated.
+        known: String,
+    },
+    /// `describe` or `discover` did not return normally.
+    #[error("{call} of module '{module}' failed: {message}")]
+    Run {
+        /// The module's name or path.
+        module: String,
+        /// `describe` or `discover`.
+        call: &'static str,
+        /// The mapped message (timeout, trap, check error).
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn engine(e: wasmtime::Error) -> Error {
+        Error::Engine(format!("{e:#}"))
+    }
+}

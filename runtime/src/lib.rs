@@ -1,0 +1,76 @@
+//! wasmon's engine as a library: load monitoring checks that are
+//! WebAssembly components built against the `wasmon:check` contract, and run
+//! each in a fresh, limited sandbox.
+//!
+//! ```
+//! use wasmon_runtime::{CheckCall, Sandbox, State};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), wasmon_runtime::Error> {
+//!     // One sandbox per process: it owns the engine, the instance pool and
+//!     // the precompiled-module cache.
+//!     let sandbox = Sandbox::builder().cache_dir(None).build()?;
+//!
+//!     // A standard check by name, or any component with `load_file`.
+//!     let dummy = sandbox.load_standard("dummy")?;
+//!     println!("{}", dummy.describe().await?.title);
+//!
+//!     let call = CheckCall {
+//!         params: vec![("state".into(), "WARNING".into()), ("text".into(), "Disk nearly full".into())],
+//!         ..CheckCall::default()
+//!     };
+//!     // A run never fails: timeouts, traps and memory limits are outcomes.
+//!     let run = dummy.check(&call).await;
+//!     assert_eq!(run.outcome.state, State::Warning);
+//!     println!("{}", run.outcome.plugin_output());
+//!
+//!     // Keep `run.values` for the service's next run: it is what the
+//!     // check stored (counters, sequence positions).
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Calls on a [`CheckModule`] may be made from many tasks at once; at most
+//! [`SandboxBuilder::max_concurrency`] runs execute at the same time and the
+//! rest wait for a slot.
+#![deny(missing_docs)]
+
+pub mod contract;
+mod error;
+mod module;
+pub mod outcome;
+pub mod output;
+mod sandbox;
+pub mod standard;
+pub mod system;
+mod values;
+
+pub use error::Error;
+pub use module::{CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ParamInfo};
+pub use outcome::{Metric, Outcome, Range, State, Termination};
+pub use sandbox::policy::{Grants, Limits, Target};
+pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
+pub use values::Values;
+
+/// The text reported for `check-error::item-not-found`.
+pub use sandbox::ITEM_NOT_FOUND;
+
+impl Sandbox {
+    /// Loads the standard check called `name` (see [`standard::all`]).
+    pub fn load_standard(&self, name: &str) -> Result<CheckModule, Error> {
+        let check = standard::find(name)?;
+        self.load(check.name, check.wasm)
+    }
+
+    /// Loads `spec`: a path to a `.wasm` file if one exists there (or the
+    /// text looks like a path), otherwise the standard check of that name.
+    /// Returns the module and the grants it gets by default.
+    pub fn load_spec(&self, spec: &str) -> Result<(CheckModule, Grants), Error> {
+        let path = std::path::Path::new(spec);
+        if path.exists() || spec.contains('/') || spec.ends_with(".wasm") {
+            return Ok((self.load_file(path)?, Grants::default()));
+        }
+        let check = standard::find(spec)?;
+        Ok((self.load(check.name, check.wasm)?, check.grants()))
+    }
+}

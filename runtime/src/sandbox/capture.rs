@@ -1,0 +1,117 @@
+//! The guest's stdout and stderr, captured in memory up to a byte budget.
+//! Writes beyond the budget are accepted and dropped, so a guest that floods
+//! its output neither blocks nor grows the host's memory; it is marked as
+//! truncated instead.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use tokio::io::AsyncWrite;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+/// A capped in-memory sink shared by the guest's stdout and stderr.
+#[derive(Clone, Debug)]
+pub(crate) struct Capture {
+    inner: Arc<Mutex<Captured>>,
+}
+
+#[derive(Debug, Default)]
+struct Captured {
+    bytes: Vec<u8>,
+    budget: usize,
+    dropped: u64,
+}
+
+impl Capture {
+    pub(crate) fn new(budget: usize) -> Capture {
+        Capture { inner: Arc::new(Mutex::new(Captured { budget, ..Captured::default() })) }
+    }
+
+    fn append(&self, buf: &[u8]) {
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let room = c.budget.saturating_sub(c.bytes.len());
+        let take = room.min(buf.len());
+        c.bytes.extend_from_slice(&buf[..take]);
+        c.dropped += (buf.len() - take) as u64;
+    }
+
+    /// What was captured (lossy UTF-8) and how many bytes were dropped.
+    pub(crate) fn contents(&self) -> (String, u64) {
+        let c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (String::from_utf8_lossy(&c.bytes).into_owned(), c.dropped)
+    }
+}
+
+impl IsTerminal for Capture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Capture {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+/// Most bytes the guest may hand over in one write.
+const WRITE_PERMIT: usize = 64 << 10;
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for Capture {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(WRITE_PERMIT)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Capture {
+    async fn ready(&mut self) {}
+}
+
+impl AsyncWrite for Capture {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.append(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_budget_and_counts_the_rest() {
+        let mut c = Capture::new(10);
+        OutputStream::write(&mut c, Bytes::from_static(b"hello ")).unwrap();
+        OutputStream::write(&mut c, Bytes::from_static(b"world, again")).unwrap();
+        let (text, dropped) = c.contents();
+        assert_eq!(text, "hello worl");
+        assert_eq!(dropped, 8);
+    }
+}

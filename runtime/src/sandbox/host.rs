@@ -1,0 +1,249 @@
+//! The per-run store data and the host side of the `log`, `value-store` and
+//! `system` imports, plus the network policy applied to `wasi:http`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use super::bindings::wasmon::check::{log, system, value_store};
+use super::policy::Grants;
+use crate::values::Values;
+
+/// Most log messages one run may write; the rest are counted and dropped.
+const MAX_LOG_MESSAGES: u32 = 100;
+/// Longest log message kept, in bytes.
+const MAX_LOG_LEN: usize = 1024;
+
+/// Everything one run's `Store` holds. Built fresh for every run.
+pub(crate) struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) net: NetPolicy,
+    pub(crate) limiter: Limiter,
+    pub(crate) values: Values,
+    pub(crate) check: Arc<str>,
+    pub(crate) logged: u32,
+}
+
+/// Who may be reached: the grants and the target they are relative to.
+#[derive(Clone)]
+pub(crate) struct NetPolicy {
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) target_name: Arc<str>,
+    pub(crate) target_address: Option<IpAddr>,
+}
+
+impl NetPolicy {
+    pub(crate) fn allows_ip(&self, ip: IpAddr) -> bool {
+        self.grants.allows_ip(ip, self.target_address)
+    }
+
+    /// Whether a `wasi:http` request to `host` (a name or an address literal)
+    /// is allowed. Names other than the target's need the DNS grant, and then
+    /// every address they resolve to must be allowed.
+    async fn allows_http_host(&self, host: &str) -> Result<(), String> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return if self.allows_ip(ip) {
+                Ok(())
+            } else {
+                Err(format!("connection to {ip} is not granted to this check"))
+            };
+        }
+        if self.grants.any_address && self.grants.dns {
+            return Ok(());
+        }
+        if self.grants.target && bare.eq_ignore_ascii_case(&self.target_name) && self.target_address.is_some() {
+            return Ok(());
+        }
+        if !self.grants.dns {
+            return Err(format!("name lookup of '{bare}' is not granted to this check"));
+        }
+        let addrs = tokio::net::lookup_host((bare, 0))
+            .await
+            .map_err(|e| format!("cannot resolve '{bare}': {e}"))?;
+        for a in addrs {
+            if !self.allows_ip(a.ip()) {
+                return Err(format!("connection to {} ({bare}) is not granted to this check", a.ip()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.net }
+    }
+}
+
+impl WasiHttpHooks for NetPolicy {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        use http_body_util::BodyExt;
+        let policy = self.clone();
+        drop(fut);
+        Box::new(async move {
+            let host = request.uri().host().unwrap_or_default().to_string();
+            if let Err(why) = policy.allows_http_host(&host).await {
+                tracing::debug!(%host, %why, "outgoing HTTP request denied");
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+/// Enforces the memory limit and remembers that it was hit, so a trap that
+/// follows a refused allocation is reported as the memory limit.
+pub(crate) struct Limiter {
+    pub(crate) memory: usize,
+    pub(crate) memory_exceeded: bool,
+}
+
+/// Most table elements a guest may grow a table to.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory {
+            self.memory_exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, mut message: String) -> wasmtime::Result<()> {
+        self.logged += 1;
+        if self.logged > MAX_LOG_MESSAGES {
+            if self.logged == MAX_LOG_MESSAGES + 1 {
+                tracing::warn!(check = %self.check, "check logged more than {MAX_LOG_MESSAGES} messages in one run; dropping the rest");
+            }
+            return Ok(());
+        }
+        if message.len() > MAX_LOG_LEN {
+            let mut cut = MAX_LOG_LEN;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str(" (truncated)");
+        }
+        let check = &*self.check;
+        match level {
+            log::Level::Debug => tracing::debug!(target: "wasmon::guest", check, "{message}"),
+            log::Level::Info => tracing::info!(target: "wasmon::guest", check, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "wasmon::guest", check, "{message}"),
+            log::Level::Error => tracing::error!(target: "wasmon::guest", check, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl value_store::Host for HostState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(self.values.get(&key).map(<[u8]>::to_vec))
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        Ok(self.values.set(key, value))
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.values.delete(&key);
+        Ok(())
+    }
+}
+
+impl HostState {
+    fn system_granted(&self) -> Result<(), String> {
+        if self.net.grants.system {
+            Ok(())
+        } else {
+            Err("the system interface is not granted to this check (grant: system)".to_string())
+        }
+    }
+}
+
+impl system::Host for HostState {
+    fn load(&mut self) -> wasmtime::Result<Result<system::LoadAverage, String>> {
+        Ok(self.system_granted().and_then(|()| {
+            let l = crate::system::load_average().map_err(|e| format!("cannot read the load average: {e}"))?;
+            Ok(system::LoadAverage { one: l.one, five: l.five, fifteen: l.fifteen, cpus: l.cpus })
+        }))
+    }
+
+    fn memory(&mut self) -> wasmtime::Result<Result<system::MemoryInfo, String>> {
+        Ok(self.system_granted().and_then(|()| {
+            let m = crate::system::memory().map_err(|e| format!("cannot read memory usage: {e}"))?;
+            Ok(system::MemoryInfo {
+                mem_total: m.mem_total,
+                mem_free: m.mem_free,
+                mem_available: m.mem_available,
+                buffers: m.buffers,
+                cached: m.cached,
+                swap_total: m.swap_total,
+                swap_free: m.swap_free,
+            })
+        }))
+    }
+
+    fn filesystems(&mut self) -> wasmtime::Result<Result<Vec<system::Filesystem>, String>> {
+        Ok(self.system_granted().and_then(|()| {
+            let list = crate::system::filesystems().map_err(|e| format!("cannot list filesystems: {e}"))?;
+            Ok(list
+                .into_iter()
+                .map(|f| system::Filesystem {
+                    mount_point: f.mount_point,
+                    device: f.device,
+                    fs_type: f.fs_type,
+                    total_bytes: f.total_bytes,
+                    free_bytes: f.free_bytes,
+                    available_bytes: f.available_bytes,
+                    total_inodes: f.total_inodes,
+                    free_inodes: f.free_inodes,
+                })
+                .collect())
+        }))
+    }
+
+    fn uptime(&mut self) -> wasmtime::Result<Result<f64, String>> {
+        Ok(self
+            .system_granted()
+            .and_then(|()| crate::system::uptime().map_err(|e| format!("cannot read the uptime: {e}"))))
+    }
+}
+
+impl super::bindings::wasmon::check::types::Host for HostState {}

@@ -1,0 +1,153 @@
+//! `wasmon check`, `describe` and `discover` as operators run them: the real
+//! binary, its output and its exit codes.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn wasmon(args: &[&str]) -> Output {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmon"))
+        .args(args)
+        .env("WASMON_CACHE_DIR", cache)
+        .output()
+        .expect("run wasmon");
+    println!(
+        "wasmon {}\nexit {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+#[test]
+fn tcp_open_port_is_ok_and_closed_port_is_critical() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = format!("port={}", listener.local_addr().unwrap().port());
+    let out = wasmon(&["check", "tcp", "-H", "127.0.0.1", "-p", &port]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("OK - "), "{}", stdout(&out));
+    assert!(stdout(&out).contains(" | "), "perfdata after the pipe");
+
+    drop(listener);
+    let out = wasmon(&["check", "tcp", "-H", "127.0.0.1", "-p", &port]);
+    assert_eq!(code(&out), 2);
+    assert!(stdout(&out).starts_with("CRITICAL - "), "{}", stdout(&out));
+}
+
+#[test]
+fn json_format() {
+    let out = wasmon(&["check", "dummy", "-p", "state=WARNING", "-p", "text=Almost full", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(v["state"], "WARNING");
+    assert!(v["summary"].as_str().unwrap().contains("Almost full"));
+    assert!(v.get("long_output").is_some());
+    assert!(v["metrics"].is_array());
+    assert!(v["duration_ms"].as_f64().unwrap() >= 0.0);
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = format!("port={}", listener.local_addr().unwrap().port());
+    let out = wasmon(&["check", "tcp", "-H", "127.0.0.1", "-p", &port, "-p", "warning=5", "-p", "critical=10", "-f", "json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let m = &v["metrics"][0];
+    for key in ["label", "value", "uom", "warn", "crit", "min", "max"] {
+        assert!(m.get(key).is_some(), "metric has {key}: {m}");
+    }
+    assert_eq!(m["uom"], "s");
+}
+
+#[test]
+fn state_file_keeps_the_value_store_between_runs() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dummy.json");
+    let _ = std::fs::remove_file(&file);
+    let f = file.to_str().unwrap();
+    let args = ["check", "dummy", "-p", "sequence=OK,CRITICAL", "--state-file", f];
+    assert_eq!(code(&wasmon(&args)), 0);
+    assert_eq!(code(&wasmon(&args)), 2);
+    assert_eq!(code(&wasmon(&args)), 0);
+    std::fs::write(&file, "not json").unwrap();
+    let out = wasmon(&args);
+    assert_eq!(code(&out), 3);
+    assert!(stdout(&out).contains("--state-file"), "{}", stdout(&out));
+}
+
+#[test]
+fn describe_prints_the_manpage() {
+    let out = wasmon(&["describe", "tcp"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    for section in ["DESCRIPTION", "PARAMETERS", "port", "GRANTED BY DEFAULT"] {
+        assert!(text.contains(section), "{section} missing:\n{text}");
+    }
+    assert!(out.stderr.is_empty(), "the standard checks keep the contract");
+    let out = wasmon(&["describe", wasmon_tests::WELL_BEHAVED]);
+    assert_eq!(code(&out), 0);
+    let out = wasmon(&["describe", "disk", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["name"], "disk");
+    assert!(v["manpage"]["item"].is_string());
+}
+
+#[test]
+fn discover_lists_filesystems() {
+    let out = wasmon(&["discover", "disk"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    assert!(!text.trim().is_empty());
+    assert!(text.lines().all(|l| l.starts_with('/')), "mount points: {text}");
+}
+
+#[test]
+fn a_check_that_never_returns_times_out() {
+    let out = wasmon(&["check", wasmon_tests::INFINITE_LOOP, "-t", "1s"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(stdout(&out).trim(), "CRITICAL - Check timed out after 1s");
+    let out = wasmon(&["check", wasmon_tests::INFINITE_LOOP, "-t", "500ms", "--timeout-state", "unknown"]);
+    assert_eq!(code(&out), 3);
+}
+
+/// Bad arguments, missing files, non-checks: one line, exit 3.
+#[test]
+fn errors_are_one_line_and_unknown() {
+    let cases: &[&[&str]] = &[
+        &["check"],
+        &["check", "dummy", "--bogus"],
+        &["check", "dummy", "-p", "novalue"],
+        &["check", "dummy", "-t", "soon"],
+        &["check", "dummy", "--grant", "filesystem"],
+        &["check", "no-such-check"],
+        &["check", "/no/such/file.wasm"],
+        &["check", wasmon_tests::NOT_A_CHECK],
+        &["check", "tcp", "-H", "no-such-host.invalid", "-p", "port=1"],
+    ];
+    for args in cases {
+        let out = wasmon(args);
+        assert_eq!(code(&out), 3, "{args:?}");
+        let text = stdout(&out);
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(text.starts_with("UNKNOWN - wasmon: "), "{args:?}: {text}");
+    }
+    let out = wasmon(&["describe", "/no/such/file.wasm"]);
+    assert_eq!(code(&out), 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read module '/no/such/file.wasm'"));
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    assert_eq!(code(&wasmon(&["--help"])), 0);
+    assert_eq!(code(&wasmon(&["check", "--help"])), 0);
+    assert!(stdout(&wasmon(&["--version"])).starts_with("wasmon "));
+}
