@@ -1,0 +1,204 @@
+//! The standard checks, end to end through the library: against servers on
+//! loopback started here, and against the monitoring-plugins run on the
+//! same machine.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use wasmon_runtime::contract::{verify_info, verify_outcome};
+use wasmon_runtime::{CheckCall, Limits, Outcome, State, Target, Termination, Values, standard};
+
+use crate::{sandbox, show};
+
+/// Runs standard check `name` against `target` (an IP address) with its
+/// default grants.
+async fn run(name: &str, target: Option<&str>, params: &[(&str, &str)], item: Option<&str>) -> Outcome {
+    run_with(name, target, params, item, Values::new()).await.0
+}
+
+async fn run_with(
+    name: &str,
+    target: Option<&str>,
+    params: &[(&str, &str)],
+    item: Option<&str>,
+    values: Values,
+) -> (Outcome, Values) {
+    let (module, grants) = sandbox().load_spec(name).unwrap();
+    let call = CheckCall {
+        target: target.map(|a| Target::new(a, Some(a.parse().unwrap()))).unwrap_or_default(),
+        item: item.map(String::from),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        limits: Limits::default(),
+        grants,
+        values,
+    };
+    let run = show(module.check(&call).await);
+    let breaches = verify_outcome(&run.outcome);
+    assert!(breaches.is_empty(), "{name} breaks the output rules: {breaches:?}");
+    (run.outcome, run.values)
+}
+
+#[tokio::test]
+async fn every_standard_check_keeps_the_contract() {
+    let names: Vec<&str> = standard::all().map(|c| c.name).collect();
+    assert_eq!(names, ["disk", "dns", "dummy", "http", "load", "memory", "tcp"]);
+    for check in standard::all() {
+        let info = sandbox().load_standard(check.name).unwrap().describe().await.unwrap();
+        assert_eq!(info.name, check.name);
+        let breaches = verify_info(&info);
+        assert!(breaches.is_empty(), "{}: {breaches:?}", check.name);
+    }
+}
+
+#[tokio::test]
+async fn dummy_returns_what_it_is_given() {
+    let o = run("dummy", None, &[("state", "WARNING"), ("text", "Just testing")], None).await;
+    assert_eq!(o.state, State::Warning);
+    assert!(o.summary.contains("Just testing"), "{}", o.summary);
+    let o = run("dummy", None, &[("state", "sideways")], None).await;
+    assert_eq!((o.state, o.termination), (State::Unknown, Termination::BadParams));
+    assert!(o.summary.contains("sideways"), "the message names the bad value: {}", o.summary);
+}
+
+#[tokio::test]
+async fn dummy_walks_its_sequence_through_the_value_store() {
+    let params = [("sequence", "OK,WARNING,CRITICAL")];
+    let mut values = Values::new();
+    let mut states = Vec::new();
+    for _ in 0..4 {
+        let (o, v) = run_with("dummy", None, &params, None, values).await;
+        states.push(o.state);
+        values = v;
+    }
+    assert_eq!(states, [State::Ok, State::Warning, State::Critical, State::Ok]);
+}
+
+/// A server that accepts connections and answers each with `greeting`.
+fn banner_server(greeting: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.write_all(greeting.as_bytes());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    port
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn tcp_connects_refuses_and_expects() {
+    let port = banner_server("SSH-2.0-wasmon-test\r\n").to_string();
+    let o = run("tcp", Some("127.0.0.1"), &[("port", &port)], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    assert!(o.metrics.iter().any(|m| m.uom == "s"), "a response time metric in seconds");
+
+    let o = run("tcp", Some("127.0.0.1"), &[("port", &port), ("expect", "SSH-2.0")], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    // A mismatch is WARNING by default, as check_tcp's -M.
+    let o = run("tcp", Some("127.0.0.1"), &[("port", &port), ("expect", "SMTP")], None).await;
+    assert_eq!(o.state, State::Warning, "{}", o.summary);
+    assert!(o.summary.contains("Unexpected response: SSH-2.0-wasmon-test"), "{}", o.summary);
+    let o = run("tcp", Some("127.0.0.1"), &[("port", &port), ("expect", "SMTP"), ("mismatch", "crit")], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+
+    let closed = closed_port().to_string();
+    let o = run("tcp", Some("127.0.0.1"), &[("port", &closed)], None).await;
+    assert_eq!(o.state, State::Critical);
+    assert!(o.summary.contains("Connection refused"), "{}", o.summary);
+
+    let o = run("tcp", Some("127.0.0.1"), &[("port", "seventy")], None).await;
+    assert_eq!((o.state, o.termination), (State::Unknown, Termination::BadParams));
+}
+
+/// A minimal HTTP/1.1 server: `/` answers 200 with a body, `/missing` 404,
+/// `/broken` 500; every response closes the connection.
+fn http_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || answer(conn));
+        }
+    });
+    port
+}
+
+fn answer(mut conn: TcpStream) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+            break;
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (status, body) = match path {
+        "/" => ("200 OK", "hello from the wasmon test server"),
+        "/broken" => ("500 Internal Server Error", "broken"),
+        _ => ("404 Not Found", "not here"),
+    };
+    let head = request_line.starts_with("HEAD");
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        if head { "" } else { body }
+    );
+}
+
+#[tokio::test]
+async fn http_checks_status_and_body() {
+    let port = http_server().to_string();
+    let target = Some("127.0.0.1");
+    let o = run("http", target, &[("port", &port)], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    assert!(o.summary.contains("200"), "{}", o.summary);
+    let o = run("http", target, &[("port", &port), ("body", "wasmon test server")], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    let o = run("http", target, &[("port", &port), ("body", "not in the page")], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+    let o = run("http", target, &[("port", &port), ("path", "/missing")], None).await;
+    assert_eq!(o.state, State::Warning, "4xx is WARNING, as check_http: {}", o.summary);
+    let o = run("http", target, &[("port", &port), ("path", "/broken")], None).await;
+    assert_eq!(o.state, State::Critical, "5xx is CRITICAL, as check_http: {}", o.summary);
+    let o = run("http", target, &[("port", &port), ("path", "/missing"), ("expect", "404")], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    let o = run("http", target, &[("port", &port), ("method", "HEAD")], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    let closed = closed_port().to_string();
+    let o = run("http", target, &[("port", &closed)], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+}
+
+#[tokio::test]
+async fn http_to_another_host_is_denied() {
+    let port = http_server().to_string();
+    let url = format!("http://127.0.0.2:{port}/");
+    let o = run("http", Some("127.0.0.1"), &[("url", &url)], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+}
+
+#[tokio::test]
+async fn dns_resolves_and_compares() {
+    let o = run("dns", Some("127.0.0.1"), &[("name", "localhost")], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    assert!(o.summary.contains("127.0.0.1"), "{}", o.summary);
+    let o = run("dns", Some("127.0.0.1"), &[("name", "localhost"), ("expect", "127.0.0.1")], None).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    let o = run("dns", Some("127.0.0.1"), &[("name", "localhost"), ("expect", "192.0.2.7")], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+    let o = run("dns", Some("127.0.0.1"), &[("name", "nonexistent.invalid")], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+}
