@@ -185,7 +185,11 @@ pub(crate) struct Number(pub f64);
 
 impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rounded = (self.0 * 1e6).round() / 1e6;
+        // At most six decimals and 15 significant digits (what an f64
+        // holds exactly).
+        let int_digits = if self.0.abs() >= 1.0 { self.0.abs().log10().floor() as i32 + 1 } else { 0 };
+        let scale = 10f64.powi((15 - int_digits).clamp(0, 6));
+        let rounded = (self.0 * scale).round() / scale;
         // `Display` for f64 never uses an exponent and prints integral
         // values without a fraction.
         let v = if rounded.is_finite() { rounded } else { self.0 };

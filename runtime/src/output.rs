@@ -125,7 +125,7 @@ mod tests {
                     value: 23045410816.0,
                     uom: "B".into(),
                     warn: Some(Range { start: Some(0.0), end: Some(78058199449.6), inside: false }),
-                    crit: None,
+                    crit: Some(Range { start: Some(19514549862.399994), end: None, inside: false }),
                     min: Some(0.0),
                     max: Some(0.1 + 0.2),
                 },
@@ -145,7 +145,7 @@ mod tests {
         };
         assert_eq!(
             o.plugin_output(),
-            "WARNING - Response time: 1.5 s (warn/crit at 1.0 s/2.0 s) | time=1.5s;1;2;0 'free space'=10%;20:;@10:20 n=U fs_used=23045410816B;78058199449.6;;0;0.3 low=-0.25;~:5\nline two"
+            "WARNING - Response time: 1.5 s (warn/crit at 1.0 s/2.0 s) | time=1.5s;1;2;0 'free space'=10%;20:;@10:20 n=U fs_used=23045410816B;78058199449.6;19514549862.4:;0;0.3 low=-0.25;~:5\nline two"
         );
         let json = serde_json::to_value(JsonOutcome::from(&o)).unwrap();
         assert_eq!(json["state"], "WARNING");

@@ -202,3 +202,130 @@ async fn dns_resolves_and_compares() {
     let o = run("dns", Some("127.0.0.1"), &[("name", "nonexistent.invalid")], None).await;
     assert_eq!(o.state, State::Critical, "{}", o.summary);
 }
+
+/// Where Debian's monitoring-plugins live.
+const PLUGINS: &str = "/usr/lib/nagios/plugins";
+
+/// Runs a monitoring-plugins check; returns its state and output.
+fn plugin(name: &str, args: &[&str]) -> Option<(State, String)> {
+    let path = format!("{PLUGINS}/{name}");
+    if !crate::require_tool(&path) {
+        return None;
+    }
+    let out = std::process::Command::new(&path).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let state = match out.status.code() {
+        Some(0) => State::Ok,
+        Some(1) => State::Warning,
+        Some(2) => State::Critical,
+        _ => State::Unknown,
+    };
+    println!("{name} {}: {text}", args.join(" "));
+    Some((state, text))
+}
+
+/// The value of `label` in a plugin's perfdata.
+fn perf_value(output: &str, label: &str) -> f64 {
+    let perf = output.split_once('|').map(|(_, p)| p).unwrap_or_default();
+    let entry = perf.split_whitespace().find_map(|e| e.strip_prefix(&format!("{label}="))).unwrap();
+    let number: String = entry.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-').collect();
+    number.parse().unwrap()
+}
+
+fn metric(o: &Outcome, label: &str) -> f64 {
+    o.metrics.iter().find(|m| m.label == label).unwrap_or_else(|| panic!("no metric {label}")).value
+}
+
+/// The same thresholds give the same state as check_load, and the same load
+/// averages. The levels avoid the one place the two differ (check_load
+/// alerts above a level, wasmon at it, seed 004 5.4): /proc/loadavg has two
+/// decimals, so a level of 0.001 is never met exactly.
+#[tokio::test]
+async fn load_agrees_with_check_load() {
+    let cases: &[(&str, &str, &[(&str, &str)])] = &[
+        ("1000,1000,1000", "2000,2000,2000", &[]),
+        ("0.001,0.001,0.001", "2000,2000,2000", &[]),
+        ("0.001,0.001,0.001", "0.002,0.002,0.002", &[]),
+        ("1000,1000,1000", "2000,2000,2000", &[("percpu", "true")]),
+        ("0.001,0.001,0.001", "0.002,0.002,0.002", &[("percpu", "true")]),
+    ];
+    for (w, c, extra) in cases {
+        let percpu = !extra.is_empty();
+        // The load averages move every 5 s: retry when one moved between the two readings.
+        for attempt in 0.. {
+            let mut args = vec!["-w", w, "-c", c];
+            if percpu {
+                args.insert(0, "-r");
+            }
+            let Some((theirs, text)) = plugin("check_load", &args) else { return };
+            let mut params = vec![("warning", *w), ("critical", *c)];
+            params.extend_from_slice(extra);
+            let ours = run("load", None, &params, None).await;
+            let same_values = ["load1", "load5", "load15"]
+                .iter()
+                .all(|l| (perf_value(&text, l) - metric(&ours, l)).abs() < 0.006);
+            if !same_values && attempt < 3 {
+                continue;
+            }
+            assert!(same_values, "load averages differ: {text} vs {}", ours.plugin_output());
+            assert_eq!(ours.state, theirs, "-w {w} -c {c} {extra:?}: {text} vs {}", ours.plugin_output());
+            break;
+        }
+    }
+}
+
+/// The same thresholds give the same state as check_disk, and the same
+/// whole free percentage, on the root filesystem; including a level right at
+/// the free percentage ("at or below" alerts in both).
+#[tokio::test]
+async fn disk_agrees_with_check_disk() {
+    let free_percent = |text: &str| -> u32 {
+        // check_disk: "DISK OK - free space: / 71074MiB (76% inode=97%);"
+        let inner = text.split_once('(').unwrap().1;
+        inner.split('%').next().unwrap().trim().parse().unwrap()
+    };
+    let Some((_, text)) = plugin("check_disk", &["-w", "0%", "-c", "0%", "-p", "/"]) else { return };
+    let free = free_percent(&text);
+    let at = format!("{free}%");
+    let below = format!("{}%", free.saturating_sub(1));
+    let cases = [("20%", "10%"), ("99%", "98%"), (at.as_str(), "0%"), (below.as_str(), "0%")];
+    for (w, c) in cases {
+        for attempt in 0.. {
+            let (theirs, text) = plugin("check_disk", &["-w", w, "-c", c, "-p", "/"]).unwrap();
+            let ours = run("disk", None, &[("warning", w), ("critical", c)], Some("/")).await;
+            let ours_free: u32 = ours
+                .summary
+                .split("Free: ")
+                .nth(1)
+                .and_then(|f| f.split('%').next())
+                .and_then(|f| f.parse().ok())
+                .unwrap_or_else(|| panic!("no free percentage in {}", ours.summary));
+            // Disk usage moves while tests run: retry if it crossed a percent.
+            if ours_free != free_percent(&text) && attempt < 3 {
+                continue;
+            }
+            assert_eq!(ours_free, free_percent(&text), "{text} vs {}", ours.plugin_output());
+            assert_eq!(ours.state, theirs, "-w {w} -c {c}: {text} vs {}", ours.plugin_output());
+            break;
+        }
+    }
+}
+
+/// The same swap thresholds give the same state as check_swap, also when
+/// the machine has no swap (check_swap's -n, wasmon's no_swap).
+#[tokio::test]
+async fn memory_swap_agrees_with_check_swap() {
+    for (w, c, no_swap) in [("20%", "10%", "critical"), ("20%", "10%", "ok"), ("100%", "99%", "critical")] {
+        let Some((theirs, text)) = plugin("check_swap", &["-n", no_swap, "-w", w, "-c", c]) else { return };
+        let params = [
+            ("swap_warning", w),
+            ("swap_critical", c),
+            ("no_swap", no_swap),
+            // RAM levels out of the way: only the swap part is compared.
+            ("warning", "100"),
+            ("critical", "100"),
+        ];
+        let ours = run("memory", None, &params, None).await;
+        assert_eq!(ours.state, theirs, "-w {w} -c {c} -n {no_swap}: {text} vs {}", ours.plugin_output());
+    }
+}
