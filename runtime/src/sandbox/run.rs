@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(o.summary, "short ¦ not perfdata");
         let long = o.long_output.unwrap();
         assert!(long.starts_with("second line\n") && long.ends_with("(output truncated)"), "{long}");
-        assert!(o.summary.len() + long.len() + 1 <= 100);
+        assert!(o.summary.len() + 1 + long.len() <= 100, "summary, line break and long output within the limit");
 
         let mut o = outcome("fine", Some("also fine"));
         fit_output(&mut o, &limits);
