@@ -79,9 +79,14 @@
 //!   canonical units such as [`Metric::bytes`];
 //! - [`Thresholds`] (Monitoring Plugins ranges) and [`Levels`] with
 //!   [`check_levels`] (Checkmk levels, compared with `>=`);
-//! - [`Output`] to collect partial results and metrics; [`render`] for values
-//!   in summaries;
-//! - [`Params`] (via [`RequestExt::params`]) to read parameters with clear errors;
+//! - [`Output`] to collect partial results and metrics (a network check's
+//!   [`Output::response_time`] included); [`render`] for values in summaries;
+//! - [`Params`] (via [`RequestExt::params`]) to read parameters with clear errors
+//!   ([`bad_param`], [`invalid_param`] for a check's own checks),
+//!   [`CheckRequest::io_timeout`] with its documentation [`ParamInfo::timeout`],
+//!   and [`CheckRequest::new`] to build requests in unit tests;
+//! - [`Deadline`] to wait on WASI I/O (sockets, HTTP, name lookups) no longer
+//!   than the check's timeout;
 //! - the host's imports: [`store`] (value store and counter rates), [`log`],
 //!   [`system`] (load, memory, filesystems, uptime), and WASI as [`wasi`].
 #![deny(missing_docs)]
@@ -107,6 +112,7 @@ pub mod bindings {
 #[allow(unused_extern_crates)]
 extern crate self as wasmon_sdk;
 
+pub mod deadline;
 pub mod info;
 pub mod levels;
 pub mod log;
@@ -127,9 +133,10 @@ pub use bindings::wasmon::check::types::{
     CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric,
     Param, ParamInfo, PartialResult, Range, State, Target,
 };
+pub use deadline::Deadline;
 pub use levels::{Levels, check_levels};
 pub use output::Output;
-pub use params::{Amount, Params, RequestExt, bad_param, params, parse_bytes};
+pub use params::{Amount, Params, RequestExt, bad_param, invalid_param, params, parse_bytes};
 pub use range::{RangeError, Thresholds};
 pub use state::ParseStateError;
 

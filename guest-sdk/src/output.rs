@@ -1,6 +1,8 @@
 //! Building a [`CheckResult`] from partial results and metrics.
 
-use crate::{CheckResult, Metric, PartialResult, State};
+use std::time::Duration;
+
+use crate::{CheckResult, Levels, Metric, PartialResult, State, check_levels, render};
 
 impl PartialResult {
     /// A partial result with a state and a one-line summary, without details.
@@ -108,6 +110,27 @@ impl Output {
         self
     }
 
+    /// Appends a network check's response time: the partial result
+    /// `Response time: 12 ms` judged against the upper `levels` (see
+    /// [`check_levels`]) and the metric `response_time` in seconds, from 0 to
+    /// the check's `timeout`. Document the levels with
+    /// [`ParamInfo::response_time_levels`](crate::ParamInfo::response_time_levels).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wasmon_sdk::{Levels, Output, State};
+    /// let mut out = Output::new();
+    /// out.response_time(Duration::from_millis(1500), &Levels::upper(1.0, 2.0), Duration::from_secs(10));
+    /// assert_eq!(out.state(), State::Warning);
+    /// assert_eq!(out.summary(), "Response time: 1.50 s (warn/crit at 1.00 s/2.00 s)");
+    /// assert_eq!(out.metrics()[0].label, "response_time");
+    /// ```
+    pub fn response_time(&mut self, elapsed: Duration, levels: &Levels, timeout: Duration) -> &mut Output {
+        let seconds = elapsed.as_secs_f64();
+        self.push(check_levels(seconds, levels, "Response time", render::seconds));
+        self.metric(Metric::seconds("response_time", seconds).with_levels(levels).min(0.0).max(timeout.as_secs_f64()))
+    }
+
     /// Appends a metric.
     pub fn metric(&mut self, metric: Metric) -> &mut Output {
         self.metrics.push(metric);
@@ -179,6 +202,22 @@ mod tests {
         assert_eq!(result.partials[0].details, None);
         assert_eq!(result.partials[1].details.as_deref(), Some("line 1\nline 2"));
         assert_eq!(result.metrics.len(), 1);
+    }
+
+    #[test]
+    fn response_time_adds_the_judged_time_and_its_metric() {
+        let mut out = Output::new();
+        out.ok("Connected");
+        out.response_time(Duration::from_millis(12), &Levels::none(), Duration::from_millis(9500));
+        assert_eq!((out.state(), out.summary()), (State::Ok, "Connected, Response time: 12 ms".to_string()));
+        let m = &out.metrics()[0];
+        assert_eq!((m.label.as_str(), m.value, m.uom.as_str()), ("response_time", 0.012, "s"));
+        assert!(m.warn.is_none() && m.crit.is_none());
+        assert_eq!((m.min, m.max), (Some(0.0), Some(9.5)));
+        let mut out = Output::new();
+        out.response_time(Duration::from_secs(3), &Levels::upper(1.0, 2.0), Duration::from_secs(10));
+        assert_eq!(out.state(), State::Critical);
+        assert!(out.metrics()[0].crit.is_some());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::{CheckError, CheckRequest, DiscoverRequest, Levels, Param, Range, State, Thresholds};
+use crate::{CheckError, CheckRequest, DiscoverRequest, Levels, Param, Range, State, Target, Thresholds};
 
 /// Gives requests a [`Params`] view of their parameters.
 pub trait RequestExt {
@@ -42,6 +42,25 @@ impl RequestExt for DiscoverRequest {
 }
 
 impl CheckRequest {
+    /// A request for target `target_name` at `target_address`, without an
+    /// item, with `params` as (name, value) pairs and `timeout_ms` of wall
+    /// time from the host: what a check's unit tests pass to the code that
+    /// reads a request (the host builds the real ones).
+    ///
+    /// ```
+    /// use wasmon_sdk::{CheckRequest, RequestExt};
+    /// let req = CheckRequest::new("www", "192.0.2.1", &[("port", "80")], 10_000);
+    /// assert_eq!(req.params().get("port"), Some("80"));
+    /// ```
+    pub fn new(target_name: &str, target_address: &str, params: &[(&str, &str)], timeout_ms: u32) -> CheckRequest {
+        CheckRequest {
+            target: Target { name: target_name.to_owned(), address: target_address.to_owned() },
+            item: None,
+            params: Param::list(params),
+            timeout_ms,
+        }
+    }
+
     /// The time the check may spend on its own I/O (connecting, reading,
     /// resolving): parameter `timeout` (default `default`), but never more
     /// than 90% of the wall time the host gives this run
@@ -70,6 +89,14 @@ impl CheckRequest {
     }
 }
 
+impl Param {
+    /// A parameter list from (name, value) pairs, for tests:
+    /// `Param::list(&[("port", "80")])`.
+    pub fn list(pairs: &[(&str, &str)]) -> Vec<Param> {
+        pairs.iter().map(|&(name, value)| Param { name: name.to_owned(), value: value.to_owned() }).collect()
+    }
+}
+
 /// A [`Params`] view of a parameter list.
 pub fn params(list: &[Param]) -> Params<'_> {
     Params::new(list)
@@ -79,6 +106,12 @@ pub fn params(list: &[Param]) -> Params<'_> {
 /// `parameter 'NAME': expected EXPECTED, got 'VALUE'`.
 pub fn bad_param(name: &str, expected: &str, got: &str) -> CheckError {
     CheckError::BadParams(format!("parameter '{name}': expected {expected}, got '{got}'"))
+}
+
+/// A [`CheckError::BadParams`] in the form `parameter 'NAME': MESSAGE`, for
+/// what [`bad_param`]'s expected/got form does not fit.
+pub fn invalid_param(name: &str, message: impl Display) -> CheckError {
+    CheckError::BadParams(format!("parameter '{name}': {message}"))
 }
 
 /// What a value of a standard type looks like, for error messages.
@@ -163,9 +196,9 @@ impl<'a> Params<'a> {
                 None => {
                     let msg = e.to_string();
                     if msg.contains(raw) {
-                        CheckError::BadParams(format!("parameter '{name}': {msg}"))
+                        invalid_param(name, msg)
                     } else {
-                        CheckError::BadParams(format!("parameter '{name}': {msg} (got '{raw}')"))
+                        invalid_param(name, format!("{msg} (got '{raw}')"))
                     }
                 }
             }),
@@ -251,7 +284,7 @@ impl<'a> Params<'a> {
         let Some(raw) = self.get(name) else { return Ok(None) };
         Range::parse(raw)
             .map(Some)
-            .map_err(|e| CheckError::BadParams(format!("parameter '{name}': {e}")))
+            .map_err(|e| invalid_param(name, e))
     }
 
     /// A percentage (`20%`, 0 to 100) or a size with unit (`10GiB`, see
@@ -401,10 +434,6 @@ fn parse_duration(text: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn list(pairs: &[(&str, &str)]) -> Vec<Param> {
-        pairs.iter().map(|(n, v)| Param { name: n.to_string(), value: v.to_string() }).collect()
-    }
-
     fn bad(e: CheckError) -> String {
         match e {
             CheckError::BadParams(msg) => msg,
@@ -414,7 +443,7 @@ mod tests {
 
     #[test]
     fn last_duplicate_wins() {
-        let l = list(&[("port", "80"), ("host", "x"), ("port", "8080")]);
+        let l = Param::list(&[("port", "80"), ("host", "x"), ("port", "8080")]);
         let p = params(&l);
         assert_eq!(p.get("port"), Some("8080"));
         assert_eq!(p.get("nope"), None);
@@ -424,7 +453,7 @@ mod tests {
 
     #[test]
     fn parse_errors_name_parameter_expectation_and_value() {
-        let l = list(&[("port", "abc"), ("big", "70000"), ("n", "1e3x"), ("zero", "0")]);
+        let l = Param::list(&[("port", "abc"), ("big", "70000"), ("n", "1e3x"), ("zero", "0")]);
         let p = params(&l);
         assert_eq!(
             bad(p.parse::<u16>("port", 80).unwrap_err()),
@@ -444,7 +473,7 @@ mod tests {
         );
         assert_eq!(bad(p.number("n", 0.0).unwrap_err()), "parameter 'n': expected a number, got '1e3x'");
         assert_eq!(p.parse_in::<f64>("missing", 2.5, 0.0..=10.0).unwrap(), 2.5);
-        let l = list(&[("x", "5")]);
+        let l = Param::list(&[("x", "5")]);
         assert_eq!(
             bad(params(&l).parse_in::<f64>("x", 1.0, 0.0..=1.0).unwrap_err()),
             "parameter 'x': expected a number from 0 to 1, got '5'"
@@ -453,7 +482,7 @@ mod tests {
 
     #[test]
     fn required_and_defaults() {
-        let l = list(&[("count", " 3 ")]);
+        let l = Param::list(&[("count", " 3 ")]);
         let p = params(&l);
         assert_eq!(p.required::<u32>("count").unwrap(), 3);
         assert_eq!(bad(p.required::<u32>("size").unwrap_err()), "parameter 'size' is required");
@@ -463,7 +492,7 @@ mod tests {
 
     #[test]
     fn numbers_refuse_nan_and_infinity() {
-        let l = list(&[("a", "nan"), ("b", "inf"), ("c", "-1.5")]);
+        let l = Param::list(&[("a", "nan"), ("b", "inf"), ("c", "-1.5")]);
         let p = params(&l);
         assert!(p.number("a", 0.0).is_err());
         assert!(p.number("b", 0.0).is_err());
@@ -472,7 +501,7 @@ mod tests {
 
     #[test]
     fn durations() {
-        let l = list(&[
+        let l = Param::list(&[
             ("a", "10s"),
             ("b", "500ms"),
             ("c", "2m"),
@@ -503,7 +532,7 @@ mod tests {
 
     #[test]
     fn booleans() {
-        let l = list(&[("a", "Yes"), ("b", "off"), ("c", "1"), ("d", "maybe")]);
+        let l = Param::list(&[("a", "Yes"), ("b", "off"), ("c", "1"), ("d", "maybe")]);
         let p = params(&l);
         assert!(p.bool("a", false).unwrap());
         assert!(!p.bool("b", true).unwrap());
@@ -517,7 +546,7 @@ mod tests {
 
     #[test]
     fn states_ranges_and_thresholds() {
-        let l = list(&[("state", "crit"), ("bad", "nope"), ("w", "10:"), ("c", "20:10")]);
+        let l = Param::list(&[("state", "crit"), ("bad", "nope"), ("w", "10:"), ("c", "20:10")]);
         let p = params(&l);
         assert_eq!(p.state("state", State::Ok).unwrap(), State::Critical);
         assert_eq!(p.state("none", State::Warning).unwrap(), State::Warning);
@@ -535,7 +564,7 @@ mod tests {
 
     #[test]
     fn level_pairs() {
-        let l = list(&[("warning", "70"), ("critical", "95"), ("w2", "x")]);
+        let l = Param::list(&[("warning", "70"), ("critical", "95"), ("w2", "x")]);
         let p = params(&l);
         assert_eq!(p.levels_upper("warning", "critical", Some((80.0, 90.0))).unwrap(), Levels::upper(70.0, 95.0));
         assert_eq!(p.levels_upper("warning", "crit2", Some((80.0, 90.0))).unwrap(), Levels::upper(70.0, 90.0));
@@ -554,7 +583,7 @@ mod tests {
 
     #[test]
     fn amounts() {
-        let l = list(&[("a", "20%"), ("b", "10GB"), ("c", "10"), ("d", "120%"), ("e", "1.5 t"), ("f", "x%")]);
+        let l = Param::list(&[("a", "20%"), ("b", "10GB"), ("c", "10"), ("d", "120%"), ("e", "1.5 t"), ("f", "x%")]);
         let p = params(&l);
         assert_eq!(p.amount("a").unwrap(), Some(Amount::Percent(20.0)));
         assert_eq!(p.amount("b").unwrap(), Some(Amount::Bytes(10.0 * 1024f64.powi(3))));
@@ -574,7 +603,7 @@ mod tests {
 
     #[test]
     fn unknown_names_are_rejected() {
-        let l = list(&[("port", "80"), ("prot", "tcp")]);
+        let l = Param::list(&[("port", "80"), ("prot", "tcp")]);
         let p = params(&l);
         assert!(p.reject_unknown(&["port", "prot"]).is_ok());
         assert_eq!(
@@ -589,12 +618,8 @@ mod tests {
 
     #[test]
     fn request_views() {
-        let req = CheckRequest {
-            target: crate::Target { name: "h".into(), address: String::new() },
-            item: None,
-            params: list(&[("a", "1")]),
-            timeout_ms: 10_000,
-        };
+        let req = CheckRequest::new("h", "", &[("a", "1")], 10_000);
+        assert_eq!((req.target.name.as_str(), req.target.address.as_str(), req.timeout_ms), ("h", "", 10_000));
         assert_eq!(req.params().get("a"), Some("1"));
         assert!(matches!(req.required_item(), Err(CheckError::BadParams(_))));
         let with_item = CheckRequest { item: Some("/".into()), ..req };
@@ -603,11 +628,9 @@ mod tests {
 
     #[test]
     fn io_timeout_stays_within_the_host_budget() {
-        let req = |timeout: Option<&str>, timeout_ms| CheckRequest {
-            target: crate::Target { name: "h".into(), address: String::new() },
-            item: None,
-            params: timeout.map(|t| list(&[("timeout", t)])).unwrap_or_default(),
-            timeout_ms,
+        let req = |timeout: Option<&str>, timeout_ms| match timeout {
+            Some(t) => CheckRequest::new("h", "", &[("timeout", t)], timeout_ms),
+            None => CheckRequest::new("h", "", &[], timeout_ms),
         };
         let ten = Duration::from_secs(10);
         assert_eq!(req(None, 10_000).io_timeout(ten).unwrap(), Duration::from_secs(9));

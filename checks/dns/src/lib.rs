@@ -8,10 +8,9 @@ mod lookup;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use wasmon_sdk::wasi::clocks::monotonic_clock;
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels,
-    Manpage, Metric, Output, ParamInfo, RequestExt, check_levels, render,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item,
+    Levels, Manpage, Output, ParamInfo, RequestExt, invalid_param,
 };
 
 use expect::Expected;
@@ -31,17 +30,22 @@ const PARAMS: &[&str] = &[
 /// check_dns's default for `-t`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why `warning` and `critical` have no default.
+const NO_DEFAULT_LEVELS: &str =
+    "check_dns has no default levels; a normal lookup time depends on the resolver";
+
 /// The `dns` check.
 struct Dns;
 
 impl Check for Dns {
     fn describe() -> CheckInfo {
+        let [warning, critical] = ParamInfo::response_time_levels(NO_DEFAULT_LEVELS);
         CheckInfo {
             name: "dns".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             title: "Network: DNS name resolution".to_owned(),
-            manpage: Manpage {
-                description: "Resolves a host name to its IPv4 and IPv6 addresses with the \
+            manpage: Manpage::new(
+                "Resolves a host name to its IPv4 and IPv6 addresses with the \
                     resolver of the machine wasmon runs on (its /etc/hosts and DNS servers, as \
                     getaddrinfo sees them), and measures how long that takes, like the \
                     Monitoring Plugins' check_dns without -s. The check needs the name lookup \
@@ -55,63 +59,37 @@ impl Check for Dns {
                     CRIT: the name does not exist (\"Domain 'example.invalid' was not found by the \
                     server\") or has no addresses; the resolver fails or does not answer within \
                     the timeout; the addresses do not match 'expect'; with 'expect_nxdomain', \
-                    the name exists; the response time is at or above the critical level."
-                    .to_owned(),
-                item: None,
-                discovery: None,
-            },
+                    the name exists; the response time is at or above the critical level.",
+            ),
             params: vec![
-                param(
-                    "name",
-                    "The host name to resolve (check_dns -H).",
-                    Some("the target's name"),
-                    None,
-                ),
-                param(
+                ParamInfo::new("name", "The host name to resolve (check_dns -H).")
+                    .default("the target's name"),
+                ParamInfo::new(
                     "expect",
                     "Comma-separated addresses or CIDR networks, e.g. \
                      '192.0.2.10, 2001:db8::/32'. At least one must match a resolved address \
                      (check_dns -a).",
-                    None,
-                    None,
                 ),
-                param(
+                ParamInfo::new(
                     "expect_all",
                     "With 'expect': every entry must match a resolved address and every \
                      resolved address must match an entry (check_dns -L).",
-                    Some("false"),
-                    Some("check_dns's default"),
-                ),
-                param(
+                )
+                .default("false")
+                .source("check_dns's default"),
+                ParamInfo::new(
                     "expect_nxdomain",
                     "The name must not exist: OK when it is not found, CRIT when it resolves \
                      (check_dns -n). Not with 'expect'.",
-                    Some("false"),
-                    Some("check_dns's default"),
-                ),
-                param(
-                    "warning",
-                    "Response time in seconds at or above which the check is WARN.",
-                    None,
-                    Some(
-                        "check_dns has no default levels; a normal lookup time depends on the resolver",
-                    ),
-                ),
-                param(
-                    "critical",
-                    "Response time in seconds at or above which the check is CRIT.",
-                    None,
-                    Some(
-                        "check_dns has no default levels; a normal lookup time depends on the resolver",
-                    ),
-                ),
-                param(
-                    "timeout",
-                    "Time allowed for the lookup, as seconds ('10', '2.5') or with a unit \
-                     ('10s', '500ms'). Never more than 90% of the wall time the host gives the run (`wasmon check -t`), so that \
-                     the check reports its own timeout first.",
-                    Some("10s"),
-                    Some("check_dns's default for -t"),
+                )
+                .default("false")
+                .source("check_dns's default"),
+                warning,
+                critical,
+                ParamInfo::timeout(
+                    "for the lookup",
+                    DEFAULT_TIMEOUT,
+                    "check_dns's default for -t",
                 ),
             ],
         }
@@ -150,20 +128,26 @@ impl Settings {
         p.reject_unknown(PARAMS)?;
         let name = p.get("name").unwrap_or(&req.target.name).trim().to_owned();
         if name.is_empty() {
-            return Err(bad("name", "no name given and the target has no name"));
+            return Err(invalid_param(
+                "name",
+                "no name given and the target has no name",
+            ));
         }
         let expect = p
             .get("expect")
             .map(expect::parse_list)
             .transpose()
-            .map_err(|e| bad("expect", &e))?;
+            .map_err(|e| invalid_param("expect", e))?;
         let expect_all = p.bool("expect_all", false)?;
         let expect_nxdomain = p.bool("expect_nxdomain", false)?;
         if expect_all && expect.is_none() {
-            return Err(bad("expect_all", "needs 'expect'"));
+            return Err(invalid_param("expect_all", "needs 'expect'"));
         }
         if expect_nxdomain && expect.is_some() {
-            return Err(bad("expect_nxdomain", "cannot be combined with 'expect'"));
+            return Err(invalid_param(
+                "expect_nxdomain",
+                "cannot be combined with 'expect'",
+            ));
         }
         let levels = p.levels_upper("warning", "critical", None)?;
         let timeout = req.io_timeout(DEFAULT_TIMEOUT)?;
@@ -175,21 +159,6 @@ impl Settings {
             levels,
             timeout,
         })
-    }
-}
-
-/// A `BadParams` error naming the parameter.
-fn bad(name: &str, message: &str) -> CheckError {
-    CheckError::BadParams(format!("parameter '{name}': {message}"))
-}
-
-/// A parameter's documentation.
-fn param(name: &str, description: &str, default: Option<&str>, source: Option<&str>) -> ParamInfo {
-    ParamInfo {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        default_value: default.map(str::to_owned),
-        default_source: source.map(str::to_owned),
     }
 }
 
@@ -206,40 +175,25 @@ fn join<T: ToString>(items: &[T]) -> String {
 /// malformed is a parameter error (UNKNOWN).
 fn run(s: &Settings) -> Result<CheckResult, CheckError> {
     let mut out = Output::new();
-    let timeout_ns = u64::try_from(s.timeout.as_nanos()).unwrap_or(u64::MAX);
-    let start = monotonic_clock::now();
-    let result = lookup::resolve(&s.name, start.saturating_add(timeout_ns));
-    let elapsed = monotonic_clock::now().saturating_sub(start) as f64 / 1e9;
-    let response_time = |out: &mut Output| {
-        out.push(check_levels(
-            elapsed,
-            &s.levels,
-            "Response time",
-            render::seconds,
-        ));
-        out.metric(
-            Metric::seconds("response_time", elapsed)
-                .with_levels(&s.levels)
-                .min(0.0)
-                .max(s.timeout.as_secs_f64()),
-        );
-    };
+    let deadline = Deadline::after(s.timeout);
+    let result = lookup::resolve(&s.name, deadline);
+    let elapsed = deadline.elapsed();
     let addresses: Vec<IpAddr> = match result {
         Ok(addresses) => addresses,
         Err(LookupError::NotFound) => {
             let text = format!("Domain '{}' was not found by the server", s.name);
             if s.expect_nxdomain {
                 out.ok(text);
-                response_time(&mut out);
+                out.response_time(elapsed, &s.levels, s.timeout);
             } else {
                 out.crit(text);
             }
             return Ok(out.into_result());
         }
         Err(LookupError::InvalidName) => {
-            return Err(bad(
+            return Err(invalid_param(
                 "name",
-                &format!("'{}' is not a valid host name", s.name),
+                format!("'{}' is not a valid host name", s.name),
             ));
         }
         Err(err) => {
@@ -253,7 +207,7 @@ fn run(s: &Settings) -> Result<CheckResult, CheckError> {
             s.name,
             join(&addresses)
         ));
-        response_time(&mut out);
+        out.response_time(elapsed, &s.levels, s.timeout);
         return Ok(out.into_result());
     }
     out.ok(format!("{} resolves to {}", s.name, join(&addresses)));
@@ -267,7 +221,7 @@ fn run(s: &Settings) -> Result<CheckResult, CheckError> {
         };
         out.crit(format!("{how}: {}", join(expected)));
     }
-    response_time(&mut out);
+    out.response_time(elapsed, &s.levels, s.timeout);
     Ok(out.into_result())
 }
 
@@ -303,24 +257,10 @@ wasmon_sdk::export_check!(Dns);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmon_sdk::{Param, Target};
 
+    /// A request for target `name` without an address, with 10 s from the host.
     fn request(name: &str, params: &[(&str, &str)]) -> CheckRequest {
-        CheckRequest {
-            target: Target {
-                name: name.to_owned(),
-                address: String::new(),
-            },
-            item: None,
-            params: params
-                .iter()
-                .map(|(n, v)| Param {
-                    name: (*n).to_owned(),
-                    value: (*v).to_owned(),
-                })
-                .collect(),
-            timeout_ms: 10_000,
-        }
+        CheckRequest::new(name, "", params, 10_000)
     }
 
     fn error(req: &CheckRequest) -> String {

@@ -3,8 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use wasmon_sdk::wasi::clocks::monotonic_clock;
-use wasmon_sdk::wasi::io::poll::poll;
+use wasmon_sdk::Deadline;
 use wasmon_sdk::wasi::sockets::instance_network::instance_network;
 use wasmon_sdk::wasi::sockets::ip_name_lookup::resolve_addresses;
 use wasmon_sdk::wasi::sockets::network::{ErrorCode, IpAddress};
@@ -43,9 +42,9 @@ impl LookupError {
     }
 }
 
-/// Resolves `name` before the monotonic-clock instant `deadline_ns`.
+/// Resolves `name` before `deadline`.
 /// Returns the addresses sorted (IPv4 first) without duplicates.
-pub fn resolve(name: &str, deadline_ns: u64) -> Result<Vec<IpAddr>, LookupError> {
+pub fn resolve(name: &str, deadline: Deadline) -> Result<Vec<IpAddr>, LookupError> {
     let network = instance_network();
     // A real lookup never finishes inside `resolve-addresses`; wasmtime fails
     // it there with `permanent-resolver-failure` when the check may not
@@ -61,11 +60,9 @@ pub fn resolve(name: &str, deadline_ns: u64) -> Result<Vec<IpAddr>, LookupError>
             Ok(Some(addr)) => found.push(convert(addr)),
             Ok(None) => break Ok(()),
             Err(ErrorCode::WouldBlock) => {
-                if monotonic_clock::now() >= deadline_ns {
+                if !deadline.wait(&ready) {
                     break Err(LookupError::Timeout);
                 }
-                let timer = monotonic_clock::subscribe_instant(deadline_ns);
-                let _ = poll(&[&ready, &timer]);
             }
             Err(code) => break Err(LookupError::from_code(code)),
         }

@@ -127,20 +127,16 @@ mod tests {
     use super::*;
     use wasmon_sdk::{Param, params};
 
-    fn list(pairs: &[(&str, &str)]) -> Vec<Param> {
-        pairs.iter().map(|(n, v)| Param { name: n.to_string(), value: v.to_string() }).collect()
-    }
-
     #[test]
     fn state_and_text() {
-        let l = list(&[("state", "crit"), ("text", "Hello"), ("metric", "4.5")]);
+        let l = Param::list(&[("state", "crit"), ("text", "Hello"), ("metric", "4.5")]);
         let r = evaluate(&params(&l), None).unwrap();
         assert_eq!(r.state(), State::Critical);
         assert_eq!(r.summary(), "Hello");
         assert_eq!(r.metrics[0].value, 4.5);
         let r = evaluate(&params(&[]), None).unwrap();
         assert_eq!((r.state(), r.summary()), (State::Ok, DEFAULT_TEXT.to_string()));
-        let bad = list(&[("state", "purple")]);
+        let bad = Param::list(&[("state", "purple")]);
         assert!(matches!(evaluate(&params(&bad), None), Err(CheckError::BadParams(m)) if m.contains("'purple'")));
     }
 
@@ -153,7 +149,7 @@ mod tests {
         assert_eq!(step_index(seq, 3, Some((seq.into(), 2.0))), 2);
         assert_eq!(step_index(seq, 3, Some((seq.into(), 3.0))), 0);
         assert_eq!(step_index(seq, 3, Some(("ok".into(), 2.0))), 0, "changed sequence restarts");
-        let l = list(&[("text", "T")]);
+        let l = Param::list(&[("text", "T")]);
         let r = evaluate(&params(&l), Some((1, &states))).unwrap();
         assert_eq!(r.state(), State::Warning);
         assert_eq!(r.summary(), "T, Sequence step 2 of 3: WARNING");

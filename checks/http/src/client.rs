@@ -2,46 +2,17 @@
 //! own deadline.
 //!
 //! The host sends the request (and does TLS and name resolution); the guest
-//! waits on the response and body pollables together with a monotonic-clock
-//! pollable, so a slow server cannot hold the check past its timeout.
+//! waits on the response and body pollables with [`Deadline::wait`], so a
+//! slow server cannot hold the check past its timeout.
 
-use wasmon_sdk::wasi::clocks::monotonic_clock;
+use std::time::Duration;
+
+use wasmon_sdk::Deadline;
 use wasmon_sdk::wasi::http::outgoing_handler;
 use wasmon_sdk::wasi::http::types::{
     ErrorCode, Fields, Method, OutgoingRequest, RequestOptions, Scheme,
 };
-use wasmon_sdk::wasi::io::poll::{Pollable, poll};
 use wasmon_sdk::wasi::io::streams::StreamError;
-
-/// A point on the monotonic clock after which the check gives up.
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    /// The instant, in nanoseconds of the monotonic clock.
-    at: u64,
-}
-
-impl Deadline {
-    /// The deadline `nanos` nanoseconds from now.
-    pub fn after_nanos(nanos: u64) -> Self {
-        Self {
-            at: monotonic_clock::now().saturating_add(nanos),
-        }
-    }
-
-    /// Waits until `pollable` is ready or the deadline passes. Returns
-    /// whether the pollable became ready before the deadline; once the
-    /// deadline has passed it returns false at once, so retry loops end.
-    fn wait(self, pollable: &Pollable) -> bool {
-        if monotonic_clock::now() >= self.at {
-            return false;
-        }
-        if pollable.ready() {
-            return true;
-        }
-        let timer = monotonic_clock::subscribe_instant(self.at);
-        poll(&[pollable, &timer]).contains(&0)
-    }
-}
 
 /// What to ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,12 +54,12 @@ pub enum FetchError {
 }
 
 /// Sends `request` and reads at most `max_body` bytes of the body, all
-/// before `deadline`. `timeout_ns` also goes to the host as connect,
+/// before `deadline`. `timeout` also goes to the host as connect,
 /// first-byte and between-bytes timeout.
 pub fn fetch(
     request: &Request,
     deadline: Deadline,
-    timeout_ns: u64,
+    timeout: Duration,
     max_body: u64,
 ) -> Result<Response, FetchError> {
     let headers = Fields::new();
@@ -122,6 +93,7 @@ pub fn fetch(
         .set_path_with_query(Some(&request.path))
         .map_err(|()| FetchError::Request(format!("invalid path '{}'", request.path)))?;
 
+    let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
     let options = RequestOptions::new();
     // A host may not support some of these; the guest's own deadline still holds.
     let _ = options.set_connect_timeout(Some(timeout_ns));

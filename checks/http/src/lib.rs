@@ -7,13 +7,12 @@ mod url;
 
 use std::time::Duration;
 
-use wasmon_sdk::wasi::clocks::monotonic_clock;
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels,
-    Manpage, Metric, Output, ParamInfo, RequestExt, State, check_levels, render,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item,
+    Levels, Manpage, Metric, Output, ParamInfo, RequestExt, State, invalid_param, render,
 };
 
-use client::{Deadline, FetchError, Request};
+use client::{FetchError, Request};
 use url::Url;
 
 /// Parameters this check understands.
@@ -35,6 +34,10 @@ const PARAMS: &[&str] = &[
 /// check_http's default for `-t`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why `warning` and `critical` have no default.
+const NO_DEFAULT_LEVELS: &str =
+    "check_http has no default levels; a normal response time depends on the site";
+
 /// Default for `max_body`: 1 MiB.
 const DEFAULT_MAX_BODY: u64 = 1 << 20;
 
@@ -47,12 +50,13 @@ struct Http;
 
 impl Check for Http {
     fn describe() -> CheckInfo {
+        let [warning, critical] = ParamInfo::response_time_levels(NO_DEFAULT_LEVELS);
         CheckInfo {
             name: "http".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             title: "Network: HTTP(S) web server".to_owned(),
-            manpage: Manpage {
-                description: "Sends one HTTP/1.1 GET or HEAD request to a web server of the \
+            manpage: Manpage::new(
+                "Sends one HTTP/1.1 GET or HEAD request to a web server of the \
                     target host, over TLS with 'ssl' or an https URL, and reads the response, \
                     like the Monitoring Plugins' check_http. Redirects are not followed. The \
                     response time covers connecting, the request and reading the body; the page \
@@ -69,87 +73,56 @@ impl Check for Http {
                     connection, fails TLS or answers not at all within the timeout ('Socket \
                     timeout after 10 seconds'); the request is not allowed by the sandbox \
                     policy (by default only the target host may be contacted); the response time \
-                    is at or above the critical level."
-                    .to_owned(),
-                item: None,
-                discovery: None,
-            },
+                    is at or above the critical level.",
+            ),
             params: vec![
-                param(
+                ParamInfo::new(
                     "url",
                     "The full URL to request, http:// or https://, e.g. \
                      'https://www.example.com/health'. Replaces 'ssl', 'port' and 'path'.",
-                    Some(
-                        "http://<host>:<port><path> from the target's name (its address when \
-                          it has no name) and the parameters below",
-                    ),
-                    None,
+                )
+                .default(
+                    "http://<host>:<port><path> from the target's name (its address when \
+                     it has no name) and the parameters below",
                 ),
-                param(
-                    "port",
-                    "TCP port, 1-65535.",
-                    Some("80, or 443 with 'ssl'"),
-                    None,
-                ),
-                param("path", "Path and query to request.", Some("/"), None),
-                param("ssl", "Use https (true or false).", Some("false"), None),
-                param(
-                    "method",
-                    "GET or HEAD.",
-                    Some("GET"),
-                    Some("check_http's default"),
-                ),
-                param(
+                ParamInfo::new("port", "TCP port, 1-65535.").default("80, or 443 with 'ssl'"),
+                ParamInfo::new("path", "Path and query to request.").default("/"),
+                ParamInfo::new("ssl", "Use https (true or false).").default("false"),
+                ParamInfo::new("method", "GET or HEAD.")
+                    .default("GET")
+                    .source("check_http's default"),
+                ParamInfo::new(
                     "expect",
                     "Comma-separated status codes that are OK, e.g. '200,204'; any other status \
                      is CRIT (check_http -e).",
-                    Some("none: 2xx OK, 3xx per 'onredirect', 4xx WARN, 5xx CRIT"),
-                    Some("check_http's status rules"),
-                ),
-                param(
+                )
+                .default("none: 2xx OK, 3xx per 'onredirect', 4xx WARN, 5xx CRIT")
+                .source("check_http's status rules"),
+                ParamInfo::new(
                     "onredirect",
                     "State for a 3xx status when 'expect' is not given: ok, warn, crit or \
                      unknown (check_http -f; redirects are not followed).",
-                    Some("ok"),
-                    Some("check_http's default for -f"),
-                ),
-                param(
+                )
+                .default("ok")
+                .source("check_http's default for -f"),
+                ParamInfo::new(
                     "body",
                     "Text that must occur in the body (within 'max_body' bytes), else CRIT \
                      (check_http -s). Not with HEAD.",
-                    None,
-                    None,
                 ),
-                param(
+                ParamInfo::new(
                     "max_body",
                     "Read at most this many bytes of the body (0 to 16777216); the rest is \
                      not read.",
-                    Some("1048576 (1 MiB)"),
-                    Some("wasmon: a bound on guest memory and transfer"),
-                ),
-                param(
-                    "warning",
-                    "Response time in seconds at or above which the check is WARN.",
-                    None,
-                    Some(
-                        "check_http has no default levels; a normal response time depends on the site",
-                    ),
-                ),
-                param(
-                    "critical",
-                    "Response time in seconds at or above which the check is CRIT.",
-                    None,
-                    Some(
-                        "check_http has no default levels; a normal response time depends on the site",
-                    ),
-                ),
-                param(
-                    "timeout",
-                    "Time allowed for the whole request, as seconds ('10', '2.5') or with a \
-                     unit ('10s', '500ms'). Never more than 90% of the wall time the host gives the run (`wasmon check -t`), so that \
-                     the check reports its own timeout first.",
-                    Some("10s"),
-                    Some("check_http's default for -t"),
+                )
+                .default("1048576 (1 MiB)")
+                .source("wasmon: a bound on guest memory and transfer"),
+                warning,
+                critical,
+                ParamInfo::timeout(
+                    "for the whole request",
+                    DEFAULT_TIMEOUT,
+                    "check_http's default for -t",
                 ),
             ],
         }
@@ -194,10 +167,10 @@ impl Settings {
             Some(text) => {
                 for other in ["port", "path", "ssl"] {
                     if p.get(other).is_some() {
-                        return Err(bad(other, "cannot be combined with 'url'"));
+                        return Err(invalid_param(other, "cannot be combined with 'url'"));
                     }
                 }
-                Url::parse(text.trim()).map_err(|e| bad("url", &e))?
+                Url::parse(text.trim()).map_err(|e| invalid_param("url", e))?
             }
             None => {
                 let tls = p.bool("ssl", false)?;
@@ -209,9 +182,12 @@ impl Settings {
                     &req.target.name
                 };
                 if host.is_empty() {
-                    return Err(bad("url", "the target has no name or address; give a URL"));
+                    return Err(invalid_param(
+                        "url",
+                        "the target has no name or address; give a URL",
+                    ));
                 }
-                Url::from_parts(tls, host, port, path).map_err(|e| bad("path", &e))?
+                Url::from_parts(tls, host, port, path).map_err(|e| invalid_param("path", e))?
             }
         };
         let head = match p
@@ -221,20 +197,28 @@ impl Settings {
         {
             None | Some("GET") => false,
             Some("HEAD") => true,
-            Some(other) => return Err(bad("method", &format!("'{other}' is not GET or HEAD"))),
+            Some(other) => {
+                return Err(invalid_param(
+                    "method",
+                    format!("'{other}' is not GET or HEAD"),
+                ));
+            }
         };
         let expect = p
             .get("expect")
             .map(url::parse_codes)
             .transpose()
-            .map_err(|e| bad("expect", &e))?;
+            .map_err(|e| invalid_param("expect", e))?;
         let onredirect = p.state("onredirect", State::Ok)?;
         let body = p.get("body").map(str::to_owned);
         if body.as_deref() == Some("") {
-            return Err(bad("body", "the expected text is empty"));
+            return Err(invalid_param("body", "the expected text is empty"));
         }
         if head && body.is_some() {
-            return Err(bad("body", "a HEAD response has no body to search"));
+            return Err(invalid_param(
+                "body",
+                "a HEAD response has no body to search",
+            ));
         }
         let max_body: u64 = p.parse_in("max_body", DEFAULT_MAX_BODY, 0..=MAX_BODY_LIMIT)?;
         let levels = p.levels_upper("warning", "critical", None)?;
@@ -249,21 +233,6 @@ impl Settings {
             levels,
             timeout,
         })
-    }
-}
-
-/// A `BadParams` error naming the parameter.
-fn bad(name: &str, message: &str) -> CheckError {
-    CheckError::BadParams(format!("parameter '{name}': {message}"))
-}
-
-/// A parameter's documentation.
-fn param(name: &str, description: &str, default: Option<&str>, source: Option<&str>) -> ParamInfo {
-    ParamInfo {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        default_value: default.map(str::to_owned),
-        default_source: source.map(str::to_owned),
     }
 }
 
@@ -291,23 +260,21 @@ fn status_state(code: u16, expect: Option<&[u16]>, onredirect: State) -> State {
 /// Sends the request and judges the response.
 fn run(s: &Settings) -> CheckResult {
     let mut out = Output::new();
-    let timeout_ns = u64::try_from(s.timeout.as_nanos()).unwrap_or(u64::MAX);
     let request = Request {
         tls: s.url.tls,
         authority: s.url.authority(),
         path: s.url.path.clone(),
         head: s.head,
     };
-    let start = monotonic_clock::now();
-    let deadline = Deadline::after_nanos(timeout_ns);
-    let response = match client::fetch(&request, deadline, timeout_ns, s.max_body) {
+    let deadline = Deadline::after(s.timeout);
+    let response = match client::fetch(&request, deadline, s.timeout, s.max_body) {
         Ok(response) => response,
         Err(err) => {
             out.crit(failure_text(&err, &s.url, s.timeout));
             return out.into_result();
         }
     };
-    let elapsed = monotonic_clock::now().saturating_sub(start) as f64 / 1e9;
+    let elapsed = deadline.elapsed();
 
     let status = url::status_text(response.status);
     let state = status_state(response.status, s.expect.as_deref(), s.onredirect);
@@ -326,12 +293,7 @@ fn run(s: &Settings) -> CheckResult {
     if let Some(location) = &response.location {
         out.details(format!("Location: {location}"));
     }
-    out.push(check_levels(
-        elapsed,
-        &s.levels,
-        "Response time",
-        render::seconds,
-    ));
+    out.response_time(elapsed, &s.levels, s.timeout);
     let size = response.body.len() as u64;
     if response.truncated {
         out.ok(format!(
@@ -357,12 +319,6 @@ fn run(s: &Settings) -> CheckResult {
             ));
         }
     }
-    out.metric(
-        Metric::seconds("response_time", elapsed)
-            .with_levels(&s.levels)
-            .min(0.0)
-            .max(s.timeout.as_secs_f64()),
-    );
     out.metric(Metric::bytes("size", size as f64).min(0.0));
     out.into_result()
 }
@@ -430,24 +386,10 @@ wasmon_sdk::export_check!(Http);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmon_sdk::{Param, Target};
 
+    /// A request with 10 s from the host.
     fn request(name: &str, address: &str, params: &[(&str, &str)]) -> CheckRequest {
-        CheckRequest {
-            target: Target {
-                name: name.to_owned(),
-                address: address.to_owned(),
-            },
-            item: None,
-            params: params
-                .iter()
-                .map(|(n, v)| Param {
-                    name: (*n).to_owned(),
-                    value: (*v).to_owned(),
-                })
-                .collect(),
-            timeout_ms: 10_000,
-        }
+        CheckRequest::new(name, address, params, 10_000)
     }
 
     fn error(req: &CheckRequest) -> String {

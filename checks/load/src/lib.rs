@@ -162,8 +162,7 @@ mod tests {
 
     #[test]
     fn triples() {
-        let list = |v: &str| vec![Param { name: "warning".into(), value: v.into() }];
-        let get = |v: &str| parse_triple(&params(&list(v)), "warning", DEFAULT_WARNING);
+        let get = |v: &str| parse_triple(&params(&Param::list(&[("warning", v)])), "warning", DEFAULT_WARNING);
         assert_eq!(get("1,2,3").unwrap(), [1.0, 2.0, 3.0]);
         assert_eq!(get("7").unwrap(), [7.0; 3]);
         assert_eq!(get("1, 2").unwrap(), [1.0, 2.0, 2.0]);

@@ -279,19 +279,16 @@ mod tests {
 
     #[test]
     fn swap_parameters() {
-        let list = |pairs: &[(&str, &str)]| -> Vec<Param> {
-            pairs.iter().map(|(n, v)| Param { name: n.to_string(), value: v.to_string() }).collect()
-        };
-        let l = list(&[]);
+        let l = Param::list(&[]);
         assert_eq!(read_swap_levels(&params(&l)).unwrap(), default_swap());
-        let l = list(&[("swap_warning", "1GiB")]);
+        let l = Param::list(&[("swap_warning", "1GiB")]);
         assert_eq!(
             read_swap_levels(&params(&l)).unwrap(),
             SwapLevels { warn: Some(Amount::Bytes(GIB as f64)), crit: Some(SWAP_DEFAULT.1) }
         );
-        let l = list(&[("swap_warning", "10%"), ("swap_critical", "20%")]);
+        let l = Param::list(&[("swap_warning", "10%"), ("swap_critical", "20%")]);
         assert!(matches!(read_swap_levels(&params(&l)), Err(CheckError::BadParams(m)) if m.contains("got 10% and 20%")));
-        let l = list(&[("swap_critical", "lots")]);
+        let l = Param::list(&[("swap_critical", "lots")]);
         assert!(read_swap_levels(&params(&l)).is_err());
     }
 }

@@ -1,12 +1,12 @@
 //! A TCP conversation over `wasi:sockets` with the check's own deadline.
 //!
-//! Every wait polls the socket's pollable together with a monotonic-clock
-//! pollable, so no call blocks past the deadline whatever the peer does.
+//! Every wait goes through [`Deadline::wait`], so no call blocks past the
+//! deadline whatever the peer does.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use wasmon_sdk::wasi::clocks::monotonic_clock;
-use wasmon_sdk::wasi::io::poll::{Pollable, poll};
+use wasmon_sdk::Deadline;
 use wasmon_sdk::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use wasmon_sdk::wasi::sockets::instance_network::instance_network;
 use wasmon_sdk::wasi::sockets::network::{
@@ -18,45 +18,7 @@ use wasmon_sdk::wasi::sockets::tcp_create_socket::create_tcp_socket;
 /// How long to wait for more data once some has arrived and the expected
 /// text is still missing; check_tcp gives up after the same two seconds of
 /// silence before it reports a mismatch.
-pub const IDLE_GRACE_NS: u64 = 2_000_000_000;
-
-/// A point on the monotonic clock after which the check gives up.
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    /// The instant, in nanoseconds of the monotonic clock.
-    at: u64,
-}
-
-impl Deadline {
-    /// The deadline `nanos` nanoseconds from now.
-    pub fn after_nanos(nanos: u64) -> Self {
-        Self {
-            at: monotonic_clock::now().saturating_add(nanos),
-        }
-    }
-
-    /// The earlier of this deadline and `nanos` from now.
-    fn min_after(self, nanos: u64) -> Self {
-        Self {
-            at: self.at.min(monotonic_clock::now().saturating_add(nanos)),
-        }
-    }
-
-    /// Waits until `pollable` is ready or the deadline passes.
-    /// Returns whether the pollable became ready before the deadline; once
-    /// the deadline has passed it returns false at once, so retry loops end.
-    fn wait(self, pollable: &Pollable) -> bool {
-        if monotonic_clock::now() >= self.at {
-            return false;
-        }
-        if pollable.ready() {
-            return true;
-        }
-        let timer = monotonic_clock::subscribe_instant(self.at);
-        let ready = poll(&[pollable, &timer]);
-        ready.contains(&0)
-    }
-}
+pub const IDLE_GRACE: Duration = Duration::from_secs(2);
 
 /// Why a conversation ended without the expected result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +188,7 @@ impl Connection {
                     let wait_until = if reply.data.is_empty() {
                         deadline
                     } else {
-                        deadline.min_after(IDLE_GRACE_NS)
+                        deadline.min_after(IDLE_GRACE)
                     };
                     if !wait_until.wait(&ready) {
                         if reply.data.is_empty() {

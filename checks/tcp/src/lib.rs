@@ -8,13 +8,12 @@ mod text;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use wasmon_sdk::wasi::clocks::monotonic_clock;
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels,
-    Manpage, Metric, Output, ParamInfo, RequestExt, State, check_levels, render,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item,
+    Levels, Manpage, Output, ParamInfo, RequestExt, State, invalid_param,
 };
 
-use conn::{Deadline, NetError};
+use conn::NetError;
 
 /// Parameters this check understands.
 const PARAMS: &[&str] = &[
@@ -36,17 +35,22 @@ const MAX_BYTES_LIMIT: usize = 16 << 20;
 /// The check_tcp default for `-t`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why `warning` and `critical` have no default.
+const NO_DEFAULT_LEVELS: &str =
+    "check_tcp has no default levels; a normal response time depends on the service";
+
 /// The `tcp` check.
 struct Tcp;
 
 impl Check for Tcp {
     fn describe() -> CheckInfo {
+        let [warning, critical] = ParamInfo::response_time_levels(NO_DEFAULT_LEVELS);
         CheckInfo {
             name: "tcp".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             title: "Network: TCP port connection".to_owned(),
-            manpage: Manpage {
-                description: "Opens a TCP connection to a port of the target host (its address as \
+            manpage: Manpage::new(
+                "Opens a TCP connection to a port of the target host (its address as \
                     resolved by wasmon, IPv4 or IPv6) and measures the response time, like the \
                     Monitoring Plugins' check_tcp. Optionally it sends a string after connecting \
                     and, with 'expect', reads the reply until the expected text appears, the \
@@ -62,76 +66,47 @@ impl Check for Tcp {
                     without sending anything while a reply is expected; the response time is at \
                     or above the critical level.\n\
                     The sandbox lets the check connect only to the target host's address unless \
-                    the operator's policy allows more."
-                    .to_owned(),
-                item: None,
-                discovery: None,
-            },
+                    the operator's policy allows more.",
+            ),
             params: vec![
-                param(
-                    "port",
-                    "TCP port to connect to, 1-65535. Required.",
-                    None,
-                    None,
-                ),
-                param(
+                ParamInfo::new("port", "TCP port to connect to, 1-65535. Required."),
+                ParamInfo::new(
                     "send",
                     "String to send after connecting, for example 'HEAD / HTTP/1.0\\r\\n\\r\\n'. \
                      The escapes \\r, \\n, \\t and \\\\ are replaced (check_tcp -E -s). Without \
                      'expect' the reply is not read.",
-                    None,
-                    None,
                 ),
-                param(
+                ParamInfo::new(
                     "expect",
                     "Text that must occur in the reply (check_tcp -e); the same escapes as \
                      'send' are replaced. The first line of the reply is shown in the output.",
-                    None,
-                    None,
                 ),
-                param(
+                ParamInfo::new(
                     "mismatch",
                     "State when the reply lacks the expected text: ok, warn or crit \
                      (check_tcp -M).",
-                    Some("warn"),
-                    Some("check_tcp's default for -M"),
-                ),
-                param(
+                )
+                .default("warn")
+                .source("check_tcp's default for -M"),
+                ParamInfo::new(
                     "refuse",
                     "State when the connection is refused: ok, warn or crit (check_tcp -r).",
-                    Some("crit"),
-                    Some("check_tcp's default for -r"),
-                ),
-                param(
+                )
+                .default("crit")
+                .source("check_tcp's default for -r"),
+                ParamInfo::new(
                     "max_bytes",
                     "Stop reading the reply after this many bytes (check_tcp -m) and judge \
                      what arrived; 1 to 16777216.",
-                    Some("65536"),
-                    Some("wasmon: a bound on guest memory; check_tcp reads without limit"),
-                ),
-                param(
-                    "warning",
-                    "Response time in seconds at or above which the check is WARN.",
-                    None,
-                    Some(
-                        "check_tcp has no default levels; a normal response time depends on the service",
-                    ),
-                ),
-                param(
-                    "critical",
-                    "Response time in seconds at or above which the check is CRIT.",
-                    None,
-                    Some(
-                        "check_tcp has no default levels; a normal response time depends on the service",
-                    ),
-                ),
-                param(
-                    "timeout",
-                    "Time allowed to connect and to receive the expected reply, as seconds \
-                     ('10', '2.5') or with a unit ('10s', '500ms'). Never more than 90% of the wall time the host gives the run (`wasmon check -t`), so that \
-                     the check reports its own timeout first.",
-                    Some("10s"),
-                    Some("check_tcp's default for -t"),
+                )
+                .default("65536")
+                .source("wasmon: a bound on guest memory; check_tcp reads without limit"),
+                warning,
+                critical,
+                ParamInfo::timeout(
+                    "to connect and to receive the expected reply",
+                    DEFAULT_TIMEOUT,
+                    "check_tcp's default for -t",
                 ),
             ],
         }
@@ -182,14 +157,14 @@ impl Settings {
             .get("send")
             .map(text::unescape)
             .transpose()
-            .map_err(|e| bad("send", &e))?;
+            .map_err(|e| invalid_param("send", e))?;
         let expect = p
             .get("expect")
             .map(text::unescape)
             .transpose()
-            .map_err(|e| bad("expect", &e))?;
+            .map_err(|e| invalid_param("expect", e))?;
         if expect.as_deref() == Some("") {
-            return Err(bad("expect", "the expected text is empty"));
+            return Err(invalid_param("expect", "the expected text is empty"));
         }
         let mismatch = p.state("mismatch", State::Warning)?;
         let refuse = p.state("refuse", State::Critical)?;
@@ -220,19 +195,12 @@ impl Settings {
     }
 }
 
-/// A `BadParams` error naming the parameter.
-fn bad(name: &str, message: &str) -> CheckError {
-    CheckError::BadParams(format!("parameter '{name}': {message}"))
-}
-
 /// Runs the conversation and judges it.
 fn run(s: &Settings) -> CheckResult {
     let mut out = Output::new();
     let endpoint = text::endpoint(&s.addr.ip(), s.addr.port());
     let timeout_text = text::seconds_text(s.timeout.as_secs_f64());
-    let timeout_ns = u64::try_from(s.timeout.as_nanos()).unwrap_or(u64::MAX);
-    let start = monotonic_clock::now();
-    let deadline = Deadline::after_nanos(timeout_ns);
+    let deadline = Deadline::after(s.timeout);
 
     let connection = match conn::connect(s.addr, deadline) {
         Ok(c) => c,
@@ -269,22 +237,11 @@ fn run(s: &Settings) -> CheckResult {
             }
         }
     };
-    let elapsed = monotonic_clock::now().saturating_sub(start) as f64 / 1e9;
+    let elapsed = deadline.elapsed();
     drop(connection);
 
     out.ok(format!("Connected to {endpoint}"));
-    out.push(check_levels(
-        elapsed,
-        &s.levels,
-        "Response time",
-        render::seconds,
-    ));
-    out.metric(
-        Metric::seconds("response_time", elapsed)
-            .with_levels(&s.levels)
-            .min(0.0)
-            .max(s.timeout.as_secs_f64()),
-    );
+    out.response_time(elapsed, &s.levels, s.timeout);
     if let (Some(expect), Some(reply)) = (&s.expect, reply) {
         if reply.data.is_empty() {
             out.crit("No data received from host");
@@ -320,39 +277,15 @@ fn failure(mut out: Output, err: &NetError, step: &str, timeout_text: &str) -> C
     out.into_result()
 }
 
-/// A parameter's documentation.
-fn param(name: &str, description: &str, default: Option<&str>, source: Option<&str>) -> ParamInfo {
-    ParamInfo {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        default_value: default.map(str::to_owned),
-        default_source: source.map(str::to_owned),
-    }
-}
-
 wasmon_sdk::export_check!(Tcp);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmon_sdk::{Param, Target};
 
+    /// A request for target "host" at `address`, with 10 s from the host.
     fn request(address: &str, params: &[(&str, &str)]) -> CheckRequest {
-        CheckRequest {
-            target: Target {
-                name: "host".to_owned(),
-                address: address.to_owned(),
-            },
-            item: None,
-            params: params
-                .iter()
-                .map(|(n, v)| Param {
-                    name: (*n).to_owned(),
-                    value: (*v).to_owned(),
-                })
-                .collect(),
-            timeout_ms: 10_000,
-        }
+        CheckRequest::new("host", address, params, 10_000)
     }
 
     fn error(req: &CheckRequest) -> String {
