@@ -63,3 +63,41 @@ pub fn require_tool(path: &str) -> bool {
     eprintln!("skipping: {path} is not installed (tests/run installs it)");
     false
 }
+
+mod cache {
+    //! The precompiled-module cache: one file per (engine, component),
+    //! reused by the next load, and an unusable file replaced.
+
+    use wasmon_runtime::Sandbox;
+
+    fn cwasm_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_compiled_module_is_reused_and_a_broken_one_replaced() {
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sandbox = Sandbox::builder().cache_dir(Some(dir.clone())).max_concurrency(2).build().unwrap();
+        sandbox.load_file(wasmon_tests::WELL_BEHAVED.as_ref()).unwrap();
+        let files = cwasm_files(&dir);
+        assert_eq!(files.len(), 1, "{files:?}");
+        let written = std::fs::metadata(&files[0]).unwrap().modified().unwrap();
+
+        // A second sandbox (a restart) loads the same file instead of compiling.
+        let again = Sandbox::builder().cache_dir(Some(dir.clone())).max_concurrency(2).build().unwrap();
+        let module = again.load_file(wasmon_tests::WELL_BEHAVED.as_ref()).unwrap();
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().modified().unwrap(), written);
+        let run = module.check(&crate::call(&[], Default::default(), Default::default())).await;
+        assert_eq!(run.outcome.summary, "Run 1");
+
+        // A damaged file is not trusted: the module is compiled and the file rewritten.
+        std::fs::write(&files[0], b"not a precompiled module").unwrap();
+        let module = again.load_file(wasmon_tests::WELL_BEHAVED.as_ref()).unwrap();
+        assert_eq!(module.check(&crate::call(&[], Default::default(), Default::default())).await.outcome.summary, "Run 1");
+        assert!(std::fs::read(&files[0]).unwrap().len() > 1000, "rewritten");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -57,12 +57,16 @@ impl Cache {
         let Some(path) = self.path(digest) else {
             return Component::new(engine, bytes);
         };
-        if path.exists() {
-            // SAFETY: the file was written by `Component::serialize` of an
+        // Read into memory rather than `deserialize_file`, which maps the
+        // file: a mapped file changed or truncated underneath a loaded module
+        // would kill the host with SIGBUS.
+        if let Ok(precompiled) = fs::read(&path) {
+            // SAFETY: the bytes were written by `Component::serialize` of an
             // engine with the same version and settings (both are part of
             // the file name), into a directory only this user writes, and
-            // only renamed into place once complete.
-            match unsafe { Component::deserialize_file(engine, &path) } {
+            // only renamed into place once complete; wasmtime checks the
+            // header and rejects bytes from another version or config.
+            match unsafe { Component::deserialize(engine, &precompiled) } {
                 Ok(c) => return Ok(c),
                 Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable precompiled module: {e:#}"),
             }

@@ -247,3 +247,84 @@ impl system::Host for HostState {
 }
 
 impl super::bindings::wasmon::check::types::Host for HostState {}
+
+/// The host side of the imports, called through the generated `Host`
+/// traits without any wasm (STYLE 10).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(grants: Grants) -> HostState {
+        HostState {
+            wasi: wasmtime_wasi::WasiCtxBuilder::new().build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            net: NetPolicy {
+                grants: Arc::new(grants),
+                target_name: "web1".into(),
+                target_address: Some("127.0.0.1".parse().unwrap()),
+            },
+            limiter: Limiter { memory: 1 << 20, memory_exceeded: false },
+            values: Values::new(),
+            check: "test".into(),
+            logged: 0,
+        }
+    }
+
+    #[test]
+    fn value_store_round_trip_and_limits() {
+        let mut s = state(Grants::default());
+        use value_store::Host as _;
+        assert_eq!(s.get("k".into()).unwrap(), None);
+        assert_eq!(s.set("k".into(), vec![1, 2]).unwrap(), Ok(()));
+        assert_eq!(s.get("k".into()).unwrap(), Some(vec![1, 2]));
+        let err = s.set("big".into(), vec![0; crate::values::MAX_VALUE_LEN + 1]).unwrap().unwrap_err();
+        assert!(err.contains("larger than the limit"), "{err}");
+        s.delete("k".into()).unwrap();
+        s.delete("never-there".into()).unwrap();
+        assert!(s.values.is_empty());
+    }
+
+    #[test]
+    fn system_needs_its_grant() {
+        use system::Host as _;
+        let mut denied = state(Grants::default());
+        let err = denied.load().unwrap().unwrap_err();
+        assert_eq!(err, "the system interface is not granted to this check (grant: system)");
+        assert!(denied.memory().unwrap().is_err() && denied.filesystems().unwrap().is_err());
+        let mut granted = state(Grants { system: true, ..Grants::default() });
+        let load = granted.load().unwrap().unwrap();
+        assert!(load.cpus >= 1 && load.one >= 0.0);
+        let mem = granted.memory().unwrap().unwrap();
+        assert!(mem.mem_total > 0 && mem.mem_available <= mem.mem_total);
+        assert!(granted.filesystems().unwrap().unwrap().iter().any(|f| f.mount_point == "/"));
+        assert!(granted.uptime().unwrap().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn log_is_bounded() {
+        use log::Host as _;
+        let mut s = state(Grants::default());
+        for _ in 0..MAX_LOG_MESSAGES + 50 {
+            s.log(log::Level::Warn, "x".repeat(10 * MAX_LOG_LEN)).unwrap();
+        }
+        assert_eq!(s.logged, MAX_LOG_MESSAGES + 50, "every message is counted, the rest dropped");
+    }
+
+    #[tokio::test]
+    async fn http_hosts_follow_the_grants() {
+        let s = state(Grants::default());
+        assert!(s.net.allows_http_host("127.0.0.1").await.is_ok());
+        assert!(s.net.allows_http_host("web1").await.is_ok(), "the target's own name");
+        let err = s.net.allows_http_host("127.0.0.2").await.unwrap_err();
+        assert_eq!(err, "connection to 127.0.0.2 is not granted to this check");
+        let err = s.net.allows_http_host("example.com").await.unwrap_err();
+        assert_eq!(err, "name lookup of 'example.com' is not granted to this check");
+        // With name lookups granted, every address a name resolves to must be
+        // granted too (the request may go to any of them).
+        let loopback = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        let dns = state(Grants { dns: true, addresses: loopback, ..Grants::default() });
+        assert!(dns.net.allows_http_host("localhost").await.is_ok());
+        assert!(dns.net.allows_http_host("[::2]").await.is_err());
+    }
+}
