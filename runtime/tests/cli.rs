@@ -151,3 +151,12 @@ fn help_and_version_exit_zero() {
     assert_eq!(code(&wasmon(&["check", "--help"])), 0);
     assert!(stdout(&wasmon(&["--version"])).starts_with("wasmon "));
 }
+
+#[test]
+fn memory_limit_is_the_one_asked_for() {
+    for (limit, text) in [("16MiB", "16 MiB"), ("300MiB", "300 MiB")] {
+        let out = wasmon(&["check", wasmon_tests::UNBOUNDED_ALLOC, "--memory", limit]);
+        assert_eq!(code(&out), 3);
+        assert_eq!(stdout(&out).trim(), format!("UNKNOWN - Check exceeded its memory limit of {text}"));
+    }
+}

@@ -32,7 +32,9 @@ pub struct Limits {
     pub timeout: Duration,
     /// The state reported when the run times out. Default CRITICAL.
     pub timeout_state: State,
-    /// Largest size of each linear memory, in bytes. Default 64 MiB.
+    /// Largest size of each linear memory, in bytes. Default 64 MiB. At
+    /// most the sandbox's [`max_memory`](crate::SandboxBuilder::max_memory),
+    /// which caps it.
     pub memory: usize,
     /// Largest output (summary, long output and the guest's stdout/stderr
     /// together), in bytes. Longer output is cut and marked

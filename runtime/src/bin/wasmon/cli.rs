@@ -179,7 +179,17 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
-        let sandbox = Sandbox::builder().cache_dir(cache_dir).max_concurrency(4).build()?;
+        // The pool reserves address space for the largest memory limit asked for.
+        let max_memory = match &cli.command {
+            Command::Check(a) => a.run.memory,
+            Command::Discover(a) => a.run.memory,
+            Command::Describe(_) => wasmon_runtime::Limits::default().memory,
+        };
+        let sandbox = Sandbox::builder()
+            .cache_dir(cache_dir)
+            .max_concurrency(4)
+            .max_memory(max_memory.max(wasmon_runtime::Limits::default().memory))
+            .build()?;
         match cli.command {
             Command::Check(args) => check(&sandbox, args).await,
             Command::Describe(args) => describe(&sandbox, args).await,
