@@ -41,6 +41,7 @@ mod module;
 pub mod outcome;
 pub mod output;
 mod sandbox;
+pub mod state;
 pub mod standard;
 pub mod system;
 mod values;
