@@ -1,0 +1,116 @@
+//! The configuration file: TOML, read into the [object model](model) and
+//! validated completely before anything runs.
+//!
+//! ```toml
+//! [engine]                      # optional
+//! state_semantics = "opsview"   # or "nagios"
+//! max_concurrent_checks = 64
+//! state_file = "wasmon.db"      # relative to the config file's folder
+//!
+//! [defaults]                    # optional: any object key but name, host, use, check, item
+//! check_interval = "5m"
+//!
+//! [[template]]                  # a named set of object keys
+//! name = "fast"
+//! check_interval = "31s"
+//!
+//! [[host]]
+//! name = "web1"
+//! address = "127.0.0.1"
+//! check = "tcp"                 # optional host check
+//! params = { port = 22 }
+//!
+//! [[service]]
+//! host = "web1"
+//! name = "Lifecycle"
+//! use = "fast"                  # or a list: later templates win
+//! check = "dummy"               # a standard check or a path to a .wasm
+//! params = { sequence = "OK,WARNING,CRITICAL" }
+//! contacts = ["ops"]
+//!
+//! [[contact]]
+//! name = "ops"
+//! methods = [{ type = "log" }]
+//! ```
+//!
+//! A value is taken from, in rising precedence: the built-in defaults, the
+//! `[defaults]` table, the templates in `use` order, the object's own keys.
+//! `params` merge key by key the same way; every other key (lists included)
+//! is replaced as a whole by the layer above.
+//!
+//! Every problem is reported, each as `FILE:LINE:COLUMN: what: why`, and a
+//! file with any problem yields no [`Config`] at all.
+
+pub mod model;
+mod read;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read it: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The file was read, and is wrong: one line per problem, in file order.
+    #[error("{}", lines(.0))]
+    Invalid(Vec<Problem>),
+}
+
+impl ConfigError {
+    /// The problems found (none for [`ConfigError::Read`]).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ConfigError::Read { .. } => &[],
+            ConfigError::Invalid(p) => p,
+        }
+    }
+}
+
+fn lines(problems: &[Problem]) -> String {
+    problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+/// One problem in a configuration file, at a position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as it was named to [`load`] or [`parse`].
+    pub file: PathBuf,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+    /// What is wrong, naming the object and the key.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+/// Reads and validates the configuration file at `path`. Relative paths in
+/// it (`state_file`, check modules) are resolved against its folder.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    parse(&text, path)
+}
+
+/// Validates `text` as if it were the content of the file `path` (which
+/// need not exist: it names the file in messages, and its folder resolves
+/// relative paths).
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    read::read(text, path).map_err(ConfigError::Invalid)
+}

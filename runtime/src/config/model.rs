@@ -1,0 +1,151 @@
+//! The resolved object model: what a configuration file means once
+//! defaults and templates are applied and every reference is checked.
+//! The engine, the scheduler and `wasmon simulate` use only these types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::sandbox::policy::{Grants, Limits};
+use crate::state::{NotificationPolicy, Semantics, StateConfig};
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Engine-wide settings.
+    pub engine: EngineSettings,
+    /// Hosts, in file order.
+    pub hosts: Vec<Host>,
+    /// Services, in file order.
+    pub services: Vec<Service>,
+    /// Contacts, in file order.
+    pub contacts: Vec<Contact>,
+}
+
+/// Engine-wide settings (`[engine]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineSettings {
+    /// `state_semantics`: "opsview" (default) or "nagios".
+    pub state_semantics: Semantics,
+    /// `max_concurrent_checks`: the global concurrency cap (default 64).
+    pub max_concurrent_checks: u32,
+    /// `state_file`: the SQLite retention file (default `wasmon.db` beside the config).
+    pub state_file: PathBuf,
+}
+
+/// How an object is checked: the module, its parameters, limits and grants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckSpec {
+    /// A standard check's name or a path to a `.wasm` component (relative
+    /// paths resolved against the config file's folder).
+    pub module: String,
+    /// Parameters as name and value, in order.
+    pub params: Vec<(String, String)>,
+    /// Sandbox limits (`timeout`, `memory`, `output_limit`, `timeout_state`).
+    pub limits: Limits,
+    /// Grants: the module's defaults plus the configured `grants = [...]`.
+    pub grants: Grants,
+}
+
+/// When and how often an object is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// `check_interval`.
+    pub check_interval: Duration,
+    /// `retry_interval`.
+    pub retry_interval: Duration,
+    /// `max_check_attempts` (at least 1).
+    pub max_check_attempts: u32,
+}
+
+impl Schedule {
+    /// The state processor's view of this schedule.
+    pub fn state_config(&self, semantics: Semantics) -> StateConfig {
+        StateConfig {
+            max_check_attempts: self.max_check_attempts,
+            check_interval: self.check_interval,
+            retry_interval: self.retry_interval,
+            semantics,
+        }
+    }
+}
+
+/// A host (`[[host]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Host {
+    /// Unique name.
+    pub name: String,
+    /// The address checks connect to (a name or an IP address), if any.
+    pub address: Option<String>,
+    /// The host check, if any (its OK and WARNING mean UP).
+    pub check: Option<CheckSpec>,
+    /// Its schedule.
+    pub schedule: Schedule,
+    /// Names of the contacts notified about it.
+    pub contacts: Vec<String>,
+    /// When to notify.
+    pub notification: NotificationPolicy,
+}
+
+/// A service (`[[service]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    /// The host it belongs to (a name from `hosts`).
+    pub host: String,
+    /// Its name, unique on its host.
+    pub name: String,
+    /// The item it monitors, if the check has items.
+    pub item: Option<String>,
+    /// Its check.
+    pub check: CheckSpec,
+    /// Its schedule.
+    pub schedule: Schedule,
+    /// Names of the contacts notified about it.
+    pub contacts: Vec<String>,
+    /// When to notify.
+    pub notification: NotificationPolicy,
+}
+
+/// A contact (`[[contact]]`) and how it is notified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contact {
+    /// Unique name.
+    pub name: String,
+    /// Its notification methods, in order.
+    pub methods: Vec<Method>,
+}
+
+/// A notification method.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Method {
+    /// Write the notification to wasmon's log.
+    Log,
+    /// HTTP POST of the notification as JSON.
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// Per-attempt timeout (default 10 s).
+        timeout: Duration,
+    },
+    /// Mail through an SMTP server.
+    Email {
+        /// Recipient address.
+        to: String,
+        /// Sender address.
+        from: String,
+        /// `host:port` of the SMTP server.
+        smtp: String,
+    },
+}
+
+impl Method {
+    /// The method's kind as configured: "log", "webhook" or "email".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Method::Log => "log",
+            Method::Webhook { .. } => "webhook",
+            Method::Email { .. } => "email",
+        }
+    }
+}
