@@ -35,6 +35,10 @@ pub enum Error {
         /// The standard checks, comma-separated.
         known: String,
     },
+    /// The configuration cannot be put to work (an address that does not
+    /// resolve, a module that does not load).
+    #[error("configuration: {0}")]
+    Config(String),
     /// `describe` or `discover` did not return normally.
     #[error("{call} of module '{module}' failed: {message}")]
     Run {

@@ -35,12 +35,16 @@
 //! rest wait for a slot.
 #![deny(missing_docs)]
 
+pub mod clock;
+pub mod config;
 pub mod contract;
+pub mod engine;
 mod error;
 mod module;
 pub mod outcome;
 pub mod output;
 mod sandbox;
+pub mod schedule;
 pub mod state;
 pub mod standard;
 pub mod system;

@@ -160,3 +160,115 @@ fn memory_limit_is_the_one_asked_for() {
         assert_eq!(stdout(&out).trim(), format!("UNKNOWN - Check exceeded its memory limit of {text}"));
     }
 }
+
+#[test]
+fn validate_accepts_a_good_file_and_lists_every_problem_of_a_bad_one() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        r#"[[host]]
+name = "web1"
+address = "127.0.0.1"
+
+[[service]]
+host = "web1"
+name = "Lifecycle"
+check = "dummy"
+params = { sequence = "OK,WARNING,CRITICAL" }
+check_interval = "31s"
+retry_interval = "20s"
+contacts = ["ops"]
+
+[[contact]]
+name = "ops"
+methods = [{ type = "log" }]
+"#,
+    )
+    .unwrap();
+    let out = wasmon(&["validate", "--config", good.to_str().unwrap()]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stdout(&out).trim(), format!("{}: OK (1 host, 1 service, 1 contact)", good.display()));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[host]]\nname = \"web1\"\n\n[[service]]\nhost = \"web1\"\nname = \"Lifecycle\"\ncheck = \"dummy\"\nchek_interval = \"5m\"\nmax_check_attempts = 0\n",
+    )
+    .unwrap();
+    let out = wasmon(&["validate", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 3);
+    assert!(stdout(&out).is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with(&format!("{}:8:1: ", bad.display())), "{stderr}");
+    assert!(lines[0].contains("unknown key 'chek_interval'"), "{stderr}");
+    assert!(lines[1].starts_with(&format!("{}:9:22: ", bad.display())), "{stderr}");
+    assert!(lines[1].contains("key 'max_check_attempts'"), "{stderr}");
+    assert!(lines[2].contains("2 problems found"), "{stderr}");
+
+    let out = wasmon(&["validate", "--config", dir.join("missing.toml").to_str().unwrap()]);
+    assert_eq!(code(&out), 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml: cannot read it"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `wasmon simulate` prints seed 002's lifecycle table (times relative to
+/// the first result, states, attempts) and exactly three notifications.
+#[test]
+fn simulate_prints_the_seed_lifecycle_table() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/configs/lifecycle.toml");
+    let out = wasmon(&["simulate", "--config", config, "--duration", "6m"]);
+    assert_eq!(code(&out), 0);
+    let lines: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let table: Vec<String> = lines
+        .iter()
+        .filter(|v| v["kind"] == "result")
+        .map(|v| format!("{} {} {}/{}", v["t"], v["state"].as_str().unwrap(), v["attempt"], v["max_attempts"]))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "0.0 OK 1/3", "31.0 WARNING 1/3", "51.0 WARNING 2/3", "71.0 WARNING 3/3", "102.0 WARNING 1/3",
+            "133.0 CRITICAL 1/3", "153.0 CRITICAL 2/3", "173.0 CRITICAL 3/3", "204.0 CRITICAL 1/3",
+            "235.0 CRITICAL 1/3", "266.0 OK 1/3", "286.0 OK 2/3", "306.0 OK 3/3", "337.0 OK 1/3",
+        ]
+    );
+    let notes: Vec<String> = lines
+        .iter()
+        .filter(|v| v["kind"] == "notification")
+        .map(|v| format!("{} {} {}", v["t"], v["type"].as_str().unwrap(), v["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(notes, ["71.0 PROBLEM WARNING", "173.0 PROBLEM CRITICAL", "306.0 RECOVERY OK"]);
+
+    // The same service under Nagios Core 4 rules.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nagios = dir.join("nagios.toml");
+    let text = std::fs::read_to_string(config).unwrap().replace("\"opsview\"", "\"nagios\"");
+    std::fs::write(&nagios, text).unwrap();
+    let out = wasmon(&["simulate", "--config", nagios.to_str().unwrap(), "--duration", "6m"]);
+    assert_eq!(code(&out), 0);
+    let notes: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "notification")
+        .map(|v| format!("{} {} {}", v["t"], v["type"].as_str().unwrap(), v["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(notes, ["71.0 PROBLEM WARNING", "133.0 PROBLEM CRITICAL", "288.0 RECOVERY OK"]);
+}
+
+#[test]
+fn simulate_refuses_a_broken_config_with_every_problem() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("simbad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "[[service]]\nhost = \"nowhere\"\nname = \"x\"\ncheck = \"dumy\"\n").unwrap();
+    let out = wasmon(&["simulate", "--config", file.to_str().unwrap(), "--duration", "1m"]);
+    assert_eq!(code(&out), 3);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:2:") && err.contains("bad.toml:4:"), "{err}");
+    assert!(stdout(&out).is_empty(), "nothing runs");
+}

@@ -60,6 +60,15 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Print the items a check would monitor on a host, one service per item.
     Discover(DiscoverArgs),
+    /// Run the engine on a simulated clock, as fast as it can, and print one
+    /// JSON object per line for every result and every notification, in time
+    /// order. Every object's first check runs at t = 0. Shows what a
+    /// configuration will do before it is deployed.
+    Simulate(SimulateArgs),
+    /// Read and check a configuration file, and run nothing: prints
+    /// `FILE: OK (...)` and exits 0, or every problem as FILE:LINE:COLUMN on
+    /// stderr and exits 3.
+    Validate(ValidateArgs),
 }
 
 /// Where and how a check runs; shared by `check` and `discover`.
@@ -141,6 +150,24 @@ pub struct DiscoverArgs {
     pub format: TextFormat,
 }
 
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// The configuration file
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// How much simulated time to run
+    #[arg(short, long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub duration: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The configuration file
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
 /// How `wasmon check` prints its result.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -173,6 +200,14 @@ pub fn init_logging(verbose: u8) {
 
 /// Runs the command; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
+    // `validate` needs no sandbox and no async runtime.
+    if let Command::Validate(args) = &cli.command {
+        return validate(args);
+    }
+    let config = match &cli.command {
+        Command::Simulate(args) => Some(load_config(&args.config)?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -180,10 +215,18 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     runtime.block_on(async move {
         let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
         // The pool reserves address space for the largest memory limit asked for.
-        let max_memory = match &cli.command {
-            Command::Check(a) => a.run.memory,
-            Command::Discover(a) => a.run.memory,
-            Command::Describe(_) => wasmon_runtime::Limits::default().memory,
+        let max_memory = match (&cli.command, &config) {
+            (Command::Check(a), _) => a.run.memory,
+            (Command::Discover(a), _) => a.run.memory,
+            (_, Some(c)) => c
+                .hosts
+                .iter()
+                .filter_map(|h| h.check.as_ref())
+                .chain(c.services.iter().map(|s| &s.check))
+                .map(|spec| spec.limits.memory)
+                .max()
+                .unwrap_or_default(),
+            _ => wasmon_runtime::Limits::default().memory,
         };
         let sandbox = Sandbox::builder()
             .cache_dir(cache_dir)
@@ -194,6 +237,8 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Check(args) => check(&sandbox, args).await,
             Command::Describe(args) => describe(&sandbox, args).await,
             Command::Discover(args) => discover(&sandbox, args).await,
+            Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
+            Command::Validate(args) => validate(&args),
         }
     })
 }
@@ -288,6 +333,50 @@ async fn discover(sandbox: &Sandbox, args: DiscoverArgs) -> Result<u8, Failure> 
         }
     }
     Ok(0)
+}
+
+async fn simulate(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, args: SimulateArgs) -> Result<u8, Failure> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // The first write error (a closed pipe) is kept and reported after the run.
+    let mut written: std::io::Result<()> = Ok(());
+    wasmon_runtime::engine::simulate(config, sandbox, args.duration, |event| {
+        if written.is_ok() {
+            written = serde_json::to_string(event).map_err(std::io::Error::from).and_then(|line| writeln!(out, "{line}"));
+        }
+    })
+    .await?;
+    written.and_then(|()| out.flush()).context("cannot write the simulation")?;
+    Ok(0)
+}
+
+/// `wasmon validate`: every problem on its own line on stderr, then a
+/// failure (exit 3) that counts them.
+fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
+    let c = load_config(&args.config)?;
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "{}: OK ({}, {}, {})",
+        args.config.display(),
+        count(c.hosts.len(), "host"),
+        count(c.services.len(), "service"),
+        count(c.contacts.len(), "contact")
+    );
+    Ok(0)
+}
+
+/// Loads a configuration; on problems prints each on its own line (file,
+/// line, column, key) on stderr and fails with their count.
+fn load_config(path: &Path) -> Result<wasmon_runtime::config::Config, Failure> {
+    match wasmon_runtime::config::load(path) {
+        Ok(c) => Ok(c),
+        Err(e @ wasmon_runtime::config::ConfigError::Read { .. }) => Err(e.into()),
+        Err(e) => {
+            eprintln!("{e}");
+            let n = e.problems().len();
+            Err(anyhow!("{}: {n} problem{} found", path.display(), if n == 1 { "" } else { "s" }).into())
+        }
+    }
 }
 
 /// The manpage as `wasmon describe` prints it.
