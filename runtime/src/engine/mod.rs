@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::clock::{Clock, SimClock};
 use crate::config::{CheckSpec, Config, Contact, Schedule};
 use crate::error::Error;
-use crate::module::{CheckCall, CheckModule};
+use crate::module::{CheckCall, CheckModule, CheckRun};
 use crate::outcome::State;
 use crate::sandbox::Sandbox;
 use crate::sandbox::policy::Target;
@@ -183,29 +183,42 @@ impl Engine {
         self.scheduler.next_due()
     }
 
-    /// Runs every check due at `now`, in schedule order, and returns what
-    /// happened.
+    /// Runs every check due at `now`, one after the other in schedule order,
+    /// and returns what happened. The simulator uses this: simulated time
+    /// does not move while a check runs.
     pub async fn run_due(&mut self, now: Time) -> Vec<Event> {
         let mut events = Vec::new();
         for id in self.scheduler.pop_due(now) {
-            self.check(id, now, &mut events).await;
+            let pending = self.start(id);
+            let run = pending.module.check(&pending.call).await;
+            events.extend(self.finish(id, run, now));
         }
         events
     }
 
-    /// Runs one object's check, processes the result, decides
-    /// notifications and schedules the next check.
-    async fn check(&mut self, id: ObjectId, now: Time, events: &mut Vec<Event>) {
+    /// Takes what one object's check needs to run, on its own and
+    /// concurrently with others: the module and the call (the object's value
+    /// store moves into the call until [`Engine::finish`] brings it back).
+    pub fn start(&mut self, id: ObjectId) -> PendingCheck {
         let o = &mut self.objects[id];
-        let call = CheckCall {
-            target: o.target.clone(),
-            item: o.item.clone(),
-            params: o.check.params.clone(),
-            limits: o.check.limits.clone(),
-            grants: o.check.grants.clone(),
-            values: std::mem::take(&mut o.values),
-        };
-        let run = o.module.check(&call).await;
+        PendingCheck {
+            module: o.module.clone(),
+            call: CheckCall {
+                target: o.target.clone(),
+                item: o.item.clone(),
+                params: o.check.params.clone(),
+                limits: o.check.limits.clone(),
+                grants: o.check.grants.clone(),
+                values: std::mem::take(&mut o.values),
+            },
+        }
+    }
+
+    /// Applies a finished run at `now`: the value store, the state
+    /// processor, the notification decision; schedules the next check.
+    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time) -> Vec<Event> {
+        let mut events = Vec::new();
+        let o = &mut self.objects[id];
         o.values = run.values;
         let outcome = run.outcome;
         // A host check's OK and WARNING mean UP, anything else DOWN.
@@ -263,7 +276,16 @@ impl Engine {
         }
         let next = now + crate::state::next_check_after(&o.state, &cfg);
         self.scheduler.schedule(id, next);
+        events
     }
+}
+
+/// One object's check, ready to run away from the engine (see [`Engine::start`]).
+pub struct PendingCheck {
+    /// The module to run.
+    pub module: CheckModule,
+    /// What to run it with.
+    pub call: CheckCall,
 }
 
 /// Resolves a host address once: an IP literal as it is, a name through
