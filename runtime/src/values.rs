@@ -55,6 +55,11 @@ impl Values {
         self.entries.remove(key);
     }
 
+    /// Every key and its value, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
     /// Number of keys stored.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -1,0 +1,157 @@
+//! The retention database's schema, and opening a file safely: a file that
+//! is not SQLite, a SQLite database that is not wasmon's, or one written by
+//! a newer wasmon is refused before anything in it is changed.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::{StoreError, sql_error};
+
+/// The schema version this wasmon writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and
+/// other tools can tell it apart from other SQLite files.
+pub const APPLICATION_ID: i32 = 0x7773_6d6e;
+
+/// The schema, version 1. Times are INTEGER nanoseconds since the clock's
+/// epoch (the UNIX epoch for the real clock, the start of a simulation for
+/// the simulated one): exact, so a stored time compares equal to the one
+/// the engine holds. `datetime(t / 1000000000, 'unixepoch')` shows them.
+pub const SCHEMA: &str = "
+CREATE TABLE wasmon_schema (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    application TEXT    NOT NULL CHECK (application = 'wasmon'),
+    version     INTEGER NOT NULL
+);
+
+-- Current state: one row per host (service IS NULL) or service.
+CREATE TABLE objects (
+    id                     INTEGER PRIMARY KEY,
+    host                   TEXT    NOT NULL,
+    service                TEXT,
+    state                  TEXT    NOT NULL,  -- OK WARNING CRITICAL UNKNOWN (a host's UP is OK, DOWN is CRITICAL)
+    state_type             TEXT    NOT NULL CHECK (state_type IN ('SOFT', 'HARD')),
+    attempt                INTEGER NOT NULL,
+    last_hard_state        TEXT    NOT NULL,
+    last_check             INTEGER,           -- ns since the clock's epoch
+    last_state_change      INTEGER,
+    last_hard_state_change INTEGER,
+    output                 TEXT    NOT NULL,
+    long_output            TEXT,
+    perfdata               TEXT    NOT NULL,  -- JSON array of metrics
+    problem_since          INTEGER,           -- notification bookkeeping (NotifyState)
+    problem_notified       INTEGER NOT NULL CHECK (problem_notified IN (0, 1)),
+    last_notification      INTEGER
+);
+-- x'' (a BLOB) never equals a TEXT service name, so a host object cannot
+-- collide with a service of any name.
+CREATE UNIQUE INDEX objects_key ON objects (host, coalesce(service, x''));
+
+-- The value store of every check.
+CREATE TABLE object_values (
+    object_id INTEGER NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+    key       TEXT    NOT NULL,
+    value     BLOB    NOT NULL,
+    PRIMARY KEY (object_id, key)
+) WITHOUT ROWID;
+
+-- Every state change, SOFT and HARD, in the order it happened.
+CREATE TABLE state_history (
+    id         INTEGER PRIMARY KEY,
+    host       TEXT    NOT NULL,
+    service    TEXT,
+    time       INTEGER NOT NULL,
+    event      TEXT    NOT NULL CHECK (event IN ('state_change', 'hard_state_change')),
+    from_state TEXT    NOT NULL,
+    to_state   TEXT    NOT NULL,
+    state_type TEXT    NOT NULL CHECK (state_type IN ('SOFT', 'HARD')),
+    output     TEXT    NOT NULL
+);
+CREATE INDEX state_history_object ON state_history (host, service, id);
+
+-- Every notification decided, one row per contact and method: written
+-- 'pending' with the state that decided it, then 'delivered' or 'failed'.
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY,
+    host        TEXT    NOT NULL,
+    service     TEXT,
+    time        INTEGER NOT NULL,  -- when it was decided
+    change_time INTEGER NOT NULL,  -- last_hard_state_change of the HARD change it is about
+    kind        TEXT    NOT NULL CHECK (kind IN ('PROBLEM', 'RECOVERY')),
+    state       TEXT    NOT NULL,
+    contact     TEXT,
+    method      TEXT,
+    output      TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL CHECK (outcome IN ('pending', 'delivered', 'failed')),
+    error       TEXT,
+    attempts    INTEGER NOT NULL
+);
+CREATE INDEX notifications_object ON notifications (host, service, change_time);
+CREATE INDEX notifications_pending ON notifications (id) WHERE outcome = 'pending';
+
+-- For people at the sqlite3 prompt: times in seconds.
+CREATE VIEW object_status AS
+SELECT host, service, state, state_type, attempt,
+       last_check / 1e9 AS last_check_s,
+       last_state_change / 1e9 AS last_state_change_s,
+       last_hard_state_change / 1e9 AS last_hard_state_change_s,
+       output
+FROM objects;
+";
+
+/// Checks what the file holds and creates the schema in an empty one.
+/// Nothing is written unless the file is empty or already wasmon's at
+/// [`SCHEMA_VERSION`].
+pub(super) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+    // Reading the catalogue is the first access to the file: a file that is
+    // not SQLite fails here, before any pragma could change it.
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(sql_error(path, "read the table list"))?;
+    if tables == 0 {
+        return create(conn, path);
+    }
+    let has_version_table: bool = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'wasmon_schema'", [], |r| {
+            r.get::<_, i64>(0).map(|n| n > 0)
+        })
+        .map_err(sql_error(path, "read the table list"))?;
+    if !has_version_table {
+        return Err(StoreError::NotWasmon { path: path.to_string() });
+    }
+    let version: Option<(String, i64)> = conn
+        .query_row("SELECT application, version FROM wasmon_schema WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(sql_error(path, "read the schema version"))?;
+    match version {
+        Some((app, v)) if app == "wasmon" && v == SCHEMA_VERSION => Ok(()),
+        Some((app, v)) if app == "wasmon" && v > SCHEMA_VERSION => {
+            Err(StoreError::NewerSchema { path: path.to_string(), found: v, supported: SCHEMA_VERSION })
+        }
+        Some((app, v)) if app == "wasmon" => Err(StoreError::Corrupt {
+            path: path.to_string(),
+            table: "wasmon_schema",
+            detail: format!("schema version {v} is older than any this wasmon can read (it reads {SCHEMA_VERSION})"),
+        }),
+        _ => Err(StoreError::NotWasmon { path: path.to_string() }),
+    }
+}
+
+fn create(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql_error(path, "create the schema"))?;
+    // Another process may have created it between our look and our lock.
+    let tables: i64 = tx
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(sql_error(path, "read the table list"))?;
+    if tables != 0 {
+        drop(tx);
+        return prepare(conn, path);
+    }
+    tx.execute_batch(SCHEMA).map_err(sql_error(path, "create the schema"))?;
+    tx.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', ?1)", [SCHEMA_VERSION])
+        .map_err(sql_error(path, "create the schema"))?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(sql_error(path, "create the schema"))?;
+    tx.commit().map_err(sql_error(path, "create the schema"))
+}
