@@ -38,7 +38,7 @@
 //! longer configured are ignored); then every row of
 //! [`Store::pending_notifications`] is delivered and recorded as in steps
 //! 3 and 4. They are not decided again: the restored
-//! [`NotifyState`](crate::state::NotifyState) already counts them as sent.
+//! [`NotifyState`] already counts them as sent.
 //!
 //! What a kill at each point leaves:
 //!
