@@ -5,6 +5,8 @@
 //! [`simulate`] drives it on a simulated clock as fast as it can; the
 //! daemon (`wasmon run`) will drive the same steps on the real clock.
 
+pub mod daemon;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -19,10 +21,12 @@ use crate::outcome::State;
 use crate::sandbox::Sandbox;
 use crate::sandbox::policy::Target;
 use crate::schedule::{ObjectId, Scheduler};
+use crate::notify::NotificationMessage;
 use crate::state::{
-    NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput, Semantics, StateType, Time, notify,
-    process,
+    NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput, Semantics, StateConfig, StateType,
+    Time, Transition, notify, process,
 };
+use crate::store::{ObjectKey, Retained};
 use crate::values::Values;
 
 /// Something the engine did, for subscribers (the simulator's output, the
@@ -191,7 +195,7 @@ impl Engine {
         for id in self.scheduler.pop_due(now) {
             let pending = self.start(id);
             let run = pending.module.check(&pending.call).await;
-            events.extend(self.finish(id, run, now));
+            events.extend(self.finish(id, run, now).events);
         }
         events
     }
@@ -216,7 +220,7 @@ impl Engine {
 
     /// Applies a finished run at `now`: the value store, the state
     /// processor, the notification decision; schedules the next check.
-    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time) -> Vec<Event> {
+    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time) -> Finished {
         let mut events = Vec::new();
         let o = &mut self.objects[id];
         o.values = run.values;
@@ -237,7 +241,7 @@ impl Engine {
         let transition = process(&o.state, &input, now, &cfg);
         let (notify_state, notification) =
             notify::decide(&o.notify, &transition.state, &transition.events, now, &o.notification);
-        o.state = transition.state;
+        o.state = transition.state.clone();
         o.notify = notify_state;
         let t = now.as_secs_f64();
         events.push(Event::Result {
@@ -250,7 +254,30 @@ impl Engine {
             max_attempts: cfg.max_check_attempts,
             output: o.state.output.clone(),
         });
+        let mut deliveries = Vec::new();
         if let Some(n) = notification {
+            let message = NotificationMessage {
+                host: o.host.clone(),
+                service: o.service.clone(),
+                kind: n.kind,
+                state: o.state_name(n.state),
+                output: o.state.output.clone(),
+                long_output: o.state.long_output.clone().unwrap_or_default(),
+                time: now.as_secs(),
+                attempt: o.state.attempt,
+                max_attempts: cfg.max_check_attempts,
+                contact: String::new(),
+            };
+            for c in &o.contacts {
+                if let Some(contact) = self.contacts.get(c) {
+                    for method in &contact.methods {
+                        deliveries.push((
+                            Contact { name: contact.name.clone(), methods: vec![method.clone()] },
+                            message.clone(),
+                        ));
+                    }
+                }
+            }
             let recipients: Vec<(Option<String>, Option<String>)> = if o.contacts.is_empty() {
                 vec![(None, None)]
             } else {
@@ -276,8 +303,75 @@ impl Engine {
         }
         let next = now + crate::state::next_check_after(&o.state, &cfg);
         self.scheduler.schedule(id, next);
-        events
+        Finished {
+            key: ObjectKey { host: o.host.clone(), service: o.service.clone() },
+            transition,
+            notify: o.notify,
+            values: o.values.clone(),
+            deliveries,
+            events,
+        }
     }
+
+    /// The objects' keys, in table order.
+    pub fn keys(&self) -> impl Iterator<Item = (ObjectId, ObjectKey)> + '_ {
+        self.objects
+            .iter()
+            .enumerate()
+            .map(|(id, o)| (id, ObjectKey { host: o.host.clone(), service: o.service.clone() }))
+    }
+
+    /// Puts back what the store kept for an object: state, notification
+    /// bookkeeping, value store.
+    pub fn restore(&mut self, id: ObjectId, retained: Retained) {
+        let o = &mut self.objects[id];
+        o.state = retained.state;
+        o.notify = retained.notify;
+        o.values = retained.values;
+    }
+
+    /// Schedules object `id`'s next check at `at`.
+    pub fn schedule(&mut self, id: ObjectId, at: Time) {
+        self.scheduler.schedule(id, at);
+    }
+
+    /// Takes every object due at or before `now`.
+    pub fn pop_due(&mut self, now: Time) -> Vec<ObjectId> {
+        self.scheduler.pop_due(now)
+    }
+
+    /// The schedule and state-processor settings of object `id`.
+    pub fn state_config(&self, id: ObjectId) -> StateConfig {
+        self.objects[id].schedule.state_config(self.semantics)
+    }
+
+    /// Object `id`'s current state.
+    pub fn state(&self, id: ObjectId) -> &ObjectState {
+        &self.objects[id].state
+    }
+
+    /// A contact by name.
+    pub fn contact(&self, name: &str) -> Option<&Contact> {
+        self.contacts.get(name)
+    }
+}
+
+/// What one finished check changed, for the store and the notifier.
+#[derive(Debug)]
+pub struct Finished {
+    /// Which object.
+    pub key: ObjectKey,
+    /// The state processor's transition (new state and state events).
+    pub transition: Transition,
+    /// The notification bookkeeping after the result.
+    pub notify: NotifyState,
+    /// The value store after the result.
+    pub values: Values,
+    /// The notification to deliver, once per contact method: a contact
+    /// holding that one method, and the message.
+    pub deliveries: Vec<(Contact, NotificationMessage)>,
+    /// The events, for subscribers.
+    pub events: Vec<Event>,
 }
 
 /// One object's check, ready to run away from the engine (see [`Engine::start`]).

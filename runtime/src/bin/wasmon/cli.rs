@@ -60,6 +60,13 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Print the items a check would monitor on a host, one service per item.
     Discover(DiscoverArgs),
+    /// Run the monitoring daemon: schedule every host and service of the
+    /// configuration, keep their state types, notify on HARD changes, and
+    /// keep state in the SQLite file of `[engine] state_file` across
+    /// restarts. Structured logs go to stderr. SIGTERM or SIGINT stops it
+    /// gracefully: checks in flight finish or are cut at their timeout, state
+    /// is flushed.
+    Run(RunConfigArgs),
     /// Run the engine on a simulated clock, as fast as it can, and print one
     /// JSON object per line for every result and every notification, in time
     /// order. Every object's first check runs at t = 0. Shows what a
@@ -151,6 +158,13 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RunConfigArgs {
+    /// The configuration file
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct SimulateArgs {
     /// The configuration file
     #[arg(short, long, value_name = "FILE")]
@@ -195,7 +209,12 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("wasmon={default},wasmon_runtime={default}")));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 /// Runs the command; returns the exit code.
@@ -206,12 +225,15 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     }
     let config = match &cli.command {
         Command::Simulate(args) => Some(load_config(&args.config)?),
+        Command::Run(args) => Some(load_config(&args.config)?),
         _ => None,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    // The daemon runs checks on every core; one-shot commands need one thread.
+    let runtime = match &cli.command {
+        Command::Run(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+    }
+    .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
         // The pool reserves address space for the largest memory limit asked for.
@@ -228,9 +250,10 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
                 .unwrap_or_default(),
             _ => wasmon_runtime::Limits::default().memory,
         };
+        let concurrency = config.as_ref().map_or(4, |c| c.engine.max_concurrent_checks);
         let sandbox = Sandbox::builder()
             .cache_dir(cache_dir)
-            .max_concurrency(4)
+            .max_concurrency(concurrency)
             .max_memory(max_memory.max(wasmon_runtime::Limits::default().memory))
             .build()?;
         match cli.command {
@@ -238,6 +261,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Describe(args) => describe(&sandbox, args).await,
             Command::Discover(args) => discover(&sandbox, args).await,
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
+            Command::Run(_) => daemon(&sandbox, &config.expect("loaded above")).await,
             Command::Validate(args) => validate(&args),
         }
     })
@@ -363,6 +387,30 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
         count(c.contacts.len(), "contact")
     );
     Ok(0)
+}
+
+async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config) -> Result<u8, Failure> {
+    let store = wasmon_runtime::store::Store::open(&config.engine.state_file)?;
+    let notifier = std::sync::Arc::new(wasmon_runtime::notify::Notifier::new(Default::default()));
+    let clock = std::sync::Arc::new(wasmon_runtime::clock::SystemClock);
+    wasmon_runtime::engine::daemon::run(config, sandbox, store, notifier, clock, shutdown_signal()).await?;
+    Ok(0)
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// Loads a configuration; on problems prints each on its own line (file,
