@@ -278,15 +278,14 @@ impl Engine {
                     }
                 }
             }
-            let recipients: Vec<(Option<String>, Option<String>)> = if o.contacts.is_empty() {
+            // One event per contact method, or one with neither when the
+            // object has no contacts.
+            let recipients: Vec<(Option<String>, Option<String>)> = if deliveries.is_empty() {
                 vec![(None, None)]
             } else {
-                o.contacts
+                deliveries
                     .iter()
-                    .flat_map(|c| {
-                        let methods = self.contacts.get(c).map(|c| c.methods.as_slice()).unwrap_or_default();
-                        methods.iter().map(move |m| (Some(m.kind().to_string()), Some(c.clone())))
-                    })
+                    .map(|(c, _)| (c.methods.first().map(|m| m.kind().to_string()), Some(c.name.clone())))
                     .collect()
             };
             for (method, contact) in recipients {
