@@ -100,6 +100,17 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The configuration `wasmon run` uses when it is given none: this
+/// machine's load, memory and root filesystem, state in `./wasmon.db`,
+/// notifications to the log.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// Reads [`DEFAULT_CONFIG`], as if it were the file `wasmon.toml` in the
+/// current directory (so its state file is `./wasmon.db`).
+pub fn builtin() -> Result<Config, ConfigError> {
+    parse(DEFAULT_CONFIG, Path::new("wasmon.toml"))
+}
+
 /// Reads and validates the configuration file at `path`. Relative paths in
 /// it (`state_file`, check modules) are resolved against its folder.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {

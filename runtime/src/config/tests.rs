@@ -395,3 +395,13 @@ check = "dummy"
     assert!(lines[5].contains("no host named \"web9\""));
     assert_eq!(e.problems().len(), 6);
 }
+
+#[test]
+fn the_builtin_configuration_monitors_this_machine() {
+    let c = super::builtin().unwrap();
+    let services: Vec<(&str, &str)> = c.services.iter().map(|s| (s.name.as_str(), s.check.module.as_str())).collect();
+    assert_eq!(services, [("CPU load", "load"), ("Memory", "memory"), ("Filesystem /", "disk")]);
+    assert!(c.services.iter().all(|s| s.check.grants.system), "the local checks get the system interface");
+    assert_eq!(c.engine.state_file, std::path::PathBuf::from("wasmon.db"));
+    assert_eq!(c.contacts[0].methods, [super::Method::Log]);
+}

@@ -52,7 +52,11 @@ pub async fn run(
         let name = format!("{}/{}", key.host, key.service.as_deref().unwrap_or(""));
         engine.schedule(*id, now + initial_offset(&name, interval));
     }
-    tracing::info!(objects = keys.len(), state_file = %store.path(), "wasmon started");
+    tracing::info!(
+        objects = keys.len(),
+        state_file = %store.path(),
+        "wasmon started; first checks are spread over each object's interval"
+    );
 
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Delivered>();
     resend_pending(&engine, &store, &notifier, &done_tx)?;

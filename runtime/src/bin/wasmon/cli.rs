@@ -159,9 +159,10 @@ pub struct DiscoverArgs {
 
 #[derive(Args, Debug)]
 pub struct RunConfigArgs {
-    /// The configuration file
+    /// The configuration file [default: a built-in one that monitors this
+    /// machine's load, memory and root filesystem, with state in ./wasmon.db]
     #[arg(short, long, value_name = "FILE")]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -225,7 +226,10 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     }
     let config = match &cli.command {
         Command::Simulate(args) => Some(load_config(&args.config)?),
-        Command::Run(args) => Some(load_config(&args.config)?),
+        Command::Run(args) => Some(match &args.config {
+            Some(path) => load_config(path)?,
+            None => wasmon_runtime::config::builtin().context("the built-in configuration")?,
+        }),
         _ => None,
     };
     // The daemon runs checks on every core; one-shot commands need one thread.
