@@ -188,16 +188,11 @@ fn resend_pending(
             let _ = done.send((p.id, gone, 0));
             continue;
         };
-        let is_host = p.key.service.is_none();
         let message = NotificationMessage {
             host: p.key.host.clone(),
             service: p.key.service.clone(),
             kind: r.kind,
-            state: match (is_host, r.state) {
-                (true, crate::State::Ok) => "UP".into(),
-                (true, _) => "DOWN".into(),
-                (false, s) => s.to_string(),
-            },
+            state: super::state_name(p.key.service.is_none(), r.state),
             output: r.output.clone(),
             long_output: String::new(),
             time: r.time.as_secs(),

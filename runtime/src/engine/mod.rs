@@ -98,11 +98,7 @@ impl Object {
 
     /// How a state is named for this object: UP/DOWN for hosts.
     fn state_name(&self, s: State) -> String {
-        match (self.is_host(), s) {
-            (true, State::Ok) => "UP".to_string(),
-            (true, _) => "DOWN".to_string(),
-            (false, s) => s.to_string(),
-        }
+        state_name(self.is_host(), s)
     }
 }
 
@@ -379,6 +375,16 @@ pub struct PendingCheck {
     pub module: CheckModule,
     /// What to run it with.
     pub call: CheckCall,
+}
+
+/// How a state is named: OK/WARNING/CRITICAL/UNKNOWN for a service, UP
+/// (OK) or DOWN (anything else) for a host.
+pub(crate) fn state_name(is_host: bool, s: State) -> String {
+    match (is_host, s) {
+        (true, State::Ok) => "UP".to_string(),
+        (true, _) => "DOWN".to_string(),
+        (false, s) => s.to_string(),
+    }
 }
 
 /// Resolves a host address once: an IP literal as it is, a name through
