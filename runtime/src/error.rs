@@ -39,6 +39,20 @@ pub enum Error {
     /// resolve, a module that does not load).
     #[error("configuration: {0}")]
     Config(String),
+    /// The retention file could not be opened, read or written.
+    #[error("retention: {0}")]
+    Retention(String),
+    /// No object of that host and service is configured.
+    #[error("no such object: host '{host}'{}", service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default())]
+    NotFound {
+        /// The host asked for.
+        host: String,
+        /// The service asked for, if any.
+        service: Option<String>,
+    },
+    /// The monitor has stopped.
+    #[error("the monitor has stopped")]
+    Stopped,
     /// `describe` or `discover` did not return normally.
     #[error("{call} of module '{module}' failed: {message}")]
     Run {
@@ -48,6 +62,18 @@ pub enum Error {
         call: &'static str,
         /// The mapped message (timeout, trap, check error).
         message: String,
+    },
+    /// `describe` or `discover` was asked of a command plugin, which has
+    /// neither: it only runs, with command-line arguments.
+    #[error(
+        "module '{module}' is a WASI command plugin, which has no {call}(): it runs with command-line \
+         arguments (`wasmon check MODULE -- ARGS`, or `args = [...]` in the configuration)"
+    )]
+    CommandPlugin {
+        /// The module's name or path.
+        module: String,
+        /// `describe` or `discover`.
+        call: &'static str,
     },
 }
 

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use wasmtime_wasi::p2::bindings::CommandPre;
+
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::sandbox::Sandbox;
@@ -11,19 +13,64 @@ use crate::sandbox::bindings::{self, CheckPre};
 use crate::sandbox::policy::{Grants, Limits, Target};
 use crate::values::Values;
 
-/// A check component, compiled and linked, ready to run any number of
-/// times. Cheap to clone.
+/// A loaded module, compiled and linked, ready to run any number of times:
+/// a check component of the `wasmon:check` contract, or a WASI command run
+/// as a Nagios-style plugin (see [`ModuleKind`]). Both run through
+/// [`check`](CheckModule::check). Cheap to clone.
 #[derive(Clone)]
 pub struct CheckModule {
     pub(crate) sandbox: Sandbox,
     pub(crate) name: Arc<str>,
     digest: [u8; 32],
-    pub(crate) pre: CheckPre<crate::sandbox::HostState>,
+    pub(crate) exports: Exports,
+}
+
+/// What a module exports, pre-linked.
+#[derive(Clone)]
+pub(crate) enum Exports {
+    /// The `check` world: describe, discover, check.
+    Check(CheckPre<crate::sandbox::HostState>),
+    /// `wasi:cli/run`, from a command component or a converted preview1
+    /// module.
+    Command(CommandPre<crate::sandbox::HostState>, ModuleKind),
+    /// The `handler` world: handle (see [`crate::handler`]).
+    Handler(bindings::handler::HandlerPre<crate::sandbox::HostState>),
+}
+
+/// What kind of module a [`CheckModule`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModuleKind {
+    /// A component implementing the `wasmon:check` contract: it describes
+    /// itself, discovers items and takes parameters.
+    Check,
+    /// A `wasi:cli/command` component (it exports `wasi:cli/run`), run as
+    /// a Nagios-style plugin: command-line arguments in, plugin output and
+    /// an exit code out.
+    CommandPlugin,
+    /// A WASI preview1 core module with `_start` (e.g. built for
+    /// `wasm32-wasip1`), converted to a command component at load and run
+    /// as a plugin like [`ModuleKind::CommandPlugin`].
+    Preview1Plugin,
+    /// An event handler (world `handler`, see [`crate::handler`]): it
+    /// reacts to results, it does not check anything.
+    Handler,
+}
+
+impl ModuleKind {
+    /// Whether modules of this kind run as command plugins.
+    pub fn is_plugin(self) -> bool {
+        matches!(self, ModuleKind::CommandPlugin | ModuleKind::Preview1Plugin)
+    }
 }
 
 impl std::fmt::Debug for CheckModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckModule").field("name", &self.name).field("digest", &self.digest_hex()).finish()
+        f.debug_struct("CheckModule")
+            .field("name", &self.name)
+            .field("kind", &self.kind())
+            .field("digest", &self.digest_hex())
+            .finish()
     }
 }
 
@@ -37,11 +84,16 @@ pub struct CheckCall {
     pub item: Option<String>,
     /// Parameters as name and value, in order.
     pub params: Vec<(String, String)>,
+    /// Command-line arguments of a command plugin, macros already expanded
+    /// (see [`crate::plugin::expand_args`]), without `argv[0]`: the plugin
+    /// gets the module's file name as `argv[0]`. A plugin takes these
+    /// instead of an item and parameters; a wasmon check takes none.
+    pub args: Vec<String>,
     /// Resource limits.
     pub limits: Limits,
     /// What the check may reach.
     pub grants: Grants,
-    /// The service's value store.
+    /// The service's value store (a plugin has no access to it).
     pub values: Values,
 }
 
@@ -117,18 +169,39 @@ pub struct ParamInfo {
 }
 
 impl CheckModule {
-    pub(crate) fn new(
-        sandbox: Sandbox,
-        name: &str,
-        digest: [u8; 32],
-        pre: CheckPre<crate::sandbox::HostState>,
-    ) -> CheckModule {
-        CheckModule { sandbox, name: name.into(), digest, pre }
+    pub(crate) fn new(sandbox: Sandbox, name: &str, digest: [u8; 32], exports: Exports) -> CheckModule {
+        CheckModule { sandbox, name: name.into(), digest, exports }
     }
 
     /// The name the module was loaded under (a path or a standard check name).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether this is a wasmon check or a command plugin, and of which
+    /// origin.
+    pub fn kind(&self) -> ModuleKind {
+        match &self.exports {
+            Exports::Check(_) => ModuleKind::Check,
+            Exports::Command(_, kind) => *kind,
+            Exports::Handler(_) => ModuleKind::Handler,
+        }
+    }
+
+    /// What a command plugin gets as `argv[0]`: the file name of the
+    /// module (the last part of the name it was loaded under).
+    pub fn program_name(&self) -> &str {
+        std::path::Path::new(&*self.name).file_name().and_then(|n| n.to_str()).unwrap_or(&self.name)
+    }
+
+    fn not_a_handler(&self) -> Result<(), Error> {
+        if self.kind() == ModuleKind::Handler {
+            return Err(Error::InvalidModule {
+                module: self.name.to_string(),
+                reason: "it is an event handler (world handler): it neither describes itself nor discovers".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The sha256 of the component, in hex.
@@ -137,8 +210,13 @@ impl CheckModule {
     }
 
     /// Asks the check to describe itself. Runs with the default limits and
-    /// no grants.
+    /// no grants. A command plugin has no description:
+    /// [`Error::CommandPlugin`].
     pub async fn describe(&self) -> Result<CheckInfo, Error> {
+        self.not_a_handler()?;
+        if self.kind().is_plugin() {
+            return Err(Error::CommandPlugin { module: self.name.to_string(), call: "describe" });
+        }
         let info = self
             .execute_describe()
             .await
@@ -165,8 +243,13 @@ impl CheckModule {
         })
     }
 
-    /// Asks the check which items it would monitor on the target.
+    /// Asks the check which items it would monitor on the target. A
+    /// command plugin does not discover: [`Error::CommandPlugin`].
     pub async fn discover(&self, call: &DiscoverCall) -> Result<Vec<Item>, Error> {
+        self.not_a_handler()?;
+        if self.kind().is_plugin() {
+            return Err(Error::CommandPlugin { module: self.name.to_string(), call: "discover" });
+        }
         let items = self
             .execute_discover(call)
             .await
@@ -177,10 +260,36 @@ impl CheckModule {
             .collect())
     }
 
+    /// What a command plugin prints for `--help`, as it printed it (stdout,
+    /// or stderr when stdout is empty): the usage of its arguments, since a
+    /// plugin cannot [`describe`](CheckModule::describe) itself. Runs in the
+    /// sandbox without a target, within 5 s. A wasmon check has no
+    /// `--help` ([`Error::Run`]: use `describe`).
+    pub async fn plugin_help(&self) -> Result<String, Error> {
+        let run = |message: String| Error::Run { module: self.name.to_string(), call: "--help", message };
+        if !self.kind().is_plugin() {
+            return Err(run("it is a wasmon check, not a command plugin: it describes itself (describe)".into()));
+        }
+        self.execute_help().await.map_err(run)
+    }
+
     /// Runs the check once in a fresh instance. Never fails: every way a run
     /// can end is mapped to a state and a message.
+    ///
+    /// A wasmon check gets the item and parameters; a command plugin gets
+    /// the arguments, and its output and exit code are mapped by the plugin
+    /// interface (see [`crate::plugin`]). Giving a plugin an item or
+    /// parameters, or a check arguments, is a configuration mistake that
+    /// ends UNKNOWN (termination `BadParams`) without running anything.
     pub async fn check(&self, call: &CheckCall) -> CheckRun {
-        self.execute_check(call).await
+        match &self.exports {
+            Exports::Check(_) => self.execute_check(call).await,
+            Exports::Command(..) => self.execute_plugin(call).await,
+            Exports::Handler(_) => crate::sandbox::misuse(
+                call,
+                "This is an event handler (world handler), not a check: configure it in a [[handler]] table",
+            ),
+        }
     }
 }
 

@@ -131,9 +131,13 @@ impl fmt::Display for Range {
 pub struct Metric {
     /// The metric's name.
     pub label: String,
-    /// The value, in the canonical unit of `uom`.
+    /// The value, in the unit `uom` (NaN when unknown: a plugin's `U`;
+    /// JSON writes NaN as `null`, and `null` reads back as NaN).
+    #[serde(deserialize_with = "number_or_nan")]
     pub value: f64,
-    /// Unit of measurement: "", "s", "%", "B" or "c".
+    /// Unit of measurement: "", "s", "%", "B" or "c" for a wasmon check;
+    /// a command plugin's unit is kept as it wrote it, which may also be
+    /// "ms", "us", "KB", "MB", "GB" or "TB" (see [`crate::plugin`]).
     pub uom: String,
     /// Warning range, if any.
     pub warn: Option<Range>,
@@ -143,6 +147,11 @@ pub struct Metric {
     pub min: Option<f64>,
     /// Largest possible value, if any.
     pub max: Option<f64>,
+}
+
+/// A number, or `null` (how JSON writes NaN) as NaN.
+fn number_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Metric {
@@ -215,6 +224,9 @@ pub enum Termination {
     MemoryLimit,
     /// The check trapped (a panic, an invalid operation, a stack overflow).
     Trap,
+    /// A command plugin exited with a code outside 0-3, or with a failure
+    /// status that carries no code (WASI 0.2's `exit(err)`).
+    InvalidExit,
     /// The host could not run the check (no sandbox slot, instantiation failed).
     HostError,
 }
@@ -253,5 +265,23 @@ impl Outcome {
             out.push_str(long);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plugin's `U` (NaN) survives a JSON round trip, as the state file
+    /// stores metrics.
+    #[test]
+    fn unknown_values_survive_json() {
+        let m = Metric { label: "u".into(), value: f64::NAN, uom: String::new(), warn: None, crit: None, min: None, max: None };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""value":null"#), "{json}");
+        let back: Metric = serde_json::from_str(&json).unwrap();
+        assert!(back.value.is_nan() && back.label == "u");
+        let back: Metric = serde_json::from_str(&serde_json::to_string(&Metric { value: 1.5, ..m }).unwrap()).unwrap();
+        assert_eq!(back.value, 1.5);
     }
 }

@@ -31,6 +31,7 @@ fn lifecycle_config(semantics: Semantics, contacts: Vec<String>) -> Config {
             schedule,
             contacts: vec![],
             notification: NotificationPolicy::default(),
+            event_handlers: Vec::new(),
         }],
         services: vec![Service {
             host: "web1".into(),
@@ -39,17 +40,20 @@ fn lifecycle_config(semantics: Semantics, contacts: Vec<String>) -> Config {
             check: CheckSpec {
                 module: "dummy".into(),
                 params: vec![("sequence".into(), sequence.join(","))],
+                args: Vec::new(),
                 limits: Limits::default(),
                 grants: Grants::default(),
             },
             schedule,
             contacts: contacts.clone(),
             notification: NotificationPolicy::default(),
+            event_handlers: Vec::new(),
         }],
         contacts: contacts
             .iter()
             .map(|c| Contact { name: c.clone(), methods: vec![Method::Log] })
             .collect(),
+        handlers: Vec::new(),
     }
 }
 
@@ -134,4 +138,34 @@ async fn simulate_follows_nagios_when_asked() {
     );
     let json = serde_json::to_value(events.iter().find(|e| matches!(e, Event::Notification { .. })).unwrap()).unwrap();
     assert_eq!((json["type"].as_str(), json["method"].as_str()), (Some("PROBLEM"), Some("log")));
+}
+
+/// A host's name is not looked up again by checks: an HTTP request to the
+/// target by its name goes to the configured address (`api1` resolves
+/// nowhere), with the name in the `Host` header.
+#[tokio::test]
+async fn http_to_the_target_name_goes_to_its_configured_address() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            request.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").unwrap();
+        String::from_utf8_lossy(&request).to_string()
+    });
+    let text = format!(
+        "[[host]]\nname = \"api1\"\naddress = \"127.0.0.1\"\n\n[[service]]\nhost = \"api1\"\nname = \"HTTP\"\ncheck = \"http\"\nparams = {{ port = {port} }}\n"
+    );
+    let config = wasmon_runtime::config::parse(&text, std::path::Path::new("api1.toml")).unwrap();
+    let events = events(&config, Duration::from_secs(1)).await;
+    let Event::Result { state, output, .. } = &events[0] else { panic!("{events:?}") };
+    assert_eq!(state, "OK", "{output}");
+    let request = server.join().unwrap().to_ascii_lowercase();
+    assert!(request.contains(&format!("host: api1:{port}")), "{request}");
 }

@@ -10,6 +10,7 @@ use wasmon_runtime::contract::verify_outcome;
 use wasmon_runtime::{Grants, Limits, State, Termination};
 use wasmon_tests as guests;
 
+use crate::plugins::plugin_echo;
 use crate::{call, guest, quick, show};
 
 /// How much later than its limit a cut-off run may end: epoch ticks are
@@ -267,15 +268,35 @@ async fn odd_result() {
     assert_eq!(o.metrics.len(), 2);
 }
 
-#[test]
-fn not_a_check() {
-    let err = crate::sandbox().load_file(guests::NOT_A_CHECK.as_ref()).unwrap_err().to_string();
-    assert!(err.contains("it is a WASI command"), "{err}");
-    // A core module and garbage are rejected with the reason too.
+/// A plain `wasi:cli/command` is not a check, but it is a command plugin:
+/// it loads as one, has no `describe()`, and runs with its output as the
+/// plugin output (see `plugins`).
+#[tokio::test]
+async fn not_a_check() {
+    let m = guest(guests::NOT_A_CHECK);
+    assert_eq!(m.kind(), wasmon_runtime::ModuleKind::CommandPlugin);
+    let err = m.describe().await.unwrap_err().to_string();
+    assert!(err.contains("is a WASI command plugin, which has no describe()"), "{err}");
+    let run = show(m.check(&call(&[], Limits::default(), Grants::default())).await);
+    assert_eq!((run.outcome.state, run.outcome.summary.as_str()), (State::Ok, "hello"));
+    // A core module that is no command, and garbage, are rejected with the reason.
     let err = crate::sandbox().load("core.wasm", b"\0asm\x01\0\0\0").unwrap_err().to_string();
-    assert!(err.contains("core WebAssembly module, not a component"), "{err}");
+    assert!(err.contains("core WebAssembly module without a _start function"), "{err}");
     let err = crate::sandbox().load("junk.wasm", b"#!/bin/sh\necho OK\n").unwrap_err().to_string();
-    assert!(err.contains("not a WebAssembly component"), "{err}");
+    assert!(err.contains("not a WebAssembly component or module"), "{err}");
+}
+
+/// An event handler is not a check, and a check is not an event handler:
+/// each is refused in the other's place with the reason (handler-echo's
+/// behaviour is tested in `handlers.rs`).
+#[test]
+fn handler_echo() {
+    let err = crate::sandbox().load_file(guests::HANDLER_ECHO.as_ref()).unwrap_err().to_string();
+    assert!(err.contains("it is an event handler (world handler), not a check"), "{err}");
+    let handler = crate::sandbox().load_handler_file(guests::HANDLER_ECHO.as_ref()).expect("loads as a handler");
+    assert!(handler.name().ends_with("guest_handler_echo.wasm"));
+    let err = crate::sandbox().load_handler_file(guests::WELL_BEHAVED.as_ref()).unwrap_err().to_string();
+    assert!(err.contains("it is not an event handler"), "{err}");
 }
 
 /// Many checks at once beside a guest that never returns: all complete.

@@ -7,7 +7,13 @@
 //!   against the monitoring-plugins on the same machine.
 
 mod engine;
+mod handlers;
 mod hostile;
+mod lang;
+mod lang_c;
+mod lang_js;
+mod lang_python;
+mod plugins;
 mod standard;
 
 use std::path::PathBuf;

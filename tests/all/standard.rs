@@ -29,6 +29,7 @@ async fn run_with(
         target: target.map(|a| Target::new(a, Some(a.parse().unwrap()))).unwrap_or_default(),
         item: item.map(String::from),
         params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        args: Vec::new(),
         limits: Limits::default(),
         grants,
         values,

@@ -21,6 +21,8 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Contacts, in file order.
     pub contacts: Vec<Contact>,
+    /// Event handlers, in file order.
+    pub handlers: Vec<Handler>,
 }
 
 /// Engine-wide settings (`[engine]`).
@@ -42,6 +44,9 @@ pub struct CheckSpec {
     pub module: String,
     /// Parameters as name and value, in order.
     pub params: Vec<(String, String)>,
+    /// A command plugin's arguments (`args`), with `$HOSTNAME$`,
+    /// `$HOSTADDRESS$` and `$SERVICEDESC$` macros not yet expanded.
+    pub args: Vec<String>,
     /// Sandbox limits (`timeout`, `memory`, `output_limit`, `timeout_state`).
     pub limits: Limits,
     /// Grants: the module's defaults plus the configured `grants = [...]`.
@@ -86,6 +91,8 @@ pub struct Host {
     pub contacts: Vec<String>,
     /// When to notify.
     pub notification: NotificationPolicy,
+    /// Names of the event handlers that run on its results.
+    pub event_handlers: Vec<String>,
 }
 
 /// A service (`[[service]]`).
@@ -105,6 +112,41 @@ pub struct Service {
     pub contacts: Vec<String>,
     /// When to notify.
     pub notification: NotificationPolicy,
+    /// Names of the event handlers that run on its results.
+    pub event_handlers: Vec<String>,
+}
+
+/// When an event handler runs (`on`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HandlerTrigger {
+    /// After every result.
+    Result,
+    /// After every state change, SOFT or HARD (the default, as Nagios runs
+    /// event handlers).
+    #[default]
+    StateChange,
+    /// After HARD state changes only.
+    HardChange,
+}
+
+/// An event handler (`[[handler]]`): a component of world `handler`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handler {
+    /// Unique name, what objects list in `event_handlers`.
+    pub name: String,
+    /// The component: a path to a `.wasm`, resolved against the config
+    /// file's folder.
+    pub module: String,
+    /// When it runs.
+    pub on: HandlerTrigger,
+    /// Its parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// Sandbox limits (`timeout`, `memory`, `output_limit`).
+    pub limits: Limits,
+    /// What it may reach (`grants`): like a check, by default the address
+    /// of the host whose event it handles, and nothing else.
+    pub grants: Grants,
 }
 
 /// A contact (`[[contact]]`) and how it is notified.

@@ -27,18 +27,21 @@ const MAX_CONCURRENT_CHECKS: u32 = 64;
 const STATE_FILE: &str = "wasmon.db";
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
-const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact"];
+const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler"];
+const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
 const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file"];
 /// Keys every host, service, template and `[defaults]` may set.
 const SETTING_KEYS: &[&str] = &[
     "check",
     "params",
+    "args",
     "check_interval",
     "retry_interval",
     "max_check_attempts",
     "notification_interval",
     "first_notification_delay",
     "contacts",
+    "event_handlers",
     "timeout",
     "memory",
     "output_limit",
@@ -86,6 +89,7 @@ struct Layer {
     /// Whether some layer writes `check` (even a bad one, already reported).
     check_written: bool,
     params: Vec<(String, String)>,
+    args: Option<Vec<String>>,
     item: Option<String>,
     check_interval: Option<Duration>,
     retry_interval: Option<Duration>,
@@ -93,6 +97,7 @@ struct Layer {
     notification_interval: Option<Duration>,
     first_notification_delay: Option<Duration>,
     contacts: Option<Vec<String>>,
+    event_handlers: Option<Vec<String>>,
     timeout: Option<Duration>,
     memory: Option<usize>,
     output_limit: Option<usize>,
@@ -111,12 +116,14 @@ impl Layer {
         over(&mut self.check, &top.check);
         self.check_written |= top.check_written;
         over(&mut self.item, &top.item);
+        over(&mut self.args, &top.args);
         over(&mut self.check_interval, &top.check_interval);
         over(&mut self.retry_interval, &top.retry_interval);
         over(&mut self.max_check_attempts, &top.max_check_attempts);
         over(&mut self.notification_interval, &top.notification_interval);
         over(&mut self.first_notification_delay, &top.first_notification_delay);
         over(&mut self.contacts, &top.contacts);
+        over(&mut self.event_handlers, &top.event_handlers);
         over(&mut self.timeout, &top.timeout);
         over(&mut self.memory, &top.memory);
         over(&mut self.output_limit, &top.output_limit);
@@ -160,7 +167,7 @@ impl Layer {
             output: self.output_limit.unwrap_or(d.output),
             metrics: d.metrics,
         };
-        Some(CheckSpec { module, params: self.params.clone(), limits, grants })
+        Some(CheckSpec { module, params: self.params.clone(), args: self.args.clone().unwrap_or_default(), limits, grants })
     }
 }
 
@@ -182,13 +189,14 @@ struct Reader<'a> {
     dir: PathBuf,
     problems: Vec<(usize, Problem)>,
     contacts: Vec<String>,
+    handlers: Vec<String>,
     templates: Vec<String>,
 }
 
 /// Reads `text`, the content of `file`.
 pub(super) fn read(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), templates: Vec::new() };
+    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), handlers: Vec::new(), templates: Vec::new() };
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
@@ -244,6 +252,18 @@ impl Reader<'_> {
             }
         }
         self.contacts = contacts.iter().map(|c| c.name.clone()).collect();
+
+        let mut handlers: Vec<Handler> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, t) in self.tables(root, "handler").iter().enumerate() {
+            if let Some((handler, name_span)) = self.handler(i, t) {
+                if self.duplicate(&mut seen, &handler.name, name_span, &format!("handler \"{}\"", handler.name), "handler") {
+                    continue;
+                }
+                handlers.push(handler);
+            }
+        }
+        self.handlers = handlers.iter().map(|h| h.name.clone()).collect();
 
         let template_tables = self.tables(root, "template");
         let mut templates: HashMap<String, Layer> = HashMap::new();
@@ -302,6 +322,7 @@ impl Reader<'_> {
                 schedule: layer.schedule(),
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
+                event_handlers: layer.event_handlers.clone().unwrap_or_default(),
             });
         }
 
@@ -347,10 +368,11 @@ impl Reader<'_> {
                 schedule: layer.schedule(),
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
+                event_handlers: layer.event_handlers.clone().unwrap_or_default(),
             });
         }
 
-        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts }
+        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers }
     }
 
     /// Records `name` as seen; reports and returns true if it was already.
@@ -482,6 +504,17 @@ impl Reader<'_> {
                     o.layer.check_written = true;
                 }
                 "params" => o.layer.params = self.params(v, cx),
+                "args" => {
+                    let args = self.strings(v, cx, k, "a list of plugin arguments");
+                    let mut ok = args.is_some();
+                    for a in args.iter().flatten() {
+                        if let Err(e) = crate::plugin::expand_macros(a.get_ref(), &Default::default()) {
+                            self.bad(a.span(), cx, k, e.to_string());
+                            ok = false;
+                        }
+                    }
+                    o.layer.args = args.filter(|_| ok).map(|a| a.into_iter().map(Spanned::into_inner).collect());
+                }
                 "check_interval" => l.check_interval = self.duration(v, cx, k, false),
                 "retry_interval" => l.retry_interval = self.duration(v, cx, k, false),
                 "notification_interval" => l.notification_interval = self.duration(v, cx, k, true),
@@ -510,6 +543,18 @@ impl Reader<'_> {
                         }
                     }
                     o.layer.contacts = names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
+                }
+                "event_handlers" => {
+                    let names = self.strings(v, cx, k, "a list of handler names");
+                    let mut ok = names.is_some();
+                    for h in names.iter().flatten() {
+                        if !self.handlers.contains(h.get_ref()) {
+                            let known = list(&self.handlers, "handlers");
+                            self.bad(h.span(), cx, k, format!("no handler named \"{}\" ({known})", h.get_ref()));
+                            ok = false;
+                        }
+                    }
+                    o.layer.event_handlers = names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
                 }
                 "grants" => {
                     let grants = self.strings(v, cx, k, "a list of grants");
@@ -578,6 +623,98 @@ impl Reader<'_> {
         }
         match (ok, name, name_span) {
             (true, Some(name), Some(name_span)) => Some((Contact { name, methods }, name_span)),
+            _ => None,
+        }
+    }
+
+    fn handler(&mut self, index: usize, (span, table): &(Range<usize>, &DeTable<'_>)) -> Option<(Handler, Range<usize>)> {
+        let name = table.get("name").and_then(|v| v.get_ref().as_str()).map(str::to_string);
+        let context = match &name {
+            Some(n) => format!("handler \"{n}\""),
+            None => format!("[[handler]] number {}", index + 1),
+        };
+        let cx = context.as_str();
+        let mut ok = true;
+        let mut name_span = None;
+        let mut module = None;
+        let mut on = HandlerTrigger::default();
+        let mut params = Vec::new();
+        let mut grants = Grants::default();
+        let mut limits = Limits::default();
+        for (key, v) in sorted(table) {
+            let k: &str = key.get_ref().as_ref();
+            match k {
+                "name" => {
+                    ok &= self.nonempty(v, cx, k, "a name").is_some();
+                    name_span = Some(v.span());
+                }
+                "module" => {
+                    let Some(spec) = self.nonempty(v, cx, k, "a path to a .wasm component of world handler") else {
+                        ok = false;
+                        continue;
+                    };
+                    let path = self.dir.join(&spec);
+                    match std::fs::read(&path) {
+                        Ok(bytes) if bytes.starts_with(b"\0asm") => module = Some(path.display().to_string()),
+                        Ok(_) => {
+                            self.bad(v.span(), cx, k, format!("{} is not a WebAssembly file", path.display()));
+                            ok = false;
+                        }
+                        Err(e) => {
+                            self.bad(v.span(), cx, k, format!("cannot read {}: {e}", path.display()));
+                            ok = false;
+                        }
+                    }
+                }
+                "on" => match v.get_ref().as_str() {
+                    Some("result") => on = HandlerTrigger::Result,
+                    Some("state-change") => on = HandlerTrigger::StateChange,
+                    Some("hard-change") => on = HandlerTrigger::HardChange,
+                    _ => {
+                        self.bad(v.span(), cx, k, format!("expected \"result\", \"state-change\" or \"hard-change\", found {}", describe(v)));
+                        ok = false;
+                    }
+                },
+                "params" => params = self.params(v, cx),
+                "grants" => match self.strings(v, cx, k, "a list of grants") {
+                    Some(list) => {
+                        for g in list {
+                            if let Err(e) = grants.add(g.get_ref()) {
+                                self.bad(g.span(), cx, k, e);
+                                ok = false;
+                            }
+                        }
+                    }
+                    None => ok = false,
+                },
+                "timeout" => match self.duration(v, cx, k, false) {
+                    Some(d) => limits.timeout = d,
+                    None => ok = false,
+                },
+                "memory" => match self.size(v, cx, k) {
+                    Some(n) => limits.memory = n,
+                    None => ok = false,
+                },
+                "output_limit" => match self.size(v, cx, k) {
+                    Some(n) => limits.output = n,
+                    None => ok = false,
+                },
+                other => {
+                    self.unknown(key.span(), cx, other, "[[handler]]", HANDLER_KEYS);
+                    ok = false;
+                }
+            }
+        }
+        for key in ["name", "module"] {
+            if table.get(key).is_none() {
+                self.problem(span.clone(), format!("{cx}: missing key '{key}' (expected a string)"));
+                ok = false;
+            }
+        }
+        match (ok, name, module, name_span) {
+            (true, Some(name), Some(module), Some(name_span)) => {
+                Some((Handler { name, module, on, params, limits, grants }, name_span))
+            }
             _ => None,
         }
     }

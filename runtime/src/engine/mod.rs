@@ -3,12 +3,13 @@
 //! decisions. Everything that leaves it is an [`Event`] on one typed stream.
 //!
 //! [`simulate`] drives it on a simulated clock as fast as it can; the
-//! daemon (`wasmon run`) will drive the same steps on the real clock.
+//! [`crate::Monitor`] (`wasmon run`, embedders) drives the same steps on a
+//! real clock.
 
-pub mod daemon;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,15 +17,16 @@ use serde::Serialize;
 use crate::clock::{Clock, SimClock};
 use crate::config::{CheckSpec, Config, Contact, Schedule};
 use crate::error::Error;
+use crate::handler::{HandlerCall, HandlerEvent, HandlerModule, HandlerOutcome, HandlerTrigger, Trigger};
 use crate::module::{CheckCall, CheckModule, CheckRun};
-use crate::outcome::State;
+use crate::outcome::{Outcome, State};
 use crate::sandbox::Sandbox;
 use crate::sandbox::policy::Target;
 use crate::schedule::{ObjectId, Scheduler};
 use crate::notify::NotificationMessage;
 use crate::state::{
-    NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput, Semantics, StateConfig, StateType,
-    Time, Transition, notify, process,
+    NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput, Semantics, StateConfig, StateEvent,
+    StateType, Time, Transition, notify, process,
 };
 use crate::store::{ObjectKey, Retained};
 use crate::values::Values;
@@ -53,6 +55,8 @@ pub enum Event {
         max_attempts: u32,
         /// The first line of output.
         output: String,
+        /// Where the result came from.
+        source: Source,
     },
     /// A notification the engine decided, one per contact method (or one
     /// with null method and contact when the object has no contacts).
@@ -73,22 +77,56 @@ pub enum Event {
         /// The contact's name.
         contact: Option<String>,
     },
+    /// An event handler ran.
+    Handler {
+        /// Seconds since the clock's epoch, when the handler finished.
+        t: f64,
+        /// The host.
+        host: String,
+        /// The service, or null for a host.
+        service: Option<String>,
+        /// The handler's name.
+        handler: String,
+        /// Why it ran.
+        trigger: Trigger,
+        /// Whether it did its job.
+        ok: bool,
+        /// What it said it did, or why it failed.
+        output: String,
+    },
 }
 
-/// One monitored object and everything the engine keeps for it.
+/// Where a result came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The object's own check, run by the scheduler (or on request).
+    Active,
+    /// A result submitted from outside (the API, [`crate::Monitor::submit`]).
+    Passive,
+}
+
+/// One monitored object and everything the engine keeps for it. Names are
+/// shared (`Arc<str>`) with the lookup index and with every event.
 struct Object {
-    host: String,
-    service: Option<String>,
+    host: Arc<str>,
+    service: Option<Arc<str>>,
     item: Option<String>,
-    check: CheckSpec,
-    module: CheckModule,
-    target: Target,
+    check: Arc<CheckSpec>,
+    /// The plugin arguments, macros expanded (empty for a wasmon check).
+    args: Arc<[String]>,
+    module: usize,
+    target: Arc<Target>,
     schedule: Schedule,
     notification: NotificationPolicy,
-    contacts: Vec<String>,
+    contacts: Arc<[String]>,
+    /// Indexes into the engine's handlers.
+    handlers: Arc<[usize]>,
     state: ObjectState,
     notify: NotifyState,
     values: Values,
+    /// A check of it is running (its value store is out with the run).
+    running: bool,
 }
 
 impl Object {
@@ -100,74 +138,184 @@ impl Object {
     fn state_name(&self, s: State) -> String {
         state_name(self.is_host(), s)
     }
+
+    fn key(&self) -> ObjectKey {
+        ObjectKey { host: self.host.to_string(), service: self.service.as_deref().map(str::to_string) }
+    }
+}
+
+/// A configured event handler, loaded.
+struct EngineHandler {
+    name: Arc<str>,
+    module: HandlerModule,
+    on: HandlerTrigger,
+    params: Vec<(String, String)>,
+    limits: crate::Limits,
+    grants: crate::Grants,
 }
 
 /// The engine's objects and schedule.
 pub struct Engine {
     objects: Vec<Object>,
+    index: HashMap<(Arc<str>, Option<Arc<str>>), ObjectId>,
+    modules: Vec<CheckModule>,
+    handlers: Vec<EngineHandler>,
     contacts: HashMap<String, Contact>,
     semantics: Semantics,
     scheduler: Scheduler,
 }
 
 impl Engine {
-    /// Builds the object table: loads every module once, resolves every
-    /// host address once. Hosts without a check are not scheduled.
-    pub fn new(config: &Config, sandbox: &Sandbox) -> Result<Engine, Error> {
-        let mut modules: HashMap<String, CheckModule> = HashMap::new();
-        let mut load = |spec: &CheckSpec| -> Result<CheckModule, Error> {
-            if let Some(m) = modules.get(&spec.module) {
-                return Ok(m.clone());
+    /// Builds the object table from `config`, taking its objects over
+    /// rather than copying them: loads every module once, resolves every
+    /// host address once, shares identical check settings. Hosts without a
+    /// check are not scheduled.
+    pub fn new(config: Config, sandbox: &Sandbox) -> Result<Engine, Error> {
+        let mut modules: Vec<CheckModule> = Vec::new();
+        let mut module_index: HashMap<String, usize> = HashMap::new();
+        let mut load = |module: &str| -> Result<usize, Error> {
+            if let Some(i) = module_index.get(module) {
+                return Ok(*i);
             }
-            let (m, _) = sandbox.load_spec(&spec.module)?;
-            modules.insert(spec.module.clone(), m.clone());
-            Ok(m)
+            let (m, _) = sandbox.load_spec(module)?;
+            modules.push(m);
+            module_index.insert(module.to_string(), modules.len() - 1);
+            Ok(modules.len() - 1)
         };
-        let mut targets: HashMap<String, Target> = HashMap::new();
-        for h in &config.hosts {
+        // Consecutive objects made from one template share one CheckSpec.
+        let mut last_spec: Option<Arc<CheckSpec>> = None;
+        let mut share = |spec: CheckSpec| -> Arc<CheckSpec> {
+            match &last_spec {
+                Some(last) if **last == spec => last.clone(),
+                _ => {
+                    let spec = Arc::new(spec);
+                    last_spec = Some(spec.clone());
+                    spec
+                }
+            }
+        };
+        let mut handlers = Vec::with_capacity(config.handlers.len());
+        for h in config.handlers {
+            handlers.push(EngineHandler {
+                name: Arc::from(h.name),
+                module: sandbox.load_handler_file(std::path::Path::new(&h.module))?,
+                on: h.on,
+                params: h.params,
+                limits: h.limits,
+                grants: h.grants,
+            });
+        }
+        let handler_index: HashMap<String, usize> =
+            handlers.iter().enumerate().map(|(i, h)| (h.name.to_string(), i)).collect();
+        let mut last_handlers: Option<Arc<[usize]>> = None;
+        let mut handlers_of = |names: Vec<String>| -> Arc<[usize]> {
+            let ids: Vec<usize> = names.iter().filter_map(|n| handler_index.get(n).copied()).collect();
+            match &last_handlers {
+                Some(last) if **last == *ids => last.clone(),
+                _ => {
+                    let ids: Arc<[usize]> = ids.into();
+                    last_handlers = Some(ids.clone());
+                    ids
+                }
+            }
+        };
+        let mut hosts: HashMap<String, (Arc<str>, Arc<Target>)> = HashMap::new();
+        let mut objects = Vec::with_capacity(config.hosts.len() + config.services.len());
+        let mut host_objects = Vec::new();
+        for h in config.hosts {
             let address = match &h.address {
                 Some(a) => Some(resolve(a).map_err(|reason| Error::Config(format!("host \"{}\": {reason}", h.name)))?),
                 None => None,
             };
-            targets.insert(h.name.clone(), Target::new(h.name.clone(), address));
-        }
-        let mut objects = Vec::new();
-        for h in &config.hosts {
-            if let Some(check) = &h.check {
-                objects.push(Object {
-                    host: h.name.clone(),
+            let name: Arc<str> = Arc::from(h.name.as_str());
+            let target = Arc::new(Target::new(h.name.clone(), address));
+            hosts.insert(h.name, (name.clone(), target.clone()));
+            if let Some(check) = h.check {
+                let args = expand(&check, &target, "")?;
+                host_objects.push(Object {
+                    host: name,
                     service: None,
                     item: None,
-                    module: load(check)?,
-                    check: check.clone(),
-                    target: targets[&h.name].clone(),
+                    args,
+                    module: load(&check.module)?,
+                    check: share(check),
+                    target,
                     schedule: h.schedule,
                     notification: h.notification,
-                    contacts: h.contacts.clone(),
+                    contacts: h.contacts.into(),
+                    handlers: handlers_of(h.event_handlers),
                     state: ObjectState::default(),
                     notify: NotifyState::default(),
                     values: Values::new(),
+                    running: false,
                 });
             }
         }
-        for s in &config.services {
+        objects.extend(host_objects);
+        let mut contact_lists: Option<Arc<[String]>> = None;
+        for s in config.services {
+            let (host, target) = match hosts.get(&s.host) {
+                Some((n, t)) => (n.clone(), t.clone()),
+                None => {
+                    let t = Arc::new(Target::new(s.host.clone(), None));
+                    let n: Arc<str> = Arc::from(s.host.as_str());
+                    hosts.insert(s.host.clone(), (n.clone(), t.clone()));
+                    (n, t)
+                }
+            };
+            let contacts = match &contact_lists {
+                Some(c) if **c == *s.contacts => c.clone(),
+                _ => {
+                    let c: Arc<[String]> = s.contacts.into();
+                    contact_lists = Some(c.clone());
+                    c
+                }
+            };
+            let args = expand(&s.check, &target, &s.name)?;
             objects.push(Object {
-                host: s.host.clone(),
-                service: Some(s.name.clone()),
-                item: s.item.clone(),
-                module: load(&s.check)?,
-                check: s.check.clone(),
-                target: targets.get(&s.host).cloned().unwrap_or_else(|| Target::new(s.host.clone(), None)),
+                host,
+                service: Some(Arc::from(s.name)),
+                item: s.item,
+                args,
+                module: load(&s.check.module)?,
+                check: share(s.check),
+                target,
                 schedule: s.schedule,
                 notification: s.notification,
-                contacts: s.contacts.clone(),
+                contacts,
+                handlers: handlers_of(s.event_handlers),
                 state: ObjectState::default(),
                 notify: NotifyState::default(),
                 values: Values::new(),
+                running: false,
             });
         }
-        let contacts = config.contacts.iter().map(|c| (c.name.clone(), c.clone())).collect();
-        Ok(Engine { objects, contacts, semantics: config.engine.state_semantics, scheduler: Scheduler::new() })
+        let index = objects.iter().enumerate().map(|(id, o)| ((o.host.clone(), o.service.clone()), id)).collect();
+        let contacts = config.contacts.into_iter().map(|c| (c.name.clone(), c)).collect();
+        Ok(Engine {
+            objects,
+            index,
+            modules,
+            handlers,
+            contacts,
+            semantics: config.engine.state_semantics,
+            scheduler: Scheduler::new(),
+        })
+    }
+
+    /// How many objects (scheduled hosts and services) there are.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether there are no objects.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The object of `host` and `service` (`None`: the host itself).
+    pub fn find(&self, host: &str, service: Option<&str>) -> Option<ObjectId> {
+        self.index.get(&(Arc::from(host), service.map(Arc::from))).copied()
     }
 
     /// Schedules every object's first check at `at` (the simulator starts
@@ -188,10 +336,15 @@ impl Engine {
     /// does not move while a check runs.
     pub async fn run_due(&mut self, now: Time) -> Vec<Event> {
         let mut events = Vec::new();
-        for id in self.scheduler.pop_due(now) {
+        for (id, _) in self.scheduler.pop_due(now) {
             let pending = self.start(id);
             let run = pending.module.check(&pending.call).await;
-            events.extend(self.finish(id, run, now).events);
+            let finished = self.finish(id, run, now);
+            events.extend(finished.events);
+            for h in finished.handlers {
+                let outcome = h.module.handle(&h.call).await;
+                events.push(h.event(outcome, now));
+            }
         }
         events
     }
@@ -199,14 +352,18 @@ impl Engine {
     /// Takes what one object's check needs to run, on its own and
     /// concurrently with others: the module and the call (the object's value
     /// store moves into the call until [`Engine::finish`] brings it back).
+    /// Takes the object out of the schedule; `finish` puts it back.
     pub fn start(&mut self, id: ObjectId) -> PendingCheck {
+        self.scheduler.unschedule(id);
         let o = &mut self.objects[id];
+        o.running = true;
         PendingCheck {
-            module: o.module.clone(),
+            module: self.modules[o.module].clone(),
             call: CheckCall {
-                target: o.target.clone(),
+                target: (*o.target).clone(),
                 item: o.item.clone(),
                 params: o.check.params.clone(),
+                args: o.args.to_vec(),
                 limits: o.check.limits.clone(),
                 grants: o.check.grants.clone(),
                 values: std::mem::take(&mut o.values),
@@ -214,13 +371,34 @@ impl Engine {
         }
     }
 
+    /// Whether a check of object `id` is running.
+    pub fn is_running(&self, id: ObjectId) -> bool {
+        self.objects[id].running
+    }
+
     /// Applies a finished run at `now`: the value store, the state
     /// processor, the notification decision; schedules the next check.
     pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time) -> Finished {
-        let mut events = Vec::new();
         let o = &mut self.objects[id];
         o.values = run.values;
-        let outcome = run.outcome;
+        o.running = false;
+        let finished = self.process(id, run.outcome, now, Source::Active);
+        let o = &self.objects[id];
+        let next = now + crate::state::next_check_after(&o.state, &o.schedule.state_config(self.semantics));
+        self.scheduler.schedule(id, next);
+        finished
+    }
+
+    /// Applies a result submitted from outside at `now`, through the same
+    /// state processor and notification rules as a check's. The object's
+    /// schedule and value store are left as they are.
+    pub fn submit(&mut self, id: ObjectId, outcome: Outcome, now: Time) -> Finished {
+        self.process(id, outcome, now, Source::Passive)
+    }
+
+    fn process(&mut self, id: ObjectId, outcome: Outcome, now: Time, source: Source) -> Finished {
+        let mut events = Vec::new();
+        let o = &mut self.objects[id];
         // A host check's OK and WARNING mean UP, anything else DOWN.
         let state = match (o.is_host(), outcome.state) {
             (true, State::Ok | State::Warning) => State::Ok,
@@ -234,27 +412,35 @@ impl Engine {
             perfdata: outcome.metrics,
         };
         let cfg = o.schedule.state_config(self.semantics);
+        let previous_state = o.state.state;
         let transition = process(&o.state, &input, now, &cfg);
         let (notify_state, notification) =
             notify::decide(&o.notify, &transition.state, &transition.events, now, &o.notification);
+        let (before, after) = (&o.state, &transition.state);
+        let significant = !transition.events.is_empty()
+            || notification.is_some()
+            || notify_state != o.notify
+            || (before.state, before.state_type, before.attempt, before.last_hard_state)
+                != (after.state, after.state_type, after.attempt, after.last_hard_state);
         o.state = transition.state.clone();
         o.notify = notify_state;
         let t = now.as_secs_f64();
         events.push(Event::Result {
             t,
-            host: o.host.clone(),
-            service: o.service.clone(),
+            host: o.host.to_string(),
+            service: o.service.as_deref().map(str::to_string),
             state: o.state_name(o.state.state),
             state_type: o.state.state_type,
             attempt: o.state.attempt,
             max_attempts: cfg.max_check_attempts,
             output: o.state.output.clone(),
+            source,
         });
         let mut deliveries = Vec::new();
         if let Some(n) = notification {
             let message = NotificationMessage {
-                host: o.host.clone(),
-                service: o.service.clone(),
+                host: o.host.to_string(),
+                service: o.service.as_deref().map(str::to_string),
                 kind: n.kind,
                 state: o.state_name(n.state),
                 output: o.state.output.clone(),
@@ -264,7 +450,7 @@ impl Engine {
                 max_attempts: cfg.max_check_attempts,
                 contact: String::new(),
             };
-            for c in &o.contacts {
+            for c in o.contacts.iter() {
                 if let Some(contact) = self.contacts.get(c) {
                     for method in &contact.methods {
                         deliveries.push((
@@ -287,8 +473,8 @@ impl Engine {
             for (method, contact) in recipients {
                 events.push(Event::Notification {
                     t,
-                    host: o.host.clone(),
-                    service: o.service.clone(),
+                    host: o.host.to_string(),
+                    service: o.service.as_deref().map(str::to_string),
                     kind: n.kind,
                     state: o.state_name(n.state),
                     method,
@@ -296,10 +482,48 @@ impl Engine {
                 });
             }
         }
-        let next = now + crate::state::next_check_after(&o.state, &cfg);
-        self.scheduler.schedule(id, next);
+        let trigger = if transition.events.iter().any(|e| matches!(e, StateEvent::HardStateChange { .. })) {
+            Trigger::HardStateChange
+        } else if transition.events.is_empty() {
+            Trigger::SameState
+        } else {
+            Trigger::StateChange
+        };
+        let handlers = o
+            .handlers
+            .iter()
+            .map(|i| &self.handlers[*i])
+            .filter(|h| trigger.runs(h.on))
+            .map(|h| PendingHandler {
+                name: h.name.clone(),
+                module: h.module.clone(),
+                call: HandlerCall {
+                    event: HandlerEvent {
+                        trigger,
+                        host: o.host.to_string(),
+                        address: o.target.address.map(|a| a.to_string()),
+                        service: o.service.as_deref().map(str::to_string),
+                        state: o.state.state,
+                        state_type: o.state.state_type,
+                        attempt: o.state.attempt,
+                        max_attempts: cfg.max_check_attempts,
+                        previous_state,
+                        output: o.state.output.clone(),
+                        long_output: o.state.long_output.clone(),
+                        time: t,
+                    },
+                    params: h.params.clone(),
+                    target: (*o.target).clone(),
+                    limits: h.limits.clone(),
+                    grants: h.grants.clone(),
+                },
+            })
+            .collect();
         Finished {
-            key: ObjectKey { host: o.host.clone(), service: o.service.clone() },
+            key: o.key(),
+            time: now,
+            handlers,
+            significant,
             transition,
             notify: o.notify,
             values: o.values.clone(),
@@ -310,10 +534,7 @@ impl Engine {
 
     /// The objects' keys, in table order.
     pub fn keys(&self) -> impl Iterator<Item = (ObjectId, ObjectKey)> + '_ {
-        self.objects
-            .iter()
-            .enumerate()
-            .map(|(id, o)| (id, ObjectKey { host: o.host.clone(), service: o.service.clone() }))
+        self.objects.iter().enumerate().map(|(id, o)| (id, o.key()))
     }
 
     /// Puts back what the store kept for an object: state, notification
@@ -330,9 +551,10 @@ impl Engine {
         self.scheduler.schedule(id, at);
     }
 
-    /// Takes every object due at or before `now`.
-    pub fn pop_due(&mut self, now: Time) -> Vec<ObjectId> {
-        self.scheduler.pop_due(now)
+    /// Takes at most `max` of the objects due at or before `now`, earliest
+    /// first, each with the time it was due.
+    pub fn pop_due(&mut self, now: Time, max: usize) -> Vec<(ObjectId, Time)> {
+        self.scheduler.pop_due_at_most(now, max)
     }
 
     /// The schedule and state-processor settings of object `id`.
@@ -345,10 +567,71 @@ impl Engine {
         &self.objects[id].state
     }
 
+    /// Object `id`'s status, as the API shows it.
+    pub fn status(&self, id: ObjectId) -> ObjectStatus {
+        let o = &self.objects[id];
+        ObjectStatus {
+            host: o.host.to_string(),
+            service: o.service.as_deref().map(str::to_string),
+            state: o.state_name(o.state.state),
+            state_type: o.state.state_type,
+            attempt: o.state.attempt,
+            max_attempts: o.schedule.max_check_attempts,
+            output: o.state.output.clone(),
+            long_output: o.state.long_output.clone(),
+            perfdata: o.state.perfdata.iter().map(crate::Metric::perfdata).collect::<Vec<_>>().join(" "),
+            last_check: o.state.last_check.map(|t| t.as_secs_f64()),
+            last_state_change: o.state.last_state_change.map(|t| t.as_secs_f64()),
+            last_hard_state_change: o.state.last_hard_state_change.map(|t| t.as_secs_f64()),
+            next_check: self.scheduler.due(id).map(|t| t.as_secs_f64()),
+            running: o.running,
+        }
+    }
+
     /// A contact by name.
     pub fn contact(&self, name: &str) -> Option<&Contact> {
         self.contacts.get(name)
     }
+
+    /// Every contact, by name.
+    pub fn contacts(&self) -> HashMap<String, Contact> {
+        self.contacts.clone()
+    }
+}
+
+/// One object's status: its state and when it was last and will next be
+/// checked. Times are seconds since the clock's epoch (the UNIX epoch on
+/// the real clock).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectStatus {
+    /// The host.
+    pub host: String,
+    /// The service, or null for the host itself.
+    pub service: Option<String>,
+    /// OK/WARNING/CRITICAL/UNKNOWN, or UP/DOWN for a host.
+    pub state: String,
+    /// SOFT or HARD.
+    pub state_type: StateType,
+    /// The attempt shown to people.
+    pub attempt: u32,
+    /// `max_check_attempts`.
+    pub max_attempts: u32,
+    /// The last output's first line.
+    pub output: String,
+    /// The last long output.
+    pub long_output: Option<String>,
+    /// The last performance data, in plugin syntax.
+    pub perfdata: String,
+    /// When the last result was processed.
+    pub last_check: Option<f64>,
+    /// When the state last changed.
+    pub last_state_change: Option<f64>,
+    /// When the HARD state last changed.
+    pub last_hard_state_change: Option<f64>,
+    /// When the next check is due, if one is scheduled.
+    pub next_check: Option<f64>,
+    /// Whether a check of it is running now.
+    pub running: bool,
 }
 
 /// What one finished check changed, for the store and the notifier.
@@ -356,6 +639,12 @@ impl Engine {
 pub struct Finished {
     /// Which object.
     pub key: ObjectKey,
+    /// When the result was applied.
+    pub time: Time,
+    /// Whether it changed what a restart must not lose: the state, state
+    /// type, attempt, last HARD state or notification bookkeeping (not
+    /// only the output and the check time).
+    pub significant: bool,
     /// The state processor's transition (new state and state events).
     pub transition: Transition,
     /// The notification bookkeeping after the result.
@@ -367,6 +656,38 @@ pub struct Finished {
     pub deliveries: Vec<(Contact, NotificationMessage)>,
     /// The events, for subscribers.
     pub events: Vec<Event>,
+    /// The event handlers to run, in configuration order.
+    pub handlers: Vec<PendingHandler>,
+}
+
+/// An event handler call the engine decided, ready to run on its own.
+#[derive(Clone, Debug)]
+pub struct PendingHandler {
+    /// The handler's name.
+    pub name: Arc<str>,
+    /// Its component.
+    pub module: HandlerModule,
+    /// What to call it with.
+    pub call: HandlerCall,
+}
+
+impl PendingHandler {
+    /// The event that says how the call ended at `now`.
+    pub fn event(&self, outcome: HandlerOutcome, now: Time) -> Event {
+        let (ok, output) = match outcome.result {
+            Ok(text) => (true, text),
+            Err(text) => (false, text),
+        };
+        Event::Handler {
+            t: now.as_secs_f64(),
+            host: self.call.event.host.clone(),
+            service: self.call.event.service.clone(),
+            handler: self.name.to_string(),
+            trigger: self.call.event.trigger,
+            ok,
+            output,
+        }
+    }
 }
 
 /// One object's check, ready to run away from the engine (see [`Engine::start`]).
@@ -385,6 +706,15 @@ pub(crate) fn state_name(is_host: bool, s: State) -> String {
         (true, _) => "DOWN".to_string(),
         (false, s) => s.to_string(),
     }
+}
+
+/// A check's plugin arguments with their macros expanded for one object.
+fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[String]>, Error> {
+    if spec.args.is_empty() {
+        return Ok(Arc::from(Vec::new()));
+    }
+    let ctx = crate::plugin::MacroContext::new(target, service);
+    crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(|e| Error::Config(e.to_string()))
 }
 
 /// Resolves a host address once: an IP literal as it is, a name through
@@ -411,7 +741,7 @@ pub async fn simulate(
     mut sink: impl FnMut(&Event),
 ) -> Result<(), Error> {
     let clock = SimClock::new();
-    let mut engine = Engine::new(config, sandbox)?;
+    let mut engine = Engine::new(config.clone(), sandbox)?;
     engine.schedule_all_at(clock.now());
     while let Some(t) = engine.next_due() {
         if t > duration {

@@ -2,6 +2,7 @@
 //! wasmtime version, the engine settings and the sha256 of the component, so
 //! a check compiled once loads in well under a millisecond afterwards.
 
+use std::borrow::Cow;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -50,12 +51,19 @@ impl Cache {
         Some(dir.join(format!("{}.cwasm", hex::encode(h.finalize()))))
     }
 
-    /// Loads the component from the cache, or compiles it and stores the
-    /// result. A cache that cannot be read or written is only logged: the
+    /// Loads the component with key `digest` (the sha256 of its bytes, or
+    /// of what they are made from) from the cache, or compiles the bytes
+    /// `component` gives and stores the result; `component` is called only
+    /// then. A cache that cannot be read or written is only logged: the
     /// component is compiled instead.
-    pub(crate) fn load(&self, engine: &Engine, bytes: &[u8], digest: &[u8; 32]) -> wasmtime::Result<Component> {
+    pub(crate) fn load<'a>(
+        &self,
+        engine: &Engine,
+        digest: &[u8; 32],
+        component: impl FnOnce() -> wasmtime::Result<Cow<'a, [u8]>>,
+    ) -> wasmtime::Result<Component> {
         let Some(path) = self.path(digest) else {
-            return Component::new(engine, bytes);
+            return Component::new(engine, component()?);
         };
         // Read into memory rather than `deserialize_file`, which maps the
         // file: a mapped file changed or truncated underneath a loaded module
@@ -71,7 +79,7 @@ impl Cache {
                 Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable precompiled module: {e:#}"),
             }
         }
-        let component = Component::new(engine, bytes)?;
+        let component = Component::new(engine, component()?)?;
         if let Err(e) = store(&path, &component) {
             tracing::warn!(path = %path.display(), "cannot write the precompiled-module cache: {e:#}");
         }

@@ -13,36 +13,48 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-/// A capped in-memory sink shared by the guest's stdout and stderr.
+/// A capped in-memory sink. A typed check's stdout and stderr share one
+/// (interleaved, as a terminal would show them); a plugin's stderr is a
+/// [`second`](Capture::second) sink beside its stdout, kept apart but
+/// within the same budget.
 #[derive(Clone, Debug)]
 pub(crate) struct Capture {
     inner: Arc<Mutex<Captured>>,
+    /// Which of the two buffers this handle writes to.
+    stream: usize,
 }
 
 #[derive(Debug, Default)]
 struct Captured {
-    bytes: Vec<u8>,
+    streams: [Vec<u8>; 2],
     budget: usize,
     dropped: u64,
 }
 
 impl Capture {
     pub(crate) fn new(budget: usize) -> Capture {
-        Capture { inner: Arc::new(Mutex::new(Captured { budget, ..Captured::default() })) }
+        Capture { inner: Arc::new(Mutex::new(Captured { budget, ..Captured::default() })), stream: 0 }
+    }
+
+    /// A second sink that shares this one's budget but keeps its own bytes.
+    pub(crate) fn second(&self) -> Capture {
+        Capture { inner: self.inner.clone(), stream: 1 }
     }
 
     fn append(&self, buf: &[u8]) {
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let room = c.budget.saturating_sub(c.bytes.len());
+        let used = c.streams[0].len() + c.streams[1].len();
+        let room = c.budget.saturating_sub(used);
         let take = room.min(buf.len());
-        c.bytes.extend_from_slice(&buf[..take]);
+        c.streams[self.stream].extend_from_slice(&buf[..take]);
         c.dropped += (buf.len() - take) as u64;
     }
 
-    /// What was captured (lossy UTF-8) and how many bytes were dropped.
+    /// What this sink captured (lossy UTF-8), and how many bytes were
+    /// dropped over the shared budget by either sink.
     pub(crate) fn contents(&self) -> (String, u64) {
         let c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        (String::from_utf8_lossy(&c.bytes).into_owned(), c.dropped)
+        (String::from_utf8_lossy(&c.streams[self.stream]).into_owned(), c.dropped)
     }
 }
 
@@ -113,5 +125,15 @@ mod tests {
         let (text, dropped) = c.contents();
         assert_eq!(text, "hello worl");
         assert_eq!(dropped, 8);
+    }
+
+    #[test]
+    fn a_second_sink_shares_the_budget() {
+        let mut out = Capture::new(10);
+        let mut err = out.second();
+        OutputStream::write(&mut out, Bytes::from_static(b"stdout")).unwrap();
+        OutputStream::write(&mut err, Bytes::from_static(b"stderr")).unwrap();
+        assert_eq!(out.contents(), ("stdout".to_string(), 2));
+        assert_eq!(err.contents(), ("stde".to_string(), 2));
     }
 }

@@ -76,6 +76,46 @@ impl NetPolicy {
     }
 }
 
+impl NetPolicy {
+    /// A request to the target by its name goes to the target's address:
+    /// plain HTTP is sent to that address with the name in `Host`; HTTPS
+    /// (whose certificate is checked against the name) is let through only
+    /// if every address the name resolves to is granted.
+    async fn pin_target<B>(&self, request: &mut http::Request<B>) -> Result<(), String> {
+        let Some(address) = self.target_address else { return Ok(()) };
+        let uri = request.uri().clone();
+        let host = uri.host().unwrap_or_default();
+        if host.parse::<IpAddr>().is_ok() || !host.eq_ignore_ascii_case(&self.target_name) {
+            return Ok(());
+        }
+        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            let port = uri.port_u16().unwrap_or(443);
+            let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve '{host}': {e}"))?;
+            for a in addrs {
+                if !self.allows_ip(a.ip()) {
+                    return Err(format!("'{host}' resolves to {}, which is not granted to this check", a.ip()));
+                }
+            }
+            return Ok(());
+        }
+        let authority = match (address, uri.port_u16()) {
+            (IpAddr::V4(ip), Some(p)) => format!("{ip}:{p}"),
+            (IpAddr::V6(ip), Some(p)) => format!("[{ip}]:{p}"),
+            (IpAddr::V4(ip), None) => ip.to_string(),
+            (IpAddr::V6(ip), None) => format!("[{ip}]"),
+        };
+        let original = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        let mut parts = uri.into_parts();
+        parts.authority = Some(authority.parse().map_err(|e| format!("bad address {authority}: {e}"))?);
+        *request.uri_mut() = http::Uri::from_parts(parts).map_err(|e| format!("cannot address {authority}: {e}"))?;
+        if !request.headers().contains_key(http::header::HOST) {
+            let value = http::HeaderValue::from_str(&original).map_err(|e| format!("bad Host '{original}': {e}"))?;
+            request.headers_mut().insert(http::header::HOST, value);
+        }
+        Ok(())
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
@@ -109,8 +149,15 @@ impl WasiHttpHooks for NetPolicy {
         let policy = self.clone();
         drop(fut);
         Box::new(async move {
+            let mut request = request;
             let host = request.uri().host().unwrap_or_default().to_string();
             if let Err(why) = policy.allows_http_host(&host).await {
+                tracing::debug!(%host, %why, "outgoing HTTP request denied");
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
+            // The target's name means the target's address, the one wasmon
+            // resolved and granted, not whatever DNS says now.
+            if let Err(why) = policy.pin_target(&mut request).await {
                 tracing::debug!(%host, %why, "outgoing HTTP request denied");
                 return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
             }
@@ -118,6 +165,41 @@ impl WasiHttpHooks for NetPolicy {
             Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
+}
+
+/// How a guest ended that called WASI 0.2's `exit(err)`: a failure with no
+/// code. wasmtime-wasi reports it as exit status 1, the same as
+/// `exit-with-code(1)`; a plugin's 1 means WARNING, so the two must differ.
+#[derive(Debug)]
+pub(crate) struct ExitFailure;
+
+impl std::fmt::Display for ExitFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("exited with a failure status that carries no code")
+    }
+}
+
+impl std::error::Error for ExitFailure {}
+
+/// The WASI exit interface the linker provides (wasmtime-wasi 48); guests
+/// importing any 0.2 version of it are linked to this one.
+const EXIT_INTERFACE: &str = "wasi:cli/exit@0.2.12";
+
+/// Replaces `wasi:cli/exit`'s `exit` in a linker that has WASI 0.2, so
+/// that `exit(err)` ends the guest with [`ExitFailure`] instead of exit
+/// status 1 (`exit(ok)` stays status 0, `exit-with-code` is unchanged).
+pub(crate) fn distinguish_failure_exit(linker: &mut wasmtime::component::Linker<HostState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let result = linker.instance(EXIT_INTERFACE).and_then(|mut exit| {
+        exit.func_wrap("exit", |_store, (status,): (Result<(), ()>,)| -> wasmtime::Result<()> {
+            Err(match status {
+                Ok(()) => wasmtime::Error::new(wasmtime_wasi::I32Exit(0)),
+                Err(()) => wasmtime::Error::new(ExitFailure),
+            })
+        })
+    });
+    linker.allow_shadowing(false);
+    result
 }
 
 /// Enforces the memory limit and remembers that it was hit, so a trap that

@@ -11,6 +11,7 @@ pub mod policy;
 mod run;
 
 pub use self::run::ITEM_NOT_FOUND;
+pub(crate) use self::run::misuse;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,11 +21,12 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi::p2::bindings::CommandPre;
 
 pub use self::cache::default_cache_dir;
 pub(crate) use self::host::HostState;
 use crate::error::Error;
-use crate::module::CheckModule;
+use crate::module::{CheckModule, Exports, ModuleKind};
 
 /// How often the epoch advances: the granularity of timeouts.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -70,9 +72,13 @@ impl SandboxBuilder {
         let engine = Engine::new(&self.engine_config()).map_err(Error::engine)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::engine)?;
+        host::distinguish_failure_exit(&mut linker).map_err(Error::engine)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::engine)?;
         bindings::Check::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(Error::engine)?;
+        // World handler's own interface holds only types; `types` and
+        // `log` are shared with world check and already linked.
+        linker.instance("wasmon:check/events@0.1.0").map_err(Error::engine)?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -98,6 +104,7 @@ impl SandboxBuilder {
                 linker,
                 cache,
                 slots: tokio::sync::Semaphore::new(self.max_concurrency as usize),
+                max_concurrency: self.max_concurrency as usize,
                 max_memory: self.max_memory,
                 stop,
                 _ticker: ticker,
@@ -138,6 +145,9 @@ impl SandboxBuilder {
         // were a quarter of each run); other kernels fall back.
         pool.pagemap_scan(wasmtime::Enabled::Auto);
         pool.table_keep_resident(64 << 10);
+        // Return slots' pages to the kernel in batches, not one madvise
+        // round per finished run.
+        pool.decommit_batch_size(16);
         pool.async_stack_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         config
@@ -159,6 +169,7 @@ struct Inner {
     linker: Linker<HostState>,
     cache: cache::Cache,
     slots: tokio::sync::Semaphore,
+    max_concurrency: usize,
     max_memory: usize,
     stop: Arc<AtomicBool>,
     _ticker: std::thread::JoinHandle<()>,
@@ -182,30 +193,101 @@ impl Sandbox {
         SandboxBuilder::default()
     }
 
-    /// Loads a check component from bytes: compiles it (or loads it from
-    /// the cache) and checks that it implements the `wasmon:check` contract
-    /// and imports nothing the host does not provide.
+    /// Loads a module from bytes: compiles it (or loads it from the cache)
+    /// and checks that it imports nothing the host does not provide and is
+    /// one of the [`ModuleKind`]s:
+    ///
+    /// - a component that implements the `wasmon:check` contract;
+    /// - a `wasi:cli/command` component (it exports `wasi:cli/run`), run as
+    ///   a command plugin;
+    /// - a WASI preview1 core module that exports `_start`, converted to a
+    ///   command component (keeping its exit codes, see
+    ///   [`crate::plugin::preview1_to_component`]) and run as a plugin.
+    ///
+    /// Anything else is refused with the reason.
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<CheckModule, Error> {
         let reject = |reason: String| Error::InvalidModule { module: name.to_string(), reason };
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
         if wasmparser::Parser::is_core_wasm(bytes) {
-            return Err(reject(
-                "it is a core WebAssembly module, not a component: build it for wasm32-wasip2 \
-                 (or wrap it with `wasm-tools component new`)"
-                    .into(),
-            ));
+            return self.load_preview1(name, bytes, digest);
         }
         if !wasmparser::Parser::is_component(bytes) {
-            return Err(reject("it is not a WebAssembly component (bad magic number or version)".into()));
+            return Err(reject("it is not a WebAssembly component or module (bad magic number or version)".into()));
+        }
+        let component = self
+            .inner
+            .cache
+            .load(&self.inner.engine, &digest, || Ok(bytes.into()))
+            .map_err(|e| reject(format!("it does not compile: {}", error_chain(&e))))?;
+        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| reject(import_error(&e)))?;
+        let exports = match bindings::CheckPre::new(pre.clone()) {
+            Ok(check) => Exports::Check(check),
+            Err(_) if bindings::handler::HandlerPre::new(pre.clone()).is_ok() => {
+                return Err(reject(
+                    "it is an event handler (world handler), not a check: configure it in a [[handler]] table".into(),
+                ));
+            }
+            Err(e) if !exports_run(&component) => return Err(reject(export_error(&component, &e))),
+            Err(_) => Exports::Command(
+                CommandPre::new(pre).map_err(|e| reject(command_error(&e)))?,
+                ModuleKind::CommandPlugin,
+            ),
+        };
+        Ok(CheckModule::new(self.clone(), name, digest, exports))
+    }
+
+    /// Loads a WASI preview1 command module as a plugin: converted to a
+    /// component, which is cached compiled under a key of the module and
+    /// the conversion (so a cached module is not converted again).
+    fn load_preview1(&self, name: &str, core: &[u8], digest: [u8; 32]) -> Result<CheckModule, Error> {
+        let reject = |reason: String| Error::InvalidModule { module: name.to_string(), reason };
+        crate::plugin::check_command_module(core).map_err(reject)?;
+        let key = crate::plugin::conversion_key(&digest);
+        let mut conversion = None;
+        let component = self
+            .inner
+            .cache
+            .load(&self.inner.engine, &key, || {
+                crate::plugin::preview1_to_component(core)
+                    .map(Into::into)
+                    .map_err(|why| wasmtime::Error::msg(conversion.insert(why).clone()))
+            })
+            .map_err(|e| match conversion.take() {
+                Some(why) => reject(why),
+                None => reject(format!("it does not compile: {}", error_chain(&e))),
+            })?;
+        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| reject(import_error(&e)))?;
+        let pre = CommandPre::new(pre).map_err(|e| reject(command_error(&e)))?;
+        Ok(CheckModule::new(self.clone(), name, digest, Exports::Command(pre, ModuleKind::Preview1Plugin)))
+    }
+
+    /// Loads an event handler: a component of world `handler`
+    /// (`wit/handler.wit`). Anything else is refused with the reason.
+    pub fn load_handler(&self, name: &str, bytes: &[u8]) -> Result<crate::handler::HandlerModule, Error> {
+        let reject = |reason: String| Error::InvalidModule { module: name.to_string(), reason };
+        if !wasmparser::Parser::is_component(bytes) {
+            return Err(reject("it is not a WebAssembly component (an event handler is a component of world handler)".into()));
         }
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let component = self
             .inner
             .cache
-            .load(&self.inner.engine, bytes, &digest)
+            .load(&self.inner.engine, &digest, || Ok(bytes.into()))
             .map_err(|e| reject(format!("it does not compile: {}", error_chain(&e))))?;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| reject(import_error(&e)))?;
-        let pre = bindings::CheckPre::new(pre).map_err(|e| reject(export_error(&component, &e)))?;
-        Ok(CheckModule::new(self.clone(), name, digest, pre))
+        let pre = bindings::handler::HandlerPre::new(pre).map_err(|e| {
+            reject(format!(
+                "it is not an event handler: it does not export handle of world handler of wasmon:check@0.1.0 ({})",
+                error_chain(&e)
+            ))
+        })?;
+        Ok(crate::handler::HandlerModule { inner: CheckModule::new(self.clone(), name, digest, Exports::Handler(pre)) })
+    }
+
+    /// Loads an event handler from a file (see [`Sandbox::load_handler`]).
+    pub fn load_handler_file(&self, path: &Path) -> Result<crate::handler::HandlerModule, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
+        self.load_handler(&path.display().to_string(), &bytes)
     }
 
     /// Loads a check component from a file.
@@ -222,6 +304,11 @@ impl Sandbox {
         self.inner.max_memory
     }
 
+    /// How many runs may execute at the same time.
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.max_concurrency
+    }
+
     pub(crate) async fn slot(&self) -> tokio::sync::SemaphorePermit<'_> {
         self.inner.slots.acquire().await.expect("the slot semaphore is never closed")
     }
@@ -236,18 +323,23 @@ fn import_error(e: &wasmtime::Error) -> String {
     format!("it imports something wasmon does not provide: {}", error_chain(e))
 }
 
-/// Explains a missing or mistyped export, recognising WASI commands.
+/// Whether a component exports `wasi:cli/run` (of WASI 0.2): a command.
+fn exports_run(component: &Component) -> bool {
+    component.component_type().exports(component.engine()).any(|(name, _)| name.starts_with("wasi:cli/run@0.2"))
+}
+
+fn command_error(e: &wasmtime::Error) -> String {
+    format!("it is a WASI command, but its wasi:cli/run cannot be called: {}", error_chain(e))
+}
+
+/// Explains a missing or mistyped export.
 fn export_error(component: &Component, e: &wasmtime::Error) -> String {
     let ty = component.component_type();
     let engine = component.engine();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    if exports.iter().any(|n| n.starts_with("wasi:cli/run")) {
-        return "it is a WASI command (it exports wasi:cli/run), not a wasmon:check@0.1.0 component: \
-                it must export describe, discover and check"
-            .to_string();
-    }
     format!(
-        "it does not implement the wasmon:check@0.1.0 contract ({}); it exports: {}",
+        "it does not implement the wasmon:check@0.1.0 contract ({}) and is not a WASI command \
+         (no wasi:cli/run export); it exports: {}",
         error_chain(e),
         if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
     )

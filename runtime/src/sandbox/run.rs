@@ -9,12 +9,16 @@ use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi_http::WasiHttpCtx;
 
+use super::bindings::handler::wasmon::check::events as handler_wit;
 use super::bindings::wasmon::check::types as wit;
 use super::capture::Capture;
-use super::host::{HostState, Limiter, NetPolicy};
+use super::host::{ExitFailure, HostState, Limiter, NetPolicy};
 use super::policy::{Grants, Limits, Target};
-use crate::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, wit_params};
+use crate::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
 use crate::outcome::{Metric, Outcome, Range, State, Termination};
+use crate::plugin::{ExitStatus, PluginResult, plugin_result};
+use crate::handler::{HandlerCall, HandlerOutcome, Trigger};
+use crate::state::StateType;
 use crate::values::Values;
 
 /// The text that marks cut output.
@@ -28,6 +32,11 @@ enum Call<'a> {
     Describe,
     Discover(&'a wit::DiscoverRequest),
     Check(&'a wit::CheckRequest),
+    /// A command plugin's `wasi:cli/run`, with this `argv` (`argv[0]`
+    /// included).
+    Run(&'a [String]),
+    /// An event handler's `handle`.
+    Handle(&'a handler_wit::HandlerRequest),
 }
 
 /// What the export returned.
@@ -35,6 +44,10 @@ enum Returned {
     Describe(wit::CheckInfo),
     Discover(Result<Vec<wit::Item>, wit::CheckError>),
     Check(Result<wit::CheckResult, wit::CheckError>),
+    /// A command plugin ended by itself: `run` returned, or it exited.
+    Exit(ExitStatus),
+    /// What an event handler said.
+    Handle(Result<String, String>),
 }
 
 /// Why a run did not return.
@@ -49,8 +62,12 @@ struct Execution {
     result: Result<Returned, Failure>,
     values: Values,
     duration: Duration,
-    /// Captured stdout and stderr of the guest.
+    /// Captured stdout and stderr of the guest; stdout only for a plugin.
     output: String,
+    /// A plugin's stderr (empty for a check, whose stderr is in `output`).
+    stderr: String,
+    /// Bytes of output dropped over the output limit.
+    dropped: u64,
 }
 
 impl Failure {
@@ -72,6 +89,58 @@ fn memory_exceeded(bytes: usize) -> String {
 }
 
 impl CheckModule {
+    /// Runs an event handler's `handle`.
+    pub(crate) async fn execute_handle(&self, call: &HandlerCall) -> HandlerOutcome {
+        let e = &call.event;
+        let req = handler_wit::HandlerRequest {
+            event: handler_wit::Event {
+                trigger: match e.trigger {
+                    Trigger::SameState => handler_wit::Trigger::SameState,
+                    Trigger::StateChange => handler_wit::Trigger::StateChange,
+                    Trigger::HardStateChange => handler_wit::Trigger::HardStateChange,
+                },
+                host: e.host.clone(),
+                address: e.address.clone(),
+                service: e.service.clone(),
+                state: to_wit_state(e.state),
+                state_type: match e.state_type {
+                    StateType::Soft => handler_wit::StateType::Soft,
+                    StateType::Hard => handler_wit::StateType::Hard,
+                },
+                attempt: e.attempt,
+                max_attempts: e.max_attempts,
+                previous_state: to_wit_state(e.previous_state),
+                output: e.output.clone(),
+                long_output: e.long_output.clone(),
+                time: e.time,
+            },
+            params: call.params.clone(),
+            timeout_ms: call.limits.timeout.as_millis().try_into().unwrap_or(u32::MAX),
+        };
+        let run = self.execute(Call::Handle(&req), &call.target, &call.grants, &call.limits, Values::new()).await;
+        if !run.output.is_empty() {
+            tracing::debug!(handler = %self.name, "guest output: {}", run.output);
+        }
+        let result = match run.result {
+            Ok(Returned::Handle(r)) => r,
+            Ok(_) => unreachable!("handle returns a result"),
+            Err(Failure::Timeout) => {
+                Err(format!("Handler timed out after {}", humantime::format_duration(call.limits.timeout)))
+            }
+            Err(Failure::MemoryLimit(bytes)) => Err(format!(
+                "Handler exceeded its memory limit of {}",
+                crate::output::human_bytes(bytes as u64)
+            )),
+            Err(Failure::Trap { summary, .. }) => Err(summary.replacen("Check ", "Handler ", 1)),
+        };
+        let limit = call.limits.output;
+        let result = match result {
+            Ok(text) => Ok(clip(text, limit)),
+            Err(text) => Err(clip(text, limit)),
+        };
+        HandlerOutcome { result, duration: run.duration }
+    }
+
     pub(crate) async fn execute_describe(&self) -> Result<wit::CheckInfo, String> {
         let limits = Limits::default();
         let grants = Grants { target: false, ..Grants::default() };
@@ -95,6 +164,13 @@ impl CheckModule {
     }
 
     pub(crate) async fn execute_check(&self, call: &CheckCall) -> CheckRun {
+        if !call.args.is_empty() {
+            return misuse(
+                call,
+                "This is a wasmon check: it takes parameters (-p KEY=VALUE, `params` in the configuration), \
+                 not command-line arguments",
+            );
+        }
         let req = wit::CheckRequest {
             target: wit_target(&call.target),
             item: call.item.clone(),
@@ -117,14 +193,9 @@ impl CheckModule {
                 (State::Unknown, message, None, Vec::new(), termination)
             }
             Ok(_) => unreachable!("check returns a check-result"),
-            Err(Failure::Timeout) => {
-                (limits.timeout_state, timed_out(limits.timeout), None, Vec::new(), Termination::Timeout)
-            }
-            Err(Failure::MemoryLimit(bytes)) => {
-                (State::Unknown, memory_exceeded(bytes), None, Vec::new(), Termination::MemoryLimit)
-            }
-            Err(Failure::Trap { summary, details }) => {
-                (State::Unknown, summary, Some(details), Vec::new(), Termination::Trap)
+            Err(failure) => {
+                let (state, summary, details, termination) = failure.outcome(limits);
+                (state, summary, details, Vec::new(), termination)
             }
         };
         let completed = termination == Termination::Completed;
@@ -141,6 +212,72 @@ impl CheckModule {
         CheckRun { outcome, values: if completed { run.values } else { call.values.clone() } }
     }
 
+    /// Runs a command plugin with `call.args` and maps its exit code and
+    /// output by the plugin interface (see [`crate::plugin`]); a timeout,
+    /// the memory limit or a trap end as for a check, with the plugin's
+    /// output so far in the long output.
+    pub(crate) async fn execute_plugin(&self, call: &CheckCall) -> CheckRun {
+        if call.item.is_some() || !call.params.is_empty() {
+            return misuse(
+                call,
+                "This is a command plugin: it takes command-line arguments (`wasmon check MODULE -- ARGS`, \
+                 `args` in the configuration), not an item or parameters",
+            );
+        }
+        let mut argv = Vec::with_capacity(call.args.len() + 1);
+        argv.push(self.program_name().to_string());
+        argv.extend(call.args.iter().cloned());
+        let run = self.execute(Call::Run(&argv), &call.target, &call.grants, &call.limits, Values::new()).await;
+        if !run.stderr.is_empty() {
+            tracing::debug!(check = %self.name, "plugin stderr: {}", run.stderr);
+        }
+        let limits = &call.limits;
+        let PluginResult { state, summary, mut long_output, metrics, termination } = match run.result {
+            Ok(Returned::Exit(status)) => plugin_result(status, &run.output, &run.stderr),
+            Ok(_) => unreachable!("a command plugin only runs"),
+            Err(failure) => {
+                let (state, summary, details, termination) = failure.outcome(limits);
+                // A trap's details hold the guest's output already; a
+                // timeout or the memory limit has none of its own.
+                let so_far = run.output.trim_end();
+                let long_output = match details {
+                    Some(details) => Some(details),
+                    None if !so_far.is_empty() => Some(format!("Plugin output before it was stopped:\n{so_far}")),
+                    None => None,
+                };
+                PluginResult { state, summary, long_output, metrics: Vec::new(), termination }
+            }
+        };
+        if run.dropped > 0 {
+            long_output = Some(match long_output {
+                Some(l) => format!("{l}\n{TRUNCATED}"),
+                None => TRUNCATED.to_string(),
+            });
+        }
+        let mut outcome =
+            Outcome { state, summary, long_output, metrics, duration: run.duration, termination, truncated: false };
+        fit_output(&mut outcome, limits);
+        outcome.truncated |= run.dropped > 0;
+        CheckRun { outcome, values: call.values.clone() }
+    }
+
+    /// Runs a command plugin with `--help`, without a target and within
+    /// 5 s, and returns what it printed as it printed it: stdout, or stderr
+    /// when stdout is empty (usage texts hold `|`, which plugin output
+    /// parsing would take for performance data).
+    pub(crate) async fn execute_help(&self) -> Result<String, String> {
+        let limits = Limits { timeout: Duration::from_secs(5), ..Limits::default() };
+        let grants = Grants { target: false, ..Grants::default() };
+        let argv = [self.program_name().to_string(), "--help".to_string()];
+        let run = self.execute(Call::Run(&argv), &Target::default(), &grants, &limits, Values::new()).await;
+        match run.result {
+            Ok(Returned::Exit(_)) if run.output.trim().is_empty() => Ok(run.stderr),
+            Ok(Returned::Exit(_)) => Ok(run.output),
+            Ok(_) => unreachable!("a command plugin only runs"),
+            Err(f) => Err(f.message(&limits)),
+        }
+    }
+
     /// Runs one export in a fresh store with the given limits and grants.
     async fn execute(
         &self,
@@ -152,15 +289,21 @@ impl CheckModule {
     ) -> Execution {
         let _slot = self.sandbox.slot().await;
         let start = Instant::now();
+        let command = matches!(call, Call::Run(_));
         let capture = Capture::new(limits.output);
+        // A plugin's stdout is its plugin output: its stderr is kept apart.
+        let stderr = if command { capture.second() } else { capture.clone() };
         let net = NetPolicy {
             grants: Arc::new(grants.clone()),
             target_name: target.name.as_str().into(),
             target_address: target.address,
         };
         let mut wasi = WasiCtxBuilder::new();
+        if let Call::Run(argv) = &call {
+            wasi.args(argv);
+        }
         wasi.stdout(capture.clone())
-            .stderr(capture.clone())
+            .stderr(stderr.clone())
             .allow_tcp(true)
             .allow_udp(true)
             .allow_ip_name_lookup(grants.dns);
@@ -198,26 +341,114 @@ impl CheckModule {
         });
 
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            Ok::<_, wasmtime::Error>(match call {
-                Call::Describe => Returned::Describe(instance.call_describe(&mut store).await?),
-                Call::Discover(req) => Returned::Discover(instance.call_discover(&mut store, req).await?),
-                Call::Check(req) => Returned::Check(instance.call_check(&mut store, req).await?),
+            Ok::<_, wasmtime::Error>(match (&self.exports, call) {
+                (Exports::Check(pre), call) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    match call {
+                        Call::Describe => Returned::Describe(instance.call_describe(&mut store).await?),
+                        Call::Discover(req) => Returned::Discover(instance.call_discover(&mut store, req).await?),
+                        Call::Check(req) => Returned::Check(instance.call_check(&mut store, req).await?),
+                        Call::Run(_) | Call::Handle(_) => unreachable!("a check only describes, discovers and checks"),
+                    }
+                }
+                (Exports::Command(pre, _), Call::Run(_)) => {
+                    let program = pre.instantiate_async(&mut store).await?;
+                    Returned::Exit(match program.wasi_cli_run().call_run(&mut store).await? {
+                        Ok(()) => ExitStatus::Code(0),
+                        Err(()) => ExitStatus::FailureWithoutCode,
+                    })
+                }
+                (Exports::Command(..), _) => unreachable!("a command plugin only runs"),
+                (Exports::Handler(pre), Call::Handle(req)) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    Returned::Handle(instance.call_handle(&mut store, req).await?)
+                }
+                (Exports::Handler(_), _) => unreachable!("an event handler only handles"),
             })
         };
         let result = tokio::time::timeout(limits.timeout, run).await;
         let duration = start.elapsed();
-        let (output, _) = capture.contents();
+        let (output, dropped) = capture.contents();
+        let stderr = if command { stderr.contents().0 } else { String::new() };
         let result = match result {
             Err(_elapsed) => Err(Failure::Timeout),
             Ok(Ok(returned)) => Ok(returned),
+            // For a plugin, exiting is how it ends; for a check, a failure.
+            Ok(Err(e)) if command && exit_status(&e).is_some() => {
+                Ok(Returned::Exit(exit_status(&e).expect("checked above")))
+            }
             Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(Failure::Timeout),
             Ok(Err(_)) if store.data().limiter.memory_exceeded => Err(Failure::MemoryLimit(memory)),
+            Ok(Err(e)) if command => {
+                let newline = if output.is_empty() || output.ends_with('\n') { "" } else { "\n" };
+                Err(trap(&e, &format!("{output}{newline}{stderr}")))
+            }
             Ok(Err(e)) => Err(trap(&e, &output)),
         };
         let values = std::mem::take(&mut store.data_mut().values);
-        Execution { result, values, duration, output }
+        Execution { result, values, duration, output, stderr, dropped }
     }
+}
+
+/// How a plugin exited, if `e` is an exit rather than a trap.
+fn exit_status(e: &wasmtime::Error) -> Option<ExitStatus> {
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Some(ExitStatus::Code(exit.0));
+    }
+    e.downcast_ref::<ExitFailure>().map(|_| ExitStatus::FailureWithoutCode)
+}
+
+impl Failure {
+    /// The state, summary, details and termination of a run that did not
+    /// return.
+    fn outcome(self, limits: &Limits) -> (State, String, Option<String>, Termination) {
+        match self {
+            Failure::Timeout => (limits.timeout_state, timed_out(limits.timeout), None, Termination::Timeout),
+            Failure::MemoryLimit(bytes) => (State::Unknown, memory_exceeded(bytes), None, Termination::MemoryLimit),
+            Failure::Trap { summary, details } => (State::Unknown, summary, Some(details), Termination::Trap),
+        }
+    }
+}
+
+/// The outcome of a call that does not fit the module (arguments for a
+/// check, parameters for a plugin): UNKNOWN, nothing run.
+pub(crate) fn misuse(call: &CheckCall, message: &str) -> CheckRun {
+    CheckRun {
+        outcome: Outcome {
+            state: State::Unknown,
+            summary: message.to_string(),
+            long_output: None,
+            metrics: Vec::new(),
+            duration: Duration::ZERO,
+            termination: Termination::BadParams,
+            truncated: false,
+        },
+        values: call.values.clone(),
+    }
+}
+
+fn to_wit_state(s: State) -> wit::State {
+    match s {
+        State::Ok => wit::State::Ok,
+        State::Warning => wit::State::Warning,
+        State::Critical => wit::State::Critical,
+        State::Unknown => wit::State::Unknown,
+    }
+}
+
+/// Cuts a handler's text to `limit` bytes (at a character boundary),
+/// marked as cut.
+fn clip(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let mut end = limit.saturating_sub(TRUNCATED.len() + 1);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push(' ');
+        text.push_str(TRUNCATED);
+    }
+    text
 }
 
 fn wit_target(t: &Target) -> wit::Target {
@@ -237,9 +468,14 @@ fn check_error(e: wit::CheckError) -> (Termination, String) {
 /// guest's stderr), anything else by the trap; the guest backtrace and
 /// stderr go to the details.
 fn trap(e: &wasmtime::Error, output: &str) -> Failure {
-    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+    let exit = match exit_status(e) {
+        Some(ExitStatus::Code(code)) => Some(format!("status {code}")),
+        Some(ExitStatus::FailureWithoutCode) => Some("a failure status".to_string()),
+        None => None,
+    };
+    if let Some(exit) = exit {
         return Failure::Trap {
-            summary: format!("Check exited with status {} instead of returning a result", exit.0),
+            summary: format!("Check exited with {exit} instead of returning a result"),
             details: output_details(output).unwrap_or_else(|| "A check must return from check(); it called wasi:cli/exit.".into()),
         };
     }

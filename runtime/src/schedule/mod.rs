@@ -1,6 +1,9 @@
 //! The scheduler: which object is due next. A binary heap keyed by due
 //! time, O(log n) per check, with no task sleeping per check; ties are
 //! broken by the order objects were scheduled, so runs are deterministic.
+//! An object is in the schedule at most once: scheduling it again moves it,
+//! and [`Scheduler::unschedule`] takes it out (stale heap entries are
+//! skipped, not searched for).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -17,6 +20,8 @@ pub type ObjectId = usize;
 pub struct Scheduler {
     heap: BinaryHeap<Reverse<(Time, u64, ObjectId)>>,
     seq: u64,
+    /// Per object, the sequence number of its live heap entry (0: none).
+    live: Vec<u64>,
 }
 
 impl Scheduler {
@@ -25,10 +30,37 @@ impl Scheduler {
         Scheduler::default()
     }
 
-    /// Schedules `id` to be checked at `at`.
+    /// Schedules `id` to be checked at `at`, replacing any earlier schedule
+    /// of it.
     pub fn schedule(&mut self, id: ObjectId, at: Time) {
         self.seq += 1;
+        if self.live.len() <= id {
+            self.live.resize(id + 1, 0);
+        }
+        self.live[id] = self.seq;
         self.heap.push(Reverse((at, self.seq, id)));
+        self.drop_stale();
+    }
+
+    /// Takes `id` out of the schedule; returns whether it was in it.
+    pub fn unschedule(&mut self, id: ObjectId) -> bool {
+        match self.live.get_mut(id) {
+            Some(seq) if *seq != 0 => {
+                *seq = 0;
+                self.drop_stale();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When `id` is due, if it is scheduled.
+    pub fn due(&self, id: ObjectId) -> Option<Time> {
+        let seq = *self.live.get(id)?;
+        if seq == 0 {
+            return None;
+        }
+        self.heap.iter().find(|Reverse((_, s, _))| *s == seq).map(|Reverse((at, _, _))| *at)
     }
 
     /// When the next check is due, if any is scheduled.
@@ -36,22 +68,44 @@ impl Scheduler {
         self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
 
-    /// Takes every object due at or before `now`, earliest first.
-    pub fn pop_due(&mut self, now: Time) -> Vec<ObjectId> {
+    /// Takes every object due at or before `now`, earliest first, each with
+    /// the time it was due.
+    pub fn pop_due(&mut self, now: Time) -> Vec<(ObjectId, Time)> {
+        self.pop_due_at_most(now, usize::MAX)
+    }
+
+    /// Takes at most `max` of the objects due at or before `now`, earliest
+    /// first; the rest stay due.
+    pub fn pop_due_at_most(&mut self, now: Time, max: usize) -> Vec<(ObjectId, Time)> {
         let mut due = Vec::new();
-        while let Some(Reverse((at, _, id))) = self.heap.peek().copied() {
-            if at > now {
+        while let Some(Reverse((at, seq, id))) = self.heap.peek().copied() {
+            if at > now || due.len() >= max {
                 break;
             }
             self.heap.pop();
-            due.push(id);
+            if self.live[id] == seq {
+                self.live[id] = 0;
+                due.push((id, at));
+            }
         }
+        self.drop_stale();
         due
     }
 
-    /// How many checks are scheduled.
+    /// Pops stale entries off the top, so that [`Scheduler::next_due`] is
+    /// the due time of a live one.
+    fn drop_stale(&mut self) {
+        while let Some(Reverse((_, seq, id))) = self.heap.peek().copied() {
+            if self.live[id] == seq {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// How many objects are scheduled.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.live.iter().filter(|s| **s != 0).count()
     }
 
     /// Whether nothing is scheduled.
@@ -78,17 +132,40 @@ pub fn initial_offset(name: &str, interval: Duration) -> Duration {
 mod tests {
     use super::*;
 
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
     #[test]
     fn earliest_first_ties_in_schedule_order() {
         let mut s = Scheduler::new();
-        s.schedule(7, Duration::from_secs(20));
-        s.schedule(3, Duration::from_secs(10));
-        s.schedule(5, Duration::from_secs(10));
-        assert_eq!(s.next_due(), Some(Duration::from_secs(10)));
-        assert_eq!(s.pop_due(Duration::from_secs(9)), Vec::<ObjectId>::new());
-        assert_eq!(s.pop_due(Duration::from_secs(15)), vec![3, 5]);
-        assert_eq!(s.pop_due(Duration::from_secs(60)), vec![7]);
+        s.schedule(7, secs(20));
+        s.schedule(3, secs(10));
+        s.schedule(5, secs(10));
+        assert_eq!(s.next_due(), Some(secs(10)));
+        assert_eq!(s.pop_due(secs(9)), vec![]);
+        assert_eq!(s.pop_due_at_most(secs(15), 1), vec![(3, secs(10))]);
+        assert_eq!(s.pop_due(secs(15)), vec![(5, secs(10))]);
+        assert_eq!(s.pop_due(secs(60)), vec![(7, secs(20))]);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn rescheduling_moves_and_unscheduling_removes() {
+        let mut s = Scheduler::new();
+        s.schedule(1, secs(10));
+        s.schedule(2, secs(20));
+        s.schedule(1, secs(30));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.due(1), Some(secs(30)));
+        assert_eq!(s.next_due(), Some(secs(20)));
+        assert!(s.unschedule(2));
+        assert!(!s.unschedule(2));
+        assert_eq!(s.due(2), None);
+        assert_eq!(s.next_due(), Some(secs(30)));
+        assert_eq!(s.pop_due(secs(100)), vec![(1, secs(30))]);
+        assert!(s.is_empty());
+        assert_eq!(s.next_due(), None);
     }
 
     #[test]

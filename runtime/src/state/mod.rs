@@ -40,6 +40,15 @@ pub enum StateType {
     Hard,
 }
 
+impl std::fmt::Display for StateType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateType::Soft => "SOFT",
+            StateType::Hard => "HARD",
+        })
+    }
+}
+
 /// Which product's state-type rules to follow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

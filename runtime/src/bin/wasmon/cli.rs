@@ -53,7 +53,8 @@ pub struct Cli {
 pub enum Command {
     /// Run one check once and report it as a Nagios plugin: the first line is
     /// `STATE - summary | perfdata`, then the long output; the exit code is
-    /// 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN).
+    /// 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN). A command plugin
+    /// (a WASI command or preview1 module) gets its own arguments after `--`.
     Check(CheckArgs),
     /// Print a check's manpage: what it monitors, when it is OK, WARN or CRIT,
     /// its parameters with their defaults, and what it is granted by default.
@@ -72,6 +73,10 @@ pub enum Command {
     /// order. Every object's first check runs at t = 0. Shows what a
     /// configuration will do before it is deployed.
     Simulate(SimulateArgs),
+    /// Measure the engine: N services of the `dummy` check with a short
+    /// interval on the real clock for a fixed time; prints executions per
+    /// second, how late checks started (p50/p99/max) and peak memory.
+    Bench(crate::bench::BenchArgs),
     /// Read and check a configuration file, and run nothing: prints
     /// `FILE: OK (...)` and exits 0, or every problem as FILE:LINE:COLUMN on
     /// stderr and exits 3.
@@ -81,8 +86,10 @@ pub enum Command {
 /// Where and how a check runs; shared by `check` and `discover`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The check: a path to a .wasm component or the name of a standard check
-    /// (dummy, tcp, http, dns, load, memory, disk)
+    /// The check: a path to a .wasm file or the name of a standard check
+    /// (dummy, tcp, http, dns, load, memory, disk). The file is a wasmon check
+    /// component, or a command plugin: a WASI command component or a WASI
+    /// preview1 module (e.g. built for wasm32-wasip1)
     #[arg(value_name = "MODULE")]
     pub module: String,
 
@@ -134,6 +141,12 @@ pub struct CheckArgs {
     /// rates, sequence positions); without it every run starts empty
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+
+    /// A command plugin's own arguments, after `--`. $HOSTNAME$ and
+    /// $HOSTADDRESS$ expand to -H's name and address, $SERVICEDESC$ to the
+    /// plugin's file name without .wasm, $$ to a literal $
+    #[arg(last = true, value_name = "PLUGIN ARGS")]
+    pub plugin_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -234,14 +247,18 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     };
     // The daemon runs checks on every core; one-shot commands need one thread.
     let runtime = match &cli.command {
-        Command::Run(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        Command::Run(_) | Command::Bench(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
     .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
+        let command = match cli.command {
+            Command::Bench(args) => return crate::bench::bench(cache_dir, args).await,
+            other => other,
+        };
         // The pool reserves address space for the largest memory limit asked for.
-        let max_memory = match (&cli.command, &config) {
+        let max_memory = match (&command, &config) {
             (Command::Check(a), _) => a.run.memory,
             (Command::Discover(a), _) => a.run.memory,
             (_, Some(c)) => c
@@ -260,13 +277,14 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             .max_concurrency(concurrency)
             .max_memory(max_memory.max(wasmon_runtime::Limits::default().memory))
             .build()?;
-        match cli.command {
+        match command {
             Command::Check(args) => check(&sandbox, args).await,
             Command::Describe(args) => describe(&sandbox, args).await,
             Command::Discover(args) => discover(&sandbox, args).await,
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
             Command::Run(_) => daemon(&sandbox, &config.expect("loaded above")).await,
             Command::Validate(args) => validate(&args),
+            Command::Bench(_) => unreachable!("handled above"),
         }
     })
 }
@@ -298,10 +316,17 @@ async fn check(sandbox: &Sandbox, args: CheckArgs) -> Result<u8, Failure> {
         Some(path) => load_values(path)?,
         None => Values::new(),
     };
+    // The same macros as in a configuration's `args`.
+    let service = p.module.program_name().trim_end_matches(".wasm").to_string();
+    let plugin_args = wasmon_runtime::plugin::expand_args(
+        &args.plugin_args,
+        &wasmon_runtime::plugin::MacroContext::new(&p.target, &service),
+    )?;
     let call = CheckCall {
         target: p.target,
         item: args.item,
         params: p.params,
+        args: plugin_args,
         limits: Limits {
             timeout: args.run.timeout,
             timeout_state: args.timeout_state,
@@ -326,6 +351,9 @@ async fn check(sandbox: &Sandbox, args: CheckArgs) -> Result<u8, Failure> {
 
 async fn describe(sandbox: &Sandbox, args: DescribeArgs) -> Result<u8, Failure> {
     let (module, grants) = sandbox.load_spec(&args.module)?;
+    if module.kind().is_plugin() {
+        return describe_plugin(&module, &grants, args.format).await;
+    }
     let info = module.describe().await?;
     match args.format {
         TextFormat::Json => println!("{}", serde_json::to_string_pretty(&info).context("cannot print JSON")?),
@@ -394,10 +422,10 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
 }
 
 async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config) -> Result<u8, Failure> {
-    let store = wasmon_runtime::store::Store::open(&config.engine.state_file)?;
-    let notifier = std::sync::Arc::new(wasmon_runtime::notify::Notifier::new(Default::default()));
-    let clock = std::sync::Arc::new(wasmon_runtime::clock::SystemClock);
-    wasmon_runtime::engine::daemon::run(config, sandbox, store, notifier, clock, shutdown_signal()).await?;
+    tracing::info!(state_file = %config.engine.state_file.display(), "starting");
+    let monitor = wasmon_runtime::Monitor::builder().config(config.clone()).sandbox(sandbox.clone()).start().await?;
+    shutdown_signal().await;
+    monitor.stop().await?;
     Ok(0)
 }
 
@@ -429,6 +457,87 @@ fn load_config(path: &Path) -> Result<wasmon_runtime::config::Config, Failure> {
             Err(anyhow!("{}: {n} problem{} found", path.display(), if n == 1 { "" } else { "s" }).into())
         }
     }
+}
+
+/// `wasmon describe` of a command plugin: what it is and how to give it
+/// arguments, and what it prints for `--help` (run in the sandbox, with no
+/// target and a short time limit; see `CheckModule::plugin_help`).
+async fn describe_plugin(module: &CheckModule, grants: &Grants, format: TextFormat) -> Result<u8, Failure> {
+    let help = match module.plugin_help().await {
+        Ok(text) => text.trim_end().to_string(),
+        Err(e) => format!("(none: {e})"),
+    };
+    let kind = match module.kind() {
+        wasmon_runtime::ModuleKind::Preview1Plugin => "a WASI preview1 module, converted to a component at load",
+        _ => "a WASI command component",
+    };
+    let argv0 = module.program_name();
+    let service = argv0.trim_end_matches(".wasm");
+    if format == TextFormat::Json {
+        let json = serde_json::json!({
+            "module": module.name(),
+            "kind": module.kind(),
+            "argv0": argv0,
+            "macros": wasmon_runtime::plugin::MACROS.iter().map(|(name, what)| serde_json::json!({"name": format!("${name}$"), "value": what})).collect::<Vec<_>>(),
+            "help": help,
+        });
+        println!("{}", serde_json::to_string_pretty(&json).context("cannot print JSON")?);
+        return Ok(0);
+    }
+    let mut out = format!("{argv0}\nCommand plugin ({kind})\n");
+    let section = |out: &mut String, title: &str, text: &str| {
+        out.push_str(&format!("\n{title}\n"));
+        for line in text.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    };
+    section(
+        &mut out,
+        "DESCRIPTION",
+        "A Nagios-style plugin, not a wasmon check: it has no manpage, parameters or\n\
+         discovery of its own. wasmon runs it with command-line arguments and reads the\n\
+         plugin interface: the first line of stdout up to '|' is the summary and the rest\n\
+         performance data, the following lines long output; exit code 0, 1, 2 or 3 is\n\
+         OK, WARNING, CRITICAL or UNKNOWN, any other code UNKNOWN. It sees no files, no\n\
+         environment variables and an empty stdin; it may connect where it is granted.",
+    );
+    let macros: Vec<String> =
+        wasmon_runtime::plugin::MACROS.iter().map(|(name, what)| format!("    ${name}$  {what}")).collect();
+    section(
+        &mut out,
+        "ARGUMENTS",
+        &format!(
+            "Give them after `--`:\n    wasmon check {name} -H HOST -- -H '$HOSTADDRESS$' ...\n\
+             or in the configuration: args = [\"-H\", \"$HOSTADDRESS$\", ...]\n\
+             The plugin gets \"{argv0}\" as argv[0]. Macros:\n{macros}\n    $$  a literal $\n\
+             (with `wasmon check`, $SERVICEDESC$ is \"{service}\")",
+            name = module.name(),
+            macros = macros.join("\n"),
+        ),
+    );
+    section(&mut out, "PLUGIN HELP (its output for --help)", if help.trim().is_empty() { "(none)" } else { &help });
+    section(&mut out, "GRANTED BY DEFAULT", &granted(grants));
+    print!("{out}");
+    Ok(0)
+}
+
+/// What `grants` allow, one line each, for the manpages.
+fn granted(grants: &Grants) -> String {
+    let mut granted = Vec::new();
+    if grants.target {
+        granted.push("connections to the host's address".to_string());
+    }
+    if grants.dns {
+        granted.push("name lookups".to_string());
+    }
+    if grants.system {
+        granted.push("the system interface (load, memory, filesystems, uptime)".to_string());
+    }
+    granted.extend(grants.addresses.iter().map(|a| format!("connections to {a}")));
+    if grants.any_address {
+        granted.push("connections to any address".to_string());
+    }
+    if granted.is_empty() { "nothing".to_string() } else { granted.join("\n") }
 }
 
 /// The manpage as `wasmon describe` prints it.
@@ -463,21 +572,7 @@ fn manpage(info: &CheckInfo, grants: &Grants) -> String {
             (None, None) => {}
         }
     }
-    let mut granted = Vec::new();
-    if grants.target {
-        granted.push("connections to the host's address".to_string());
-    }
-    if grants.dns {
-        granted.push("name lookups".to_string());
-    }
-    if grants.system {
-        granted.push("the system interface (load, memory, filesystems, uptime)".to_string());
-    }
-    granted.extend(grants.addresses.iter().map(|a| format!("connections to {a}")));
-    if grants.any_address {
-        granted.push("connections to any address".to_string());
-    }
-    section(&mut out, "GRANTED BY DEFAULT", &if granted.is_empty() { "nothing".to_string() } else { granted.join("\n") });
+    section(&mut out, "GRANTED BY DEFAULT", &granted(grants));
     out
 }
 
@@ -517,7 +612,7 @@ fn save_values(path: &Path, values: &Values) -> anyhow::Result<()> {
         .with_context(|| format!("--state-file {}: cannot write it", path.display()))
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = match s.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
         Ok(_) => return Err(format!("'{s}': expected a positive duration such as 10s, 500ms or 1m")),

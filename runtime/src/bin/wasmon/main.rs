@@ -1,5 +1,6 @@
 //! `wasmon`: run monitoring checks that are WebAssembly components.
 
+mod bench;
 mod cli;
 
 use std::io::Write;

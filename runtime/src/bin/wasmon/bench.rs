@@ -1,0 +1,200 @@
+//! `wasmon bench`: the engine under load, on the real clock. N services of
+//! the standard `dummy` check with a short interval run through the same
+//! [`Monitor`] as `wasmon run` for a fixed time; it reports executions per
+//! second, how late checks started against their schedule, and memory.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use wasmon_runtime::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
+use wasmon_runtime::state::{NotificationPolicy, Semantics};
+use wasmon_runtime::{CheckCall, Monitor, Retention, Sandbox};
+
+use crate::cli::{Failure, parse_duration};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// How many services
+    #[arg(short = 'n', long, default_value_t = 100_000)]
+    pub services: usize,
+
+    /// Each service's check interval: services / interval is the demand
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// How long to measure
+    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// The global concurrency cap (`max_concurrent_checks`)
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: u32,
+
+    /// Keep state in this SQLite file, as `wasmon run` does (default: no
+    /// retention, the engine alone)
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+
+    /// Print the figures as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the benchmark; the figures go to stdout.
+pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8, Failure> {
+    if args.services == 0 || args.interval.is_zero() || args.duration.is_zero() {
+        return Err(anyhow::anyhow!("--services, --interval and --duration must be greater than zero").into());
+    }
+    let sandbox = Sandbox::builder().cache_dir(sandbox_cache).max_concurrency(args.concurrency).build()?;
+    let dummy = sandbox.load_spec("dummy")?;
+
+    // The fixed cost: the runtime, the engine, the module, and every pool
+    // slot touched once, before any service exists.
+    let warm: Vec<_> = (0..args.concurrency * 2)
+        .map(|_| {
+            let module = dummy.0.clone();
+            tokio::spawn(async move { module.check(&CheckCall::default()).await })
+        })
+        .collect();
+    for w in warm {
+        w.await.context("a warm-up run failed")?;
+    }
+    let fixed = memory("VmRSS")?;
+
+    let config = services(&args, dummy.1);
+    let started = Instant::now();
+    let monitor = Monitor::builder()
+        .config(config)
+        .sandbox(sandbox)
+        .retention(args.state_file.clone().map_or(Retention::None, Retention::File))
+        .start()
+        .await?;
+    let setup = started.elapsed();
+    let begin = Instant::now();
+    let cpu_before = cpu_time()?;
+    tokio::time::sleep(args.duration).await;
+    let stats = monitor.stats();
+    let elapsed = begin.elapsed();
+    let cpu = cpu_time()?.saturating_sub(cpu_before);
+    monitor.stop().await?;
+
+    let peak = memory("VmHWM")?;
+    let per_second = stats.executions() as f64 / elapsed.as_secs_f64();
+    let lateness = stats.lateness();
+    let per_service = peak.saturating_sub(fixed) as f64 / args.services as f64;
+    let demand = args.services as f64 / args.interval.as_secs_f64();
+    // Machine-independent of other load: the process's CPU time per run.
+    let cpu_per_run = cpu.as_secs_f64() / stats.executions().max(1) as f64;
+    if args.json {
+        let figures = serde_json::json!({
+            "services": args.services,
+            "interval_s": args.interval.as_secs_f64(),
+            "duration_s": elapsed.as_secs_f64(),
+            "retention": args.state_file.as_ref().map(|p| p.display().to_string()),
+            "setup_s": setup.as_secs_f64(),
+            "executions": stats.executions(),
+            "executions_per_s": per_second,
+            "cpu_per_execution_us": cpu_per_run * 1e6,
+            "cpu_cores_used": cpu.as_secs_f64() / elapsed.as_secs_f64(),
+            "demand_per_s": demand,
+            "lateness_p50_ms": lateness.p50.as_secs_f64() * 1e3,
+            "lateness_p99_ms": lateness.p99.as_secs_f64() * 1e3,
+            "lateness_max_ms": lateness.max.as_secs_f64() * 1e3,
+            "fixed_rss_bytes": fixed,
+            "peak_rss_bytes": peak,
+            "rss_per_service_bytes": per_service,
+        });
+        println!("{figures}");
+    } else {
+        println!(
+            "{} services of dummy every {} for {:.1} s (retention: {}; set-up {:.2} s)",
+            args.services,
+            humantime::format_duration(args.interval),
+            elapsed.as_secs_f64(),
+            args.state_file.as_ref().map_or("none".to_string(), |p| p.display().to_string()),
+            setup.as_secs_f64(),
+        );
+        println!("executions:      {} ({per_second:.0}/s; demand {demand:.0}/s)", stats.executions());
+        println!(
+            "CPU:             {:.1} µs per execution, {:.2} cores busy",
+            cpu_per_run * 1e6,
+            cpu.as_secs_f64() / elapsed.as_secs_f64()
+        );
+        println!(
+            "start lateness:  p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            lateness.p50.as_secs_f64() * 1e3,
+            lateness.p99.as_secs_f64() * 1e3,
+            lateness.max.as_secs_f64() * 1e3
+        );
+        println!(
+            "memory:          peak RSS {}, fixed {}, {per_service:.0} bytes per service beyond it",
+            wasmon_runtime::output::human_bytes(peak),
+            wasmon_runtime::output::human_bytes(fixed),
+        );
+    }
+    Ok(0)
+}
+
+/// `services` copies of the dummy check on one host, built directly rather
+/// than parsed (a 100,000-service TOML file would measure the parser).
+fn services(args: &BenchArgs, grants: wasmon_runtime::Grants) -> Config {
+    let schedule = Schedule { check_interval: args.interval, retry_interval: args.interval, max_check_attempts: 3 };
+    let spec = CheckSpec { module: "dummy".into(), params: Vec::new(), args: Vec::new(), limits: Default::default(), grants };
+    Config {
+        path: PathBuf::from("bench.toml"),
+        engine: EngineSettings {
+            state_semantics: Semantics::default(),
+            max_concurrent_checks: args.concurrency,
+            state_file: args.state_file.clone().unwrap_or_default(),
+        },
+        hosts: vec![Host {
+            name: "bench".into(),
+            address: Some("127.0.0.1".into()),
+            check: None,
+            schedule,
+            contacts: Vec::new(),
+            notification: NotificationPolicy::default(),
+            event_handlers: Vec::new(),
+        }],
+        services: (0..args.services)
+            .map(|i| Service {
+                host: "bench".into(),
+                name: format!("dummy {i}"),
+                item: None,
+                check: spec.clone(),
+                schedule,
+                contacts: Vec::new(),
+                notification: NotificationPolicy::default(),
+                event_handlers: Vec::new(),
+            })
+            .collect(),
+        contacts: Vec::new(),
+        handlers: Vec::new(),
+    }
+}
+
+/// The CPU time (user and system) the process has used so far.
+fn cpu_time() -> Result<Duration, Failure> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("cannot read /proc/self/stat")?;
+    // Fields after the command name, which is in parentheses: utime and
+    // stime are fields 14 and 15, in clock ticks.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("unexpected /proc/self/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11..13).context("unexpected /proc/self/stat")?.iter().filter_map(|f| f.parse::<u64>().ok()).sum();
+    let per_second = rustix::param::clock_ticks_per_second();
+    Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// A `/proc/self/status` memory figure (`VmRSS`, `VmHWM`) in bytes.
+fn memory(field: &str) -> Result<u64, Failure> {
+    let status = std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .with_context(|| format!("no {field} in /proc/self/status"))?;
+    Ok(kib * 1024)
+}

@@ -1,0 +1,540 @@
+//! The engine on a real clock, as a library: what `wasmon run` is, and what
+//! a service embeds.
+//!
+//! ```no_run
+//! use wasmon_runtime::{Monitor, Retention};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let monitor = Monitor::builder()
+//!     .config_file("wasmon.toml".as_ref())?
+//!     .retention(Retention::None)
+//!     .start()
+//!     .await?;
+//! let mut events = monitor.subscribe();
+//! let event = monitor.run_now("web1", Some("HTTP")).await?;
+//! println!("{event:?}, then {:?}", events.recv().await?);
+//! monitor.stop().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! One task owns the [`Engine`]: it starts due checks (each on its own task,
+//! under the sandbox's concurrency cap), applies finished ones, answers
+//! commands from [`Monitor`] handles and publishes every [`Event`] on a
+//! broadcast channel. Retention runs on a thread of its own (see
+//! [`writer`]): a result that changes a state, a state type, an attempt or
+//! the notification bookkeeping is committed before its notifications are
+//! delivered; a result that changes only the output and the check time is
+//! written with the next periodic flush, and on stop.
+
+mod stats;
+mod writer;
+
+pub use self::stats::{Lateness, Stats};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::engine::{Engine, Event, Finished, ObjectStatus};
+use crate::error::Error;
+use crate::module::CheckRun;
+use crate::notify::{Notifier, NotifierSettings};
+use crate::outcome::{Outcome, State, Termination};
+use crate::sandbox::{Sandbox, SandboxBuilder};
+use crate::schedule::{ObjectId, initial_offset};
+use crate::state::Time;
+use crate::store::Store;
+
+use self::writer::{Writer, WriterHandle};
+
+/// Where a [`Monitor`] keeps its state between runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Retention {
+    /// The configuration's `[engine] state_file` (the default).
+    #[default]
+    Configured,
+    /// This SQLite file.
+    File(PathBuf),
+    /// Nowhere: every start begins from scratch.
+    None,
+}
+
+/// Builds a [`Monitor`].
+pub struct MonitorBuilder {
+    config: Option<Config>,
+    sandbox: Option<Sandbox>,
+    retention: Retention,
+    clock: Arc<dyn Clock>,
+    notifier: Option<Arc<Notifier>>,
+    event_capacity: usize,
+    flush_interval: Duration,
+}
+
+impl MonitorBuilder {
+    /// Monitors what `config` describes.
+    pub fn config(mut self, config: Config) -> MonitorBuilder {
+        self.config = Some(config);
+        self
+    }
+
+    /// Reads and validates the configuration file at `path`.
+    pub fn config_file(self, path: &Path) -> Result<MonitorBuilder, ConfigError> {
+        Ok(self.config(crate::config::load(path)?))
+    }
+
+    /// Validates `text` as the configuration file `path` (which names it
+    /// in messages and resolves its relative paths; it need not exist).
+    pub fn config_str(self, text: &str, path: &Path) -> Result<MonitorBuilder, ConfigError> {
+        Ok(self.config(crate::config::parse(text, path)?))
+    }
+
+    /// Runs checks in this sandbox. Default: one built by
+    /// [`Monitor::sandbox_for`] the configuration.
+    pub fn sandbox(mut self, sandbox: Sandbox) -> MonitorBuilder {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
+    /// Where state is kept between runs. Default [`Retention::Configured`].
+    pub fn retention(mut self, retention: Retention) -> MonitorBuilder {
+        self.retention = retention;
+        self
+    }
+
+    /// Where time comes from. Default [`SystemClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> MonitorBuilder {
+        self.clock = clock;
+        self
+    }
+
+    /// Delivers notifications with this notifier. Default: one with
+    /// [`NotifierSettings::default`].
+    pub fn notifier(mut self, notifier: Arc<Notifier>) -> MonitorBuilder {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// How many events a subscriber may fall behind before it misses some
+    /// (it is told how many, see [`broadcast::error::RecvError::Lagged`]).
+    /// Default 4096.
+    pub fn event_capacity(mut self, n: usize) -> MonitorBuilder {
+        self.event_capacity = n.max(1);
+        self
+    }
+
+    /// How often results that changed only output and check times are
+    /// written. Default 5 s.
+    pub fn flush_interval(mut self, interval: Duration) -> MonitorBuilder {
+        self.flush_interval = interval;
+        self
+    }
+
+    /// Loads every module, restores the retained state, delivers the
+    /// notifications a previous run left pending, schedules the first
+    /// checks (spread over each object's interval) and starts the engine
+    /// task on the current tokio runtime.
+    pub async fn start(self) -> Result<Monitor, Error> {
+        let config = self.config.ok_or_else(|| Error::Config("no configuration was given to the monitor".into()))?;
+        let sandbox = match self.sandbox {
+            Some(s) => s,
+            None => Monitor::sandbox_for(&config).build()?,
+        };
+        let path = match self.retention {
+            Retention::Configured => Some(config.engine.state_file.clone()),
+            Retention::File(p) => Some(p),
+            Retention::None => None,
+        };
+        let notifier = self.notifier.unwrap_or_else(|| Arc::new(Notifier::new(NotifierSettings::default())));
+        // Compiling modules and opening the file block: not on a runtime thread.
+        let sandbox_concurrency = sandbox.max_concurrency();
+        let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
+            let engine = Engine::new(config, &sandbox)?;
+            let store = path.map(|p| Store::open(&p)).transpose().map_err(|e| Error::Retention(e.to_string()))?;
+            Ok((engine, store))
+        })
+        .await
+        .map_err(|e| Error::Engine(format!("the loading task failed: {e}")))??;
+        let mut engine = engine;
+
+        let now = self.clock.now();
+        let mut restored = 0;
+        if let Some(store) = &store {
+            let mut retained = store.load_objects().map_err(|e| Error::Retention(e.to_string()))?;
+            let keys: Vec<_> = engine.keys().collect();
+            for (id, key) in keys {
+                if let Some(r) = retained.remove(&key) {
+                    engine.restore(id, r);
+                    restored += 1;
+                }
+            }
+        }
+        for id in 0..engine.len() {
+            // The first checks spread over the interval: no thundering herd.
+            let status = engine.status(id);
+            let interval = crate::state::next_check_after(engine.state(id), &engine.state_config(id));
+            let name = format!("{}/{}", status.host, status.service.as_deref().unwrap_or(""));
+            engine.schedule(id, now + initial_offset(&name, interval));
+        }
+        let writer = Writer::start(store, notifier, engine.contacts(), self.flush_interval)?;
+        tracing::info!(objects = engine.len(), restored, "monitor started; first checks are spread over each object's interval");
+
+        let (events, _) = broadcast::channel(self.event_capacity);
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let task = Task {
+            max_in_flight: sandbox_concurrency,
+            engine,
+            clock: self.clock,
+            events: events.clone(),
+            stats: stats.clone(),
+            writer,
+            running: JoinSet::new(),
+            handling: JoinSet::new(),
+            waiters: HashMap::new(),
+        };
+        let handle = tokio::spawn(task.run(commands_rx));
+        Ok(Monitor { commands, events, stats, task: Mutex::new(Some(handle)) })
+    }
+}
+
+/// A running engine: a handle to ask it things and to stop it. Dropping
+/// the last handle stops it too, the same graceful way as [`Monitor::stop`].
+pub struct Monitor {
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<Event>,
+    stats: Arc<Mutex<Stats>>,
+    task: Mutex<Option<tokio::task::JoinHandle<Result<(), Error>>>>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor").finish_non_exhaustive()
+    }
+}
+
+/// A result submitted from outside: a passive check result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Submission {
+    /// The host.
+    pub host: String,
+    /// The service, or `None` for the host itself.
+    pub service: Option<String>,
+    /// The state (for a host: OK and WARNING mean UP).
+    pub state: State,
+    /// The first line of output.
+    pub output: String,
+    /// Further lines of output.
+    pub long_output: Option<String>,
+    /// Performance data.
+    pub metrics: Vec<crate::Metric>,
+}
+
+enum Command {
+    Submit(Submission, oneshot::Sender<Result<Event, Error>>),
+    RunNow(String, Option<String>, oneshot::Sender<Result<Event, Error>>),
+    Status(Option<(String, Option<String>)>, oneshot::Sender<Result<Vec<ObjectStatus>, Error>>),
+    Stop,
+}
+
+impl Monitor {
+    /// A builder with the defaults.
+    pub fn builder() -> MonitorBuilder {
+        MonitorBuilder {
+            config: None,
+            sandbox: None,
+            retention: Retention::Configured,
+            clock: Arc::new(SystemClock),
+            notifier: None,
+            event_capacity: 4096,
+            flush_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// The sandbox a configuration asks for: its concurrency cap, an
+    /// instance pool sized for its largest memory limit, the default
+    /// module cache.
+    pub fn sandbox_for(config: &Config) -> SandboxBuilder {
+        let max_memory = config
+            .hosts
+            .iter()
+            .filter_map(|h| h.check.as_ref())
+            .chain(config.services.iter().map(|s| &s.check))
+            .map(|spec| spec.limits.memory)
+            .max()
+            .unwrap_or_default()
+            .max(crate::Limits::default().memory);
+        Sandbox::builder().max_concurrency(config.engine.max_concurrent_checks).max_memory(max_memory)
+    }
+
+    /// Every event from now on: results, notifications.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Processes a passive result through the same state processor and
+    /// notification rules as a check's; returns its result event.
+    pub async fn submit(&self, submission: Submission) -> Result<Event, Error> {
+        self.ask(|reply| Command::Submit(submission, reply)).await?
+    }
+
+    /// Runs the check of `host`'s `service` (`None`: the host check) now,
+    /// out of schedule, and returns its result event. If one is running
+    /// already, returns that one's result.
+    pub async fn run_now(&self, host: &str, service: Option<&str>) -> Result<Event, Error> {
+        self.ask(|reply| Command::RunNow(host.to_string(), service.map(str::to_string), reply)).await?
+    }
+
+    /// The status of one object.
+    pub async fn status(&self, host: &str, service: Option<&str>) -> Result<ObjectStatus, Error> {
+        let key = Some((host.to_string(), service.map(str::to_string)));
+        let mut all = self.ask(|reply| Command::Status(key, reply)).await??;
+        Ok(all.remove(0))
+    }
+
+    /// The status of every object, hosts first, in configuration order.
+    pub async fn statuses(&self) -> Result<Vec<ObjectStatus>, Error> {
+        self.ask(|reply| Command::Status(None, reply)).await?
+    }
+
+    /// How many checks ran and how late they started.
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    /// Stops the engine: no new checks start, those in flight finish (each
+    /// cut at its timeout) and are applied, notifications under way are
+    /// delivered and recorded, everything is written. Returns what stopped
+    /// the engine if it failed.
+    pub async fn stop(&self) -> Result<(), Error> {
+        let _ = self.commands.send(Command::Stop);
+        let handle = self.task.lock().expect("task lock").take();
+        match handle {
+            Some(h) => h.await.map_err(|e| Error::Engine(format!("the engine task failed: {e}")))?,
+            None => Ok(()),
+        }
+    }
+
+    async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(command(tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+}
+
+type Waiter = oneshot::Sender<Result<Event, Error>>;
+
+/// The engine task's state.
+struct Task {
+    /// Checks started and not finished at most: the sandbox's concurrency.
+    /// Checks due beyond it wait in the schedule, not as queued tasks.
+    max_in_flight: usize,
+    engine: Engine,
+    clock: Arc<dyn Clock>,
+    events: broadcast::Sender<Event>,
+    stats: Arc<Mutex<Stats>>,
+    writer: WriterHandle,
+    running: JoinSet<(ObjectId, Time, CheckRun)>,
+    /// Event handlers under way.
+    handling: JoinSet<()>,
+    waiters: HashMap<ObjectId, Vec<Waiter>>,
+}
+
+/// Most finished checks applied and committed together.
+const BATCH: usize = 512;
+
+impl Task {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Result<(), Error> {
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
+        loop {
+            // Start what is due now at once: a timer set to a moment already
+            // past fires only at the timer wheel's next millisecond.
+            if self.running.len() < self.max_in_flight
+                && self.engine.next_due().is_some_and(|d| d <= self.clock.now())
+            {
+                self.start_due();
+            }
+            // At capacity, due checks wait in the schedule for a slot.
+            let due = self.engine.next_due().filter(|_| self.running.len() < self.max_in_flight);
+            if let Some(due) = due {
+                let wait = due.saturating_sub(self.clock.now());
+                sleep.as_mut().reset(tokio::time::Instant::now() + wait);
+            }
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    None | Some(Command::Stop) => break,
+                    Some(c) => self.command(c),
+                },
+                () = &mut sleep, if due.is_some() => self.start_due(),
+                Some(joined) = self.running.join_next(), if !self.running.is_empty() => {
+                    let mut batch = vec![joined];
+                    while batch.len() < BATCH {
+                        match self.running.try_join_next() {
+                            Some(j) => batch.push(j),
+                            None => break,
+                        }
+                    }
+                    self.finish(batch);
+                }
+                Some(_) = self.handling.join_next(), if !self.handling.is_empty() => {}
+            }
+        }
+        tracing::info!(in_flight = self.running.len(), "stopping: letting the checks in flight finish");
+        while let Some(joined) = self.running.join_next().await {
+            self.finish(vec![joined]);
+        }
+        while self.handling.join_next().await.is_some() {}
+        for (_, waiters) in self.waiters.drain() {
+            for w in waiters {
+                let _ = w.send(Err(Error::Stopped));
+            }
+        }
+        // The writer flushes, waits for the deliveries under way and closes.
+        self.writer.close().await;
+        tracing::info!("monitor stopped");
+        Ok(())
+    }
+
+    fn start_due(&mut self) {
+        let room = self.max_in_flight.saturating_sub(self.running.len());
+        for (id, due) in self.engine.pop_due(self.clock.now(), room) {
+            self.spawn(id, due);
+        }
+    }
+
+    fn spawn(&mut self, id: ObjectId, due: Time) {
+        let pending = self.engine.start(id);
+        self.running.spawn(async move { (id, due, pending.module.check(&pending.call).await) });
+    }
+
+    fn finish(&mut self, batch: Vec<Result<(ObjectId, Time, CheckRun), tokio::task::JoinError>>) {
+        let now = self.clock.now();
+        let mut finished = Vec::with_capacity(batch.len());
+        {
+            let mut stats = self.stats.lock().expect("stats lock");
+            for joined in batch {
+                let (id, due, run) = match joined {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!("a check task failed: {e}");
+                        continue;
+                    }
+                };
+                // When the check really started: after waiting for a slot.
+                let started = now.saturating_sub(run.outcome.duration);
+                stats.record(started.saturating_sub(due));
+                finished.push((id, self.engine.finish(id, run, now)));
+            }
+        }
+        for (id, f) in finished {
+            self.publish(id, f);
+        }
+    }
+
+    /// Sends a processed result's events to subscribers and waiters and
+    /// hands it to the writer (which persists, then delivers).
+    fn publish(&mut self, id: ObjectId, mut f: Finished) {
+        let changed = !f.transition.events.is_empty();
+        for h in std::mem::take(&mut f.handlers) {
+            let events = self.events.clone();
+            let clock = self.clock.clone();
+            self.handling.spawn(async move {
+                let outcome = h.module.handle(&h.call).await;
+                let event = h.event(outcome, clock.now());
+                log_event(&event, false);
+                let _ = events.send(event);
+            });
+        }
+        for event in &f.events {
+            log_event(event, changed);
+        }
+        if let Some(waiters) = self.waiters.remove(&id) {
+            for w in waiters {
+                let _ = w.send(Ok(f.events[0].clone()));
+            }
+        }
+        if self.events.receiver_count() > 0 {
+            for event in &f.events {
+                let _ = self.events.send(event.clone());
+            }
+        }
+        self.writer.result(f);
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Submit(s, reply) => {
+                let Some(id) = self.engine.find(&s.host, s.service.as_deref()) else {
+                    let _ = reply.send(Err(Error::NotFound { host: s.host, service: s.service }));
+                    return;
+                };
+                let outcome = Outcome {
+                    state: s.state,
+                    summary: s.output,
+                    long_output: s.long_output,
+                    metrics: s.metrics,
+                    duration: Duration::ZERO,
+                    termination: Termination::Completed,
+                    truncated: false,
+                };
+                let f = self.engine.submit(id, outcome, self.clock.now());
+                let _ = reply.send(Ok(f.events[0].clone()));
+                self.publish(id, f);
+            }
+            Command::RunNow(host, service, reply) => {
+                let Some(id) = self.engine.find(&host, service.as_deref()) else {
+                    let _ = reply.send(Err(Error::NotFound { host, service }));
+                    return;
+                };
+                self.waiters.entry(id).or_default().push(reply);
+                if !self.engine.is_running(id) {
+                    let now = self.clock.now();
+                    self.spawn(id, now);
+                }
+            }
+            Command::Status(key, reply) => {
+                let answer = match key {
+                    None => Ok((0..self.engine.len()).map(|id| self.engine.status(id)).collect()),
+                    Some((host, service)) => match self.engine.find(&host, service.as_deref()) {
+                        Some(id) => Ok(vec![self.engine.status(id)]),
+                        None => Err(Error::NotFound { host, service }),
+                    },
+                };
+                let _ = reply.send(answer);
+            }
+            Command::Stop => unreachable!("handled by the loop"),
+        }
+    }
+}
+
+fn log_event(event: &Event, changed: bool) {
+    match event {
+        Event::Result { host, service, state, state_type, attempt, max_attempts, output, source, .. } => {
+            let service = service.as_deref().unwrap_or("");
+            if changed {
+                tracing::info!(%host, service, %state, ?state_type, attempt, max_attempts, ?source, %output, "state change");
+            } else {
+                tracing::debug!(%host, service, %state, ?state_type, attempt, max_attempts, ?source, %output, "result");
+            }
+        }
+        Event::Notification { host, service, kind, state, method, contact, .. } => {
+            tracing::info!(%host, service = service.as_deref().unwrap_or(""), ?kind, %state, method = method.as_deref().unwrap_or(""), contact = contact.as_deref().unwrap_or(""), "notification");
+        }
+        Event::Handler { host, service, handler, trigger, ok, output, .. } => {
+            let service = service.as_deref().unwrap_or("");
+            if *ok {
+                tracing::info!(%host, service, %handler, ?trigger, %output, "event handler ran");
+            } else {
+                tracing::warn!(%host, service, %handler, ?trigger, %output, "event handler failed");
+            }
+        }
+    }
+}

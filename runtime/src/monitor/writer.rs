@@ -1,0 +1,327 @@
+//! Retention and notification delivery, off the engine task.
+//!
+//! The restart protocol (see [`crate::store`]): a result that changed a
+//! state, a state type, an attempt or the notification bookkeeping is
+//! committed, with a pending record per notification it decided, before
+//! those notifications are delivered; each delivery's outcome is recorded
+//! when it ends. At start the notifications still pending are delivered,
+//! not decided again, so a `kill -9` loses no HARD change and repeats no
+//! delivered notification. A result that changed nothing of that (the same
+//! state again, with new output and check time) is only remembered, and
+//! the latest of each object is written at the next flush, so a large
+//! steady installation does not write every result.
+//!
+//! With a store, one thread owns it and commits whatever has queued up in
+//! one transaction. Without one, deliveries start at once and nothing is
+//! recorded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, oneshot};
+
+use crate::config::Contact;
+use crate::engine::{Finished, state_name};
+use crate::error::Error;
+use crate::notify::{self, NotificationMessage, Notifier};
+use crate::state::{NotifyState, ObjectState};
+use crate::store::{DeliveryOutcome, NotificationId, NotificationRecord, ObjectKey, Store};
+use crate::values::Values;
+
+enum Op {
+    Result(Box<Finished>),
+    Outcome(NotificationId, DeliveryOutcome, u32),
+    Close(oneshot::Sender<()>),
+}
+
+/// Counts deliveries under way, so a stop can wait for them.
+#[derive(Default)]
+struct Tracker {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Starts the writer.
+pub(super) struct Writer;
+
+/// The engine task's side of the writer.
+pub(super) struct WriterHandle {
+    ops: Option<mpsc::Sender<Op>>,
+    notifier: Arc<Notifier>,
+    tracker: Arc<Tracker>,
+}
+
+impl Writer {
+    /// Starts the writer thread for `store` (none without one) and delivers
+    /// the notifications a previous run left pending.
+    pub(super) fn start(
+        store: Option<Store>,
+        notifier: Arc<Notifier>,
+        contacts: HashMap<String, Contact>,
+        flush_interval: Duration,
+    ) -> Result<WriterHandle, Error> {
+        let tracker = Arc::new(Tracker::default());
+        let Some(store) = store else {
+            return Ok(WriterHandle { ops: None, notifier, tracker });
+        };
+        let (tx, rx) = mpsc::channel();
+        let handle = Handle::current();
+        let pending = store.pending_notifications().map_err(|e| Error::Retention(e.to_string()))?;
+        for p in pending {
+            let r = &p.record;
+            let contact = r.contact.as_deref().and_then(|c| contacts.get(c));
+            let method = contact.and_then(|c| c.methods.iter().find(|m| Some(m.kind()) == r.method.as_deref()));
+            let (Some(contact), Some(method)) = (contact, method) else {
+                tracing::warn!(host = %p.key.host, "a pending notification's contact or method is no longer configured");
+                let gone = DeliveryOutcome::Failed { error: "contact or method no longer configured".into() };
+                let _ = tx.send(Op::Outcome(p.id, gone, 0));
+                continue;
+            };
+            let message = NotificationMessage {
+                host: p.key.host.clone(),
+                service: p.key.service.clone(),
+                kind: r.kind,
+                state: state_name(p.key.service.is_none(), r.state),
+                output: r.output.clone(),
+                long_output: String::new(),
+                time: r.time.as_secs(),
+                attempt: 0,
+                max_attempts: 0,
+                contact: String::new(),
+            };
+            tracing::info!(host = %p.key.host, service = ?p.key.service, "delivering a notification left pending by the last run");
+            let single = Contact { name: contact.name.clone(), methods: vec![method.clone()] };
+            deliver(&handle, &notifier, &tracker, Some(&tx), Some(p.id), single, message);
+        }
+        let thread = Thread { store, rx, tx: tx.clone(), handle, notifier: notifier.clone(), tracker: tracker.clone() };
+        std::thread::Builder::new()
+            .name("wasmon-store".into())
+            .spawn(move || thread.run(flush_interval))
+            .map_err(|e| Error::Engine(format!("cannot start the retention thread: {e}")))?;
+        Ok(WriterHandle { ops: Some(tx), notifier, tracker })
+    }
+}
+
+impl WriterHandle {
+    /// Takes a processed result: persists it (now or at the next flush)
+    /// and delivers its notifications after that.
+    pub(super) fn result(&self, f: Finished) {
+        match &self.ops {
+            Some(ops) => {
+                if ops.send(Op::Result(Box::new(f))).is_err() {
+                    tracing::error!("the retention thread has stopped; a result was not persisted");
+                }
+            }
+            None => {
+                let handle = Handle::current();
+                for (contact, message) in f.deliveries {
+                    deliver(&handle, &self.notifier, &self.tracker, None, None, contact, message);
+                }
+            }
+        }
+    }
+
+    /// Writes everything, waits for the deliveries under way to end and be
+    /// recorded, and stops the thread.
+    pub(super) async fn close(mut self) {
+        match self.ops.take() {
+            Some(ops) => {
+                let (tx, rx) = oneshot::channel();
+                if ops.send(Op::Close(tx)).is_ok() {
+                    let _ = rx.await;
+                }
+            }
+            None => loop {
+                let idle = self.tracker.idle.notified();
+                if self.tracker.count.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                idle.await;
+            },
+        }
+    }
+}
+
+/// Delivers one contact method on the runtime and reports the outcome.
+fn deliver(
+    handle: &Handle,
+    notifier: &Arc<Notifier>,
+    tracker: &Arc<Tracker>,
+    ops: Option<&mpsc::Sender<Op>>,
+    id: Option<NotificationId>,
+    contact: Contact,
+    message: NotificationMessage,
+) {
+    let notifier = notifier.clone();
+    let tracker = tracker.clone();
+    let ops = ops.cloned();
+    tracker.count.fetch_add(1, Ordering::SeqCst);
+    handle.spawn(async move {
+        for delivery in notifier.deliver(&contact, &message).await {
+            let (outcome, attempts) = match delivery.outcome {
+                notify::DeliveryOutcome::Delivered { attempts } => (DeliveryOutcome::Delivered, attempts),
+                notify::DeliveryOutcome::Failed { attempts, error } => (DeliveryOutcome::Failed { error }, attempts),
+            };
+            if let (Some(ops), Some(id)) = (&ops, id) {
+                let _ = ops.send(Op::Outcome(id, outcome, attempts));
+            }
+        }
+        if tracker.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            tracker.idle.notify_waiters();
+        }
+    });
+}
+
+/// The retention thread.
+struct Thread {
+    store: Store,
+    rx: mpsc::Receiver<Op>,
+    tx: mpsc::Sender<Op>,
+    handle: Handle,
+    notifier: Arc<Notifier>,
+    tracker: Arc<Tracker>,
+}
+
+/// What a flush writes of an object: its latest state.
+type Snapshot = (ObjectState, NotifyState, Values);
+
+/// Most operations committed in one transaction.
+const BATCH: usize = 4096;
+
+impl Thread {
+    fn run(mut self, flush_interval: Duration) {
+        let mut latest: HashMap<ObjectKey, Snapshot> = HashMap::new();
+        let mut next_flush = Instant::now() + flush_interval;
+        let mut closing: Option<oneshot::Sender<()>> = None;
+        loop {
+            let wait = if closing.is_some() {
+                Duration::from_millis(20)
+            } else {
+                next_flush.saturating_duration_since(Instant::now())
+            };
+            let mut ops = Vec::new();
+            match self.rx.recv_timeout(wait) {
+                Ok(op) => ops.push(op),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while ops.len() < BATCH {
+                match self.rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            let mut results = Vec::new();
+            let mut outcomes = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Result(f) if f.significant => {
+                        latest.remove(&f.key);
+                        results.push(f);
+                    }
+                    Op::Result(f) => {
+                        let f = *f;
+                        latest.insert(f.key, (f.transition.state, f.notify, f.values));
+                    }
+                    Op::Outcome(id, outcome, attempts) => outcomes.push((id, outcome, attempts)),
+                    Op::Close(reply) => closing = Some(reply),
+                }
+            }
+            if !results.is_empty() || !outcomes.is_empty() {
+                self.commit(results, &outcomes);
+            }
+            if closing.is_some() || Instant::now() >= next_flush {
+                self.flush(&mut latest);
+                next_flush = Instant::now() + flush_interval;
+            }
+            if closing.is_some() && self.tracker.count.load(Ordering::SeqCst) == 0 {
+                // Outcomes are sent before the count drops: take the last.
+                let rest: Vec<_> = self.rx.try_iter().collect();
+                let outcomes: Vec<_> = rest
+                    .into_iter()
+                    .filter_map(|op| match op {
+                        Op::Outcome(id, o, a) => Some((id, o, a)),
+                        _ => None,
+                    })
+                    .collect();
+                if !outcomes.is_empty() {
+                    self.commit(Vec::new(), &outcomes);
+                }
+                break;
+            }
+        }
+        self.flush(&mut latest);
+        if let Some(reply) = closing {
+            let _ = reply.send(());
+        }
+    }
+
+    /// Commits significant results and delivery outcomes in one
+    /// transaction, then starts the results' deliveries.
+    #[allow(clippy::vec_box, reason = "results arrive boxed through the channel and are not unboxed to be moved again")]
+    fn commit(&mut self, results: Vec<Box<Finished>>, outcomes: &[(NotificationId, DeliveryOutcome, u32)]) {
+        let saved = self.store.transaction(|tx| {
+            let mut ids = Vec::with_capacity(results.len());
+            for f in &results {
+                let now = f.time;
+                let records: Vec<NotificationRecord> = f
+                    .deliveries
+                    .iter()
+                    .map(|(contact, message)| NotificationRecord {
+                        time: now,
+                        change_time: f.transition.state.last_hard_state_change.unwrap_or(now),
+                        kind: message.kind,
+                        state: f.transition.state.last_hard_state,
+                        contact: Some(contact.name.clone()),
+                        method: contact.methods.first().map(|m| m.kind().to_string()),
+                        output: message.output.clone(),
+                        outcome: DeliveryOutcome::Pending,
+                        attempts: 0,
+                    })
+                    .collect();
+                ids.push(tx.save_result(&f.key, now, &f.transition, &f.notify, &f.values, &records)?);
+            }
+            for (id, outcome, attempts) in outcomes {
+                tx.set_notification_outcome(*id, outcome, *attempts)?;
+            }
+            Ok(ids)
+        });
+        let ids = match saved {
+            Ok(ids) => ids,
+            Err(e) => {
+                // Better a notification without its record than none at all.
+                tracing::error!("cannot persist results: {e}");
+                Vec::new()
+            }
+        };
+        for (i, f) in results.into_iter().enumerate() {
+            let f = *f;
+            for (j, (contact, message)) in f.deliveries.into_iter().enumerate() {
+                let id = ids.get(i).and_then(|ids| ids.get(j)).copied();
+                deliver(&self.handle, &self.notifier, &self.tracker, Some(&self.tx), id, contact, message);
+            }
+        }
+    }
+
+    fn flush(&mut self, latest: &mut HashMap<ObjectKey, Snapshot>) {
+        if latest.is_empty() {
+            return;
+        }
+        let n = latest.len();
+        let written = self.store.transaction(|tx| {
+            for (key, (state, notify, values)) in latest.iter() {
+                tx.save_object(key, state, notify, values)?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => tracing::debug!(objects = n, "flushed the latest results"),
+            Err(e) => tracing::error!("cannot write the latest results: {e}"),
+        }
+        latest.clear();
+    }
+}

@@ -1,0 +1,775 @@
+//! Checks written in C (`checks/c/`, SDK in `sdk/c/`, built by
+//! `checks/c/build.sh DIR` with clang + wasi-libc + `wasmon-wasm-c`):
+//!
+//! - the SDK's native unit tests and the classic plugin `check_values`,
+//!   compiled for this machine with `cc` and run;
+//! - the `redis` check end to end against a fake Redis started here (PING,
+//!   AUTH, INFO over RESP), through the library, through the `wasmon` CLI
+//!   and through `wasmon simulate`;
+//! - `check_values` as a WASI preview1 command module and as a command
+//!   component, through the library and through `wasmon check
+//!   plugin.wasm -- ARGS`;
+//! - as an ignored test, the cost of one execution beside the Rust `dummy`.
+//!
+//! The components come from `$WASMON_C_CHECKS_DIR` (`redis.wasm`,
+//! `plugins/check_values.wasm`, `plugins/check_values.component.wasm`), the
+//! CLI from `$WASMON_BIN` or `wasmon` beside this test binary's profile
+//! directory (`target/debug/wasmon`). Without them the tests skip, and fail
+//! under `CI=true`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use wasmon_runtime::contract::{verify_info, verify_outcome};
+use wasmon_runtime::{CheckCall, CheckModule, Grants, Limits, Outcome, Range, State, Target, Termination};
+
+use crate::lang::{built, closed_port, missing, wasmon_bin};
+use crate::{sandbox, show};
+
+/// A file built by `checks/c/build.sh`, from `$WASMON_C_CHECKS_DIR`.
+fn c_build(relative: &str) -> Option<PathBuf> {
+    built("WASMON_C_CHECKS_DIR", relative, "checks/c/build.sh")
+}
+
+/// The repository's root.
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
+}
+
+/// A scratch directory for this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("lang-c-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Compiles C sources for this machine with `cc` (or `$CC`); None (skip)
+/// when there is no C compiler.
+fn cc(output: &Path, sources: &[PathBuf]) -> Option<PathBuf> {
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let sdk = repo().join("sdk/c");
+    let result = Command::new(&compiler)
+        .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(&sdk)
+        .args(sources)
+        .arg("-lm")
+        .arg("-o")
+        .arg(output)
+        .output();
+    match result {
+        Err(e) => missing(&format!("no C compiler '{compiler}': {e}")),
+        Ok(out) => {
+            assert!(out.status.success(), "{compiler} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            Some(output.to_path_buf())
+        }
+    }
+}
+
+#[test]
+fn c_sdk_unit_tests_pass_natively() {
+    let sdk = repo().join("sdk/c");
+    let Some(exe) = cc(
+        &scratch("sdk").join("test_wasmon_check"),
+        &[sdk.join("wasmon_check.c"), sdk.join("test/test_wasmon_check.c")],
+    ) else {
+        return;
+    };
+    let out = Command::new(&exe).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{stdout}{stderr}");
+    assert!(out.status.success(), "the SDK's unit tests failed:\n{stderr}");
+    assert!(stdout.starts_with("all ") && stdout.contains(" expectations passed"), "{stdout}");
+}
+
+// ---------------------------------------------------------------------
+// A fake Redis
+// ---------------------------------------------------------------------
+
+/// What the fake Redis does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Redis {
+    /// Answers PING with +PONG and INFO with [`INFO`].
+    Open,
+    /// Wants `AUTH s3cret` first: PING before it is NOAUTH.
+    Password,
+    /// Reads commands and never answers.
+    Silent,
+    /// Answers everything with an SSH banner.
+    Banner,
+    /// Answers PING, but INFO is an unknown (renamed) command.
+    NoInfo,
+}
+
+/// The INFO payload of the fake server.
+const INFO: &str = "# Server\r\nredis_version:7.2.4\r\nredis_mode:standalone\r\nuptime_in_seconds:3725\r\n\r\n\
+                    # Clients\r\nconnected_clients:42\r\nblocked_clients:0\r\n\r\n\
+                    # Memory\r\nused_memory:1572864\r\nused_memory_human:1.50M\r\nmaxmemory:4194304\r\n\r\n\
+                    # Replication\r\nrole:master\r\nconnected_slaves:0\r\n";
+
+/// The port of a fake Redis in `mode` on 127.0.0.1, one per mode for the
+/// whole test binary.
+fn redis(mode: Redis) -> u16 {
+    static SERVERS: OnceLock<std::sync::Mutex<std::collections::HashMap<Redis, u16>>> = OnceLock::new();
+    let servers = SERVERS.get_or_init(Default::default);
+    let mut servers = servers.lock().unwrap();
+    *servers.entry(mode).or_insert_with(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(conn, mode));
+            }
+        });
+        port
+    })
+}
+
+/// Reads one command: a RESP array of bulk strings, or an inline command.
+fn read_command(reader: &mut impl BufRead) -> Option<Vec<String>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let Some(count) = line.strip_prefix('*') else {
+        return Some(line.split_whitespace().map(String::from).collect());
+    };
+    let count: usize = count.trim().parse().ok()?;
+    let mut args = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut head = String::new();
+        reader.read_line(&mut head).ok()?;
+        let len: usize = head.trim().strip_prefix('$')?.parse().ok()?;
+        let mut arg = vec![0; len + 2];
+        reader.read_exact(&mut arg).ok()?;
+        arg.truncate(len);
+        args.push(String::from_utf8(arg).ok()?);
+    }
+    Some(args)
+}
+
+fn serve(mut conn: TcpStream, mode: Redis) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut authenticated = mode != Redis::Password;
+    while let Some(args) = read_command(&mut reader) {
+        let command = args.first().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
+        let reply = match (mode, command.as_str()) {
+            (Redis::Silent, _) => continue,
+            (Redis::Banner, _) => "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n".to_string(),
+            (Redis::Password, "AUTH") if args.get(1).is_some_and(|p| p == "s3cret") => {
+                authenticated = true;
+                "+OK\r\n".to_string()
+            }
+            (Redis::Password, "AUTH") => {
+                "-WRONGPASS invalid username-password pair or user is disabled.\r\n".to_string()
+            }
+            (_, "AUTH") => {
+                "-ERR AUTH <password> called without any password configured for the default user.\r\n".to_string()
+            }
+            _ if !authenticated => "-NOAUTH Authentication required.\r\n".to_string(),
+            (_, "PING") => "+PONG\r\n".to_string(),
+            (Redis::NoInfo, "INFO") => "-ERR unknown command 'INFO'\r\n".to_string(),
+            (_, "INFO") => format!("${}\r\n{INFO}\r\n", INFO.len()),
+            _ => format!("-ERR unknown command '{command}'\r\n"),
+        };
+        if conn.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// The redis check through the library
+// ---------------------------------------------------------------------
+
+/// The metric `label` of an outcome.
+fn metric<'a>(o: &'a Outcome, label: &str) -> &'a wasmon_runtime::Metric {
+    o.metrics.iter().find(|m| m.label == label).unwrap_or_else(|| panic!("no metric {label} in {:?}", o.metrics))
+}
+
+fn range(start: Option<f64>, end: Option<f64>) -> Option<Range> {
+    Some(Range { start, end, inside: false })
+}
+
+/// Runs the loaded check against 127.0.0.1 through the library, with the
+/// default limits, and checks the output rules.
+async fn run(module: &CheckModule, params: &[(&str, &str)], grants: Grants) -> Outcome {
+    let call = CheckCall {
+        target: Target::new("127.0.0.1", Some("127.0.0.1".parse().unwrap())),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        limits: Limits::default(),
+        grants,
+        ..CheckCall::default()
+    };
+    let outcome = show(module.check(&call).await).outcome;
+    let breaches = verify_outcome(&outcome);
+    assert!(breaches.is_empty(), "redis breaks the output rules: {breaches:?}");
+    outcome
+}
+
+#[tokio::test]
+async fn c_redis_describes_itself_by_the_contract() {
+    let Some(wasm) = c_build("redis.wasm") else { return };
+    let info = sandbox().load_file(&wasm).unwrap().describe().await.unwrap();
+    assert_eq!((info.name.as_str(), info.version.as_str()), ("redis", "0.1.0"));
+    assert_eq!(info.title, "Redis: Server availability, clients and memory");
+    let breaches = verify_info(&info);
+    assert!(breaches.is_empty(), "{breaches:?}");
+    let names: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "port",
+            "password",
+            "info",
+            "warning",
+            "critical",
+            "clients_warning",
+            "clients_critical",
+            "memory_warning",
+            "memory_critical",
+            "timeout"
+        ]
+    );
+    let default = |name: &str| info.params.iter().find(|p| p.name == name).unwrap().default.clone();
+    assert_eq!(default("port").as_deref(), Some("6379"));
+    assert_eq!(default("info").as_deref(), Some("yes"));
+    assert_eq!(default("timeout").as_deref(), Some("10s"));
+    assert_eq!(default("warning"), None);
+    assert!(info.params.iter().all(|p| !p.description.is_empty()));
+    assert!(info.params.iter().filter(|p| p.default.is_some()).all(|p| p.default_source.is_some()));
+}
+
+#[tokio::test]
+async fn c_redis_through_the_library() {
+    let Some(wasm) = c_build("redis.wasm") else { return };
+    let module = sandbox().load_file(&wasm).unwrap();
+    let port = redis(Redis::Open).to_string();
+    let endpoint = format!("127.0.0.1:{port}");
+
+    let o = run(&module, &[("port", &port)], Grants::default()).await;
+    assert_eq!((o.state, o.termination.clone()), (State::Ok, Termination::Completed), "{}", o.summary);
+    assert!(o.summary.starts_with(&format!("PONG received from {endpoint}, Response time: ")), "{}", o.summary);
+    assert!(o.summary.ends_with(", Version: 7.2.4, Clients: 42, Memory used: 1.50 MiB"), "{}", o.summary);
+    assert_eq!(
+        o.long_output.as_deref(),
+        Some("Role: master\nMode: standalone\nUptime: 1 h 2 min\nMaximum memory: 4.00 MiB")
+    );
+    let time = metric(&o, "response_time");
+    assert!(time.value > 0.0 && time.value < 9.0, "{time:?}");
+    assert_eq!((time.uom.as_str(), time.min, time.max, time.warn), ("s", Some(0.0), Some(9.0), None));
+    let clients = metric(&o, "connected_clients");
+    assert_eq!((clients.value, clients.uom.as_str(), clients.min, clients.max), (42.0, "", Some(0.0), None));
+    let memory = metric(&o, "used_memory");
+    assert_eq!((memory.value, memory.uom.as_str(), memory.max), (1_572_864.0, "B", Some(4_194_304.0)));
+
+    // Levels: clients at or above 40 warn; memory at 1.5 MiB is at the critical level.
+    let p = [
+        ("port", port.as_str()),
+        ("clients_warning", "40"),
+        ("clients_critical", "100"),
+        ("memory_warning", "1MiB"),
+        ("memory_critical", "1.5 MiB"),
+        ("warning", "5"),
+        ("critical", "8"),
+    ];
+    let o = run(&module, &p, Grants::default()).await;
+    assert_eq!(o.state, State::Critical, "{}", o.summary);
+    // The host marks each partial that is not OK: (!) WARN, (!!) CRIT, (?) UNKNOWN.
+    assert!(o.summary.contains(", Clients: 42 (warn/crit at 40/100)(!), "), "{}", o.summary);
+    assert!(o.summary.ends_with(", Memory used: 1.50 MiB (warn/crit at 1.00 MiB/1.50 MiB)(!!)"), "{}", o.summary);
+    assert_eq!(
+        (metric(&o, "connected_clients").warn, metric(&o, "connected_clients").crit),
+        (range(Some(0.0), Some(40.0)), range(Some(0.0), Some(100.0)))
+    );
+    assert_eq!(metric(&o, "used_memory").crit, range(Some(0.0), Some(1_572_864.0)));
+    assert_eq!(metric(&o, "response_time").warn, range(Some(0.0), Some(5.0)));
+    let p = [("port", port.as_str()), ("clients_warning", "43"), ("clients_critical", "100")];
+    assert_eq!(run(&module, &p, Grants::default()).await.state, State::Ok);
+
+    // Without INFO: PONG and the response time only.
+    let o = run(&module, &[("port", &port), ("info", "no")], Grants::default()).await;
+    assert_eq!(o.state, State::Ok);
+    assert!(!o.summary.contains("Version"), "{}", o.summary);
+    assert_eq!(o.metrics.len(), 1, "{:?}", o.metrics);
+
+    // Authentication.
+    let locked = redis(Redis::Password).to_string();
+    let o = run(&module, &[("port", &locked)], Grants::default()).await;
+    assert_eq!(o.state, State::Critical);
+    assert!(
+        o.summary.starts_with(
+            "PING failed: NOAUTH Authentication required. (set the 'password' parameter)(!!), Response time: "
+        ),
+        "{}",
+        o.summary
+    );
+    let o = run(&module, &[("port", &locked), ("password", "s3cret")], Grants::default()).await;
+    assert_eq!(o.state, State::Ok, "{}", o.summary);
+    assert!(o.summary.contains("Clients: 42"), "{}", o.summary);
+    let o = run(&module, &[("port", &locked), ("password", "guess")], Grants::default()).await;
+    assert_eq!(
+        (o.state, o.summary.as_str()),
+        (State::Critical, "Authentication failed: WRONGPASS invalid username-password pair or user is disabled.")
+    );
+
+    // Another service on the port, INFO disabled, refused, silent.
+    let banner = redis(Redis::Banner).to_string();
+    let o = run(&module, &[("port", &banner)], Grants::default()).await;
+    assert_eq!(o.state, State::Critical);
+    assert!(
+        o.summary.starts_with("Unexpected reply to PING: SSH-2.0-OpenSSH_9.2p1 Debian-2(!!), Response time: "),
+        "{}",
+        o.summary
+    );
+    let renamed = redis(Redis::NoInfo).to_string();
+    let o = run(&module, &[("port", &renamed)], Grants::default()).await;
+    assert_eq!(o.state, State::Unknown, "{}", o.summary);
+    assert!(
+        o.summary.ends_with(", INFO failed: ERR unknown command 'INFO' (set info=no to skip it)(?)"),
+        "{}",
+        o.summary
+    );
+    assert_eq!(run(&module, &[("port", &renamed), ("info", "off")], Grants::default()).await.state, State::Ok);
+    let closed = closed_port().to_string();
+    let o = run(&module, &[("port", &closed)], Grants::default()).await;
+    assert_eq!(
+        (o.state, o.summary.clone()),
+        (State::Critical, format!("Connect to 127.0.0.1:{closed}: Connection refused"))
+    );
+    let silent = redis(Redis::Silent).to_string();
+    let started = Instant::now();
+    let o = run(&module, &[("port", &silent), ("timeout", "1")], Grants::default()).await;
+    assert_eq!((o.state, o.summary.as_str()), (State::Critical, "Socket timeout after 1 seconds"));
+    assert!(started.elapsed() < Duration::from_secs(5), "the check's own timeout, not the host's");
+
+    // IPv6: the same conversation with [::1], where the machine has it.
+    if let Ok(listener) = TcpListener::bind("[::1]:0") {
+        let port6 = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(conn, Redis::Open));
+            }
+        });
+        let call = CheckCall {
+            target: Target::new("::1", Some("::1".parse().unwrap())),
+            params: vec![("port".into(), port6.to_string())],
+            ..CheckCall::default()
+        };
+        let o = show(module.check(&call).await).outcome;
+        assert_eq!(o.state, State::Ok, "{}", o.summary);
+        assert!(o.summary.starts_with(&format!("PONG received from [::1]:{port6}, Response time: ")), "{}", o.summary);
+    }
+
+    // The sandbox refuses a target that is not granted.
+    let no_target = Grants { target: false, ..Grants::default() };
+    let o = run(&module, &[("port", &port)], no_target).await;
+    assert_eq!(
+        (o.state, o.summary.clone()),
+        (State::Critical, format!("Connect to {endpoint}: Not allowed by the sandbox policy"))
+    );
+}
+
+#[tokio::test]
+async fn c_redis_names_the_bad_parameter() {
+    let Some(wasm) = c_build("redis.wasm") else { return };
+    let module = sandbox().load_file(&wasm).unwrap();
+    for (params, message) in [
+        (&[("port", "0")][..], "parameter 'port': expected an integer from 1 to 65535, got '0'"),
+        (
+            &[("prot", "6379")],
+            "unknown parameter 'prot' (this check understands: port, password, info, warning, critical, clients_warning, clients_critical, memory_warning, memory_critical, timeout)",
+        ),
+        (&[("info", "perhaps")], "parameter 'info': expected true or false (also yes/no, on/off, 1/0), got 'perhaps'"),
+        (
+            &[("clients_warning", "10")],
+            "parameter 'clients_warning' is given without 'clients_critical': give both or neither",
+        ),
+        (
+            &[("memory_warning", "lots"), ("memory_critical", "2GiB")],
+            "parameter 'memory_warning': expected a size such as 500MiB or 10GiB (units B, KiB, MiB, GiB, TiB), got 'lots'",
+        ),
+        (
+            &[("info", "no"), ("memory_warning", "1GiB"), ("memory_critical", "2GiB")],
+            "parameter 'memory_warning': needs info=yes: the value comes from INFO",
+        ),
+        (&[("warning", "fast"), ("critical", "1")], "parameter 'warning': expected a number, got 'fast'"),
+        (&[("timeout", "0")], "parameter 'timeout': expected a duration of more than 0 seconds, got '0'"),
+        (&[("password", "")], "parameter 'password': the password is empty"),
+    ] {
+        let o = run(&module, params, Grants::default()).await;
+        assert_eq!(
+            (o.state, o.termination.clone(), o.summary.as_str()),
+            (State::Unknown, Termination::BadParams, message),
+            "{params:?}"
+        );
+    }
+    // No address to connect to: the check failed, not its parameters.
+    let call = CheckCall { target: Target::default(), ..CheckCall::default() };
+    let o = show(module.check(&call).await).outcome;
+    assert_eq!((o.state, o.termination), (State::Unknown, Termination::Failed));
+    assert_eq!(o.summary, "No target host: the redis check needs the address of the host to connect to");
+}
+
+// ---------------------------------------------------------------------
+// The redis check through the CLI
+// ---------------------------------------------------------------------
+
+/// The precompiled-module cache of the CLI runs, filled once.
+fn cli_cache(bin: &Path, wasm: &Path) -> &'static Path {
+    static CACHE: OnceLock<PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache-c");
+        let out = Command::new(bin).arg("describe").arg("--cache-dir").arg(&dir).arg(wasm).output().unwrap();
+        assert!(out.status.success(), "wasmon describe: {}", String::from_utf8_lossy(&out.stderr));
+        dir
+    })
+}
+
+/// One `wasmon check` run: (exit code, stdout).
+fn cli(bin: &Path, cache: &Path, wasm: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(bin).arg("check").arg("--cache-dir").arg(cache).arg(wasm).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("wasmon check {} {}\n{stdout}{}", wasm.display(), args.join(" "), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().expect("an exit code"), stdout)
+}
+
+#[test]
+fn c_redis_through_the_cli() {
+    let (Some(wasm), Some(bin)) = (c_build("redis.wasm"), wasmon_bin()) else { return };
+    let cache = cli_cache(&bin, &wasm);
+    let port = format!("port={}", redis(Redis::Open));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-H", "127.0.0.1", "-p", port.as_str()];
+        for e in extra {
+            args.extend(["-p", e]);
+        }
+        cli(&bin, cache, &wasm, &args)
+    };
+
+    let (code, out) = run(&["clients_warning=40", "clients_critical=100"]);
+    assert_eq!(code, 1, "{out}");
+    let mut lines = out.lines();
+    let (first, perf) = lines.next().unwrap().split_once(" | ").expect("perfdata");
+    assert!(first.starts_with("WARNING - PONG received from 127.0.0.1:"), "{first}");
+    assert!(
+        first.ends_with(", Version: 7.2.4, Clients: 42 (warn/crit at 40/100)(!), Memory used: 1.50 MiB"),
+        "{first}"
+    );
+    let perf: Vec<&str> = perf.split(' ').collect();
+    assert_eq!(perf.len(), 3, "{perf:?}");
+    assert!(perf[0].starts_with("response_time=") && perf[0].ends_with("s;;;0;9"), "{perf:?}");
+    assert_eq!(perf[1..], ["connected_clients=42;40;100;0", "used_memory=1572864B;;;0;4194304"]);
+    assert_eq!(
+        lines.collect::<Vec<_>>(),
+        ["Role: master", "Mode: standalone", "Uptime: 1 h 2 min", "Maximum memory: 4.00 MiB"]
+    );
+
+    let (code, out) = run(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("OK - PONG received from 127.0.0.1:"), "{out}");
+    let (code, out) = run(&["memory_warning=1MiB", "memory_critical=1GiB", "info=yes"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("used_memory=1572864B;1048576;1073741824;0;4194304"), "{out}");
+
+    let closed = closed_port();
+    let (code, out) = cli(&bin, cache, &wasm, &["-H", "127.0.0.1", "-p", &format!("port={closed}")]);
+    assert_eq!(
+        (code, out.trim_end()),
+        (2, format!("CRITICAL - Connect to 127.0.0.1:{closed}: Connection refused").as_str())
+    );
+    let started = Instant::now();
+    let silent = format!("port={}", redis(Redis::Silent));
+    let (code, out) = cli(&bin, cache, &wasm, &["-H", "127.0.0.1", "-p", &silent, "-p", "timeout=1"]);
+    assert_eq!((code, out.trim_end()), (2, "CRITICAL - Socket timeout after 1 seconds"));
+    assert!(started.elapsed() < Duration::from_secs(8), "the check's own timeout, not the host's");
+    // The host's wall time bounds the check's own timeout (90% of -t 2s).
+    let (code, out) = cli(&bin, cache, &wasm, &["-H", "127.0.0.1", "-p", &silent, "-t", "2s"]);
+    assert_eq!((code, out.trim_end()), (2, "CRITICAL - Socket timeout after 1.8 seconds"));
+
+    let (code, out) = run(&["port=redis"]);
+    assert_eq!(
+        (code, out.trim_end()),
+        (3, "UNKNOWN - parameter 'port': expected an integer from 1 to 65535, got 'redis'")
+    );
+
+    let (code, out) = cli(&bin, cache, &wasm, &["-H", "127.0.0.1", "-p", &port, "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["state"], "OK");
+    let clients = json["metrics"].as_array().unwrap().iter().find(|m| m["label"] == "connected_clients").unwrap();
+    assert_eq!((clients["value"].as_f64(), &clients["warn"]), (Some(42.0), &serde_json::Value::Null));
+}
+
+#[test]
+fn c_redis_through_simulate() {
+    let (Some(wasm), Some(bin)) = (c_build("redis.wasm"), wasmon_bin()) else { return };
+    let cache = cli_cache(&bin, &wasm);
+    let (open, closed) = (redis(Redis::Open), closed_port());
+    let dir = scratch("simulate");
+    let config = dir.join("redis.toml");
+    let module = wasm.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[engine]
+state_file = ":memory:"
+
+[defaults]
+check_interval = "1m"
+retry_interval = "20s"
+max_check_attempts = 2
+
+[[host]]
+name = "cache1"
+address = "127.0.0.1"
+
+[[service]]
+host = "cache1"
+name = "Redis"
+check = "{module}"
+params = {{ port = {open} }}
+
+[[service]]
+host = "cache1"
+name = "Redis clients"
+check = "{module}"
+params = {{ port = {open}, clients_warning = 40, clients_critical = 100 }}
+
+[[service]]
+host = "cache1"
+name = "Redis down"
+check = "{module}"
+params = {{ port = {closed} }}
+"#
+        ),
+    )
+    .unwrap();
+    let out = Command::new(&bin)
+        .args(["simulate", "--duration", "110s", "--cache-dir"])
+        .arg(cache)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let results = |service: &str| -> Vec<(f64, String, String, String)> {
+        events
+            .iter()
+            .filter(|e| e["kind"] == "result" && e["service"] == service)
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap().to_string();
+                (e["t"].as_f64().unwrap(), s("state"), s("state_type"), s("output"))
+            })
+            .collect()
+    };
+
+    let healthy = results("Redis");
+    assert_eq!(healthy.iter().map(|r| (r.0, r.1.as_str())).collect::<Vec<_>>(), [(0.0, "OK"), (60.0, "OK")]);
+    assert!(healthy[0].3.starts_with(&format!("PONG received from 127.0.0.1:{open}, Response time: ")), "{healthy:?}");
+
+    let busy = results("Redis clients");
+    let states: Vec<(f64, &str, &str)> = busy.iter().map(|(t, s, ty, _)| (*t, s.as_str(), ty.as_str())).collect();
+    assert_eq!(states, [(0.0, "WARNING", "SOFT"), (20.0, "WARNING", "HARD"), (80.0, "WARNING", "HARD")]);
+    assert!(busy.iter().all(|r| r.3.contains("Clients: 42 (warn/crit at 40/100)(!)")), "{busy:?}");
+
+    let down = results("Redis down");
+    assert_eq!(
+        down.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect::<Vec<_>>(),
+        [("CRITICAL", "SOFT"), ("CRITICAL", "HARD"), ("CRITICAL", "HARD")]
+    );
+    assert!(down[0].3.starts_with(&format!("Connect to 127.0.0.1:{closed}: Connection refused")), "{down:?}");
+
+    let problems: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["kind"] == "notification")
+        .map(|e| (e["service"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems.contains(&("Redis clients", "WARNING")) && problems.contains(&("Redis down", "CRITICAL")),
+        "{problems:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------
+// The classic plugin check_values
+// ---------------------------------------------------------------------
+
+/// Cases of `check_values ARGS`: (arguments, exit code, first line, long output).
+const PLUGIN_CASES: &[(&[&str], i32, &str, &str)] = &[
+    (
+        &["-w", "80", "-c", "90", "cpu=85", "mem=40"],
+        1,
+        "VALUES WARNING - 1 of 2 values alert: cpu=85 (WARNING) | cpu=85;80;90 mem=40;80;90",
+        "cpu: 85 WARNING (outside the warning range 80)\nmem: 40 OK",
+    ),
+    (
+        &["-w", "80", "-c", "90", "-u", "%", "--max=100", "--min", "0", "cpu=95.5", "mem=40"],
+        2,
+        "VALUES CRITICAL - 1 of 2 values alert: cpu=95.5% (CRITICAL) | cpu=95.5%;80;90;0;100 mem=40%;80;90;0;100",
+        "cpu: 95.5% CRITICAL (outside the critical range 90)\nmem: 40% OK",
+    ),
+    (
+        &["--warning=~:10", "--critical", "@20:30", "queue=5", "lag=25;;~:100"],
+        1,
+        "VALUES WARNING - 1 of 2 values alert: lag=25 (WARNING) | queue=5;~:10;@20:30 lag=25;~:10;~:100",
+        "queue: 5 OK\nlag: 25 WARNING (outside the warning range ~:10)",
+    ),
+    (&["-c", "10:", "free=12"], 0, "VALUES OK - 1 value is within its thresholds | free=12;;10:", "free: 12 OK"),
+    (
+        &["-w", "20:10", "x=1"],
+        3,
+        "VALUES UNKNOWN - -w: invalid range '20:10': start 20 is greater than end 10; expected N, N:, ~:N, N:M or @N:M",
+        "Usage: check_values [-w RANGE] [-c RANGE] [-u UOM] [--min N] [--max N] LABEL=VALUE[;WARN[;CRIT]]...\nTry 'check_values --help' for more information.",
+    ),
+    (
+        &["-w", "5", "load=high"],
+        3,
+        "VALUES UNKNOWN - the value of 'load=high' is not a number",
+        "Usage: check_values [-w RANGE] [-c RANGE] [-u UOM] [--min N] [--max N] LABEL=VALUE[;WARN[;CRIT]]...\nTry 'check_values --help' for more information.",
+    ),
+    (
+        &["-w", "5"],
+        3,
+        "VALUES UNKNOWN - no values given",
+        "Usage: check_values [-w RANGE] [-c RANGE] [-u UOM] [--min N] [--max N] LABEL=VALUE[;WARN[;CRIT]]...\nTry 'check_values --help' for more information.",
+    ),
+];
+
+/// Splits plugin stdout into its first line and the rest.
+fn first_and_rest(stdout: &str) -> (&str, &str) {
+    let stdout = stdout.trim_end();
+    stdout.split_once('\n').unwrap_or((stdout, ""))
+}
+
+#[test]
+fn c_plugin_check_values_natively() {
+    let plugin = repo().join("checks/c/plugins/check_values.c");
+    let Some(exe) = cc(&scratch("plugin").join("check_values"), &[repo().join("sdk/c/wasmon_check.c"), plugin]) else {
+        return;
+    };
+    for (args, code, first, rest) in PLUGIN_CASES {
+        let out = Command::new(&exe).args(*args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!("check_values {}\n{stdout}", args.join(" "));
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {stdout}");
+        assert_eq!(first_and_rest(&stdout), (*first, *rest), "{args:?}");
+    }
+}
+
+/// The state a plugin's exit code stands for.
+fn state_of(code: i32) -> State {
+    match code {
+        0 => State::Ok,
+        1 => State::Warning,
+        2 => State::Critical,
+        _ => State::Unknown,
+    }
+}
+
+#[tokio::test]
+async fn c_plugin_check_values_through_the_library() {
+    for file in ["plugins/check_values.wasm", "plugins/check_values.component.wasm"] {
+        let Some(wasm) = c_build(file) else { return };
+        let module = sandbox().load_file(&wasm).unwrap_or_else(|e| panic!("loading {file}: {e}"));
+        for (args, code, first, rest) in PLUGIN_CASES {
+            let call = CheckCall { args: args.iter().map(|a| a.to_string()).collect(), ..CheckCall::default() };
+            let o = show(module.check(&call).await).outcome;
+            assert_eq!(o.state, state_of(*code), "{file} {args:?}");
+            let (summary, perfdata) = first.split_once(" | ").unwrap_or((first, ""));
+            assert_eq!(o.summary, summary, "{file} {args:?}");
+            assert_eq!(o.long_output.as_deref().unwrap_or(""), *rest, "{file} {args:?}");
+            let labels: Vec<String> = o.metrics.iter().map(|m| format!("{}={}{}", m.label, m.value, m.uom)).collect();
+            let expected: Vec<String> =
+                perfdata.split_whitespace().map(|e| e.split(';').next().unwrap().to_string()).collect();
+            assert_eq!(labels, expected, "{file} {args:?}");
+        }
+        // Ranges arrive parsed: -w 80 is 0..80, @20:30 alerts inside.
+        let call =
+            CheckCall { args: PLUGIN_CASES[2].0.iter().map(|a| a.to_string()).collect(), ..CheckCall::default() };
+        let o = module.check(&call).await.outcome;
+        assert_eq!(o.metrics[0].warn, range(None, Some(10.0)));
+        assert_eq!(o.metrics[0].crit, Some(Range { start: Some(20.0), end: Some(30.0), inside: true }));
+    }
+}
+
+#[test]
+fn c_plugin_check_values_through_the_cli() {
+    let Some(bin) = wasmon_bin() else { return };
+    for file in ["plugins/check_values.wasm", "plugins/check_values.component.wasm"] {
+        let Some(wasm) = c_build(file) else { return };
+        let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache-c");
+        for (args, code, first, rest) in PLUGIN_CASES {
+            let mut all = vec!["--"];
+            all.extend_from_slice(args);
+            let (exit, stdout) = cli(&bin, &cache, &wasm, &all);
+            assert_eq!(exit, *code, "{file} {args:?}: {stdout}");
+            // wasmon prints the plugin's state, its summary and its perfdata.
+            let (line, long) = first_and_rest(&stdout);
+            let (summary, perfdata) = first.split_once(" | ").unwrap_or((first, ""));
+            let state = state_of(*code).to_string();
+            assert!(line.starts_with(&format!("{state} - ")) && line.contains(summary), "{file} {args:?}: {line}");
+            if !perfdata.is_empty() {
+                assert!(line.ends_with(&format!(" | {perfdata}")), "{file} {args:?}: {line}");
+            }
+            assert_eq!(long, *rest, "{file} {args:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Cost of one execution
+// ---------------------------------------------------------------------
+
+/// The cost of one execution (a fresh instance from the cached
+/// `InstancePre` and one call) of the C check beside the Rust standard
+/// checks, in the same run. For release figures:
+/// `cargo test --release -p wasmon-tests --test all -- --ignored c_execution_cost --nocapture`.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "a measurement; prints figures"]
+async fn c_execution_cost() {
+    let Some(wasm) = c_build("redis.wasm") else { return };
+    let started = Instant::now();
+    let c = sandbox().load_file(&wasm).unwrap();
+    println!("loading {} (compiled or from the cache): {:?}", wasm.display(), started.elapsed());
+    let dummy = sandbox().load_standard("dummy").unwrap();
+    let tcp = sandbox().load_standard("tcp").unwrap();
+    let port = redis(Redis::Open).to_string();
+    let call = |params: &[(&str, &str)]| CheckCall {
+        target: Target::new("127.0.0.1", Some("127.0.0.1".parse().unwrap())),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..CheckCall::default()
+    };
+    let n = 500;
+    let rows = [
+        ("rust dummy, state=OK", &dummy, call(&[("state", "OK"), ("text", "bench")]), n * 4, State::Ok),
+        ("c redis, bad parameter (no I/O)", &c, call(&[("prot", "x")]), n * 4, State::Unknown),
+        ("c redis, PING (info=no)", &c, call(&[("port", port.as_str()), ("info", "no")]), n, State::Ok),
+        ("c redis, PING + INFO", &c, call(&[("port", port.as_str())]), n, State::Ok),
+        ("rust tcp, connect", &tcp, call(&[("port", port.as_str())]), n, State::Ok),
+    ];
+    println!("{:<36} {:>6} {:>12} {:>12} {:>12}", "execution", "runs", "mean", "median", "min");
+    for (name, module, call, runs, expect) in rows {
+        // One run outside the loop: the first touches the pool's pages.
+        assert_eq!(module.check(&call).await.outcome.state, expect);
+        let mut times = Vec::with_capacity(runs);
+        let total = Instant::now();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let run = module.check(&call).await;
+            times.push(t.elapsed());
+            assert_eq!(run.outcome.state, expect, "{}", run.outcome.plugin_output());
+        }
+        let mean = total.elapsed() / u32::try_from(runs).unwrap();
+        times.sort();
+        println!("{name:<36} {runs:>6} {mean:>12.1?} {:>12.1?} {:>12.1?}", times[runs / 2], times[0]);
+    }
+}
