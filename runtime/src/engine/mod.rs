@@ -163,7 +163,18 @@ pub struct Engine {
     contacts: HashMap<String, Contact>,
     semantics: Semantics,
     scheduler: Scheduler,
+    /// Whether to remember which objects changed only in output (for a
+    /// retention file's periodic flush).
+    track_dirty: bool,
+    /// Per object: changed since it was last written.
+    dirty: Vec<bool>,
+    /// The objects marked dirty, in order (may hold ones written since).
+    dirty_ids: Vec<ObjectId>,
 }
+
+/// What a flush writes of one object: its latest state, notification
+/// bookkeeping and value store.
+pub type Snapshot = (ObjectKey, ObjectState, NotifyState, Values);
 
 impl Engine {
     /// Builds the object table from `config`, taking its objects over
@@ -300,7 +311,45 @@ impl Engine {
             contacts,
             semantics: config.engine.state_semantics,
             scheduler: Scheduler::new(),
+            track_dirty: false,
+            dirty: Vec::new(),
+            dirty_ids: Vec::new(),
         })
+    }
+
+    /// Remembers the objects whose results were not significant (see
+    /// [`Finished::significant`]), for [`Engine::take_dirty`].
+    pub fn track_dirty(&mut self) {
+        self.track_dirty = true;
+        self.dirty = vec![false; self.objects.len()];
+    }
+
+    /// Takes up to `max` snapshots of objects changed since they were last
+    /// written, oldest change first. An object whose check is running is
+    /// left for later (its value store is out with the run).
+    pub fn take_dirty(&mut self, max: usize) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        let mut later = Vec::new();
+        while out.len() < max {
+            let Some(id) = self.dirty_ids.pop() else { break };
+            if !self.dirty[id] {
+                continue;
+            }
+            let o = &self.objects[id];
+            if o.running {
+                later.push(id);
+                continue;
+            }
+            self.dirty[id] = false;
+            out.push((o.key(), o.state.clone(), o.notify, o.values.clone()));
+        }
+        self.dirty_ids.extend(later);
+        out
+    }
+
+    /// Whether any object waits to be written.
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty_ids.is_empty()
     }
 
     /// How many objects (scheduled hosts and services) there are.
@@ -519,6 +568,13 @@ impl Engine {
                 },
             })
             .collect();
+        if self.track_dirty {
+            // A significant result is written whole; anything else later.
+            if !significant && !self.dirty[id] {
+                self.dirty_ids.push(id);
+            }
+            self.dirty[id] = !significant;
+        }
         Finished {
             key: o.key(),
             time: now,

@@ -24,8 +24,8 @@
 //! broadcast channel. Retention runs on a thread of its own (see
 //! [`writer`]): a result that changes a state, a state type, an attempt or
 //! the notification bookkeeping is committed before its notifications are
-//! delivered; a result that changes only the output and the check time is
-//! written with the next periodic flush, and on stop.
+//! delivered; an object whose result changed only the output and the check
+//! time is marked, and written with the next periodic flush, and on stop.
 
 mod stats;
 mod writer;
@@ -182,13 +182,18 @@ impl MonitorBuilder {
             let name = format!("{}/{}", status.host, status.service.as_deref().unwrap_or(""));
             engine.schedule(id, now + initial_offset(&name, interval));
         }
-        let writer = Writer::start(store, notifier, engine.contacts(), self.flush_interval)?;
+        let writer = Writer::start(store, notifier, engine.contacts())?;
+        if writer.keeps_state() {
+            engine.track_dirty();
+        }
         tracing::info!(objects = engine.len(), restored, "monitor started; first checks are spread over each object's interval");
 
         let (events, _) = broadcast::channel(self.event_capacity);
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Stats::default()));
         let task = Task {
+            flush_interval: self.flush_interval,
+            flushing: false,
             max_in_flight: sandbox_concurrency,
             engine,
             clock: self.clock,
@@ -332,6 +337,10 @@ type Waiter = oneshot::Sender<Result<Event, Error>>;
 
 /// The engine task's state.
 struct Task {
+    /// How often objects that changed only in output are written.
+    flush_interval: Duration,
+    /// A flush is under way: snapshots go out a chunk per loop turn.
+    flushing: bool,
     /// Checks started and not finished at most: the sandbox's concurrency.
     /// Checks due beyond it wait in the schedule, not as queued tasks.
     max_in_flight: usize,
@@ -349,11 +358,23 @@ struct Task {
 /// Most finished checks applied and committed together.
 const BATCH: usize = 512;
 
+/// Most objects written per loop turn during a flush.
+const FLUSH_CHUNK: usize = 1024;
+
 impl Task {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Result<(), Error> {
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
+        let mut flush = tokio::time::interval(self.flush_interval.max(Duration::from_millis(10)));
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        flush.tick().await;
         loop {
+            if self.flushing {
+                // A chunk per turn keeps checks starting on time meanwhile.
+                let chunk = self.engine.take_dirty(FLUSH_CHUNK);
+                self.flushing = chunk.len() == FLUSH_CHUNK;
+                self.writer.snapshots(chunk);
+            }
             // Start what is due now at once: a timer set to a moment already
             // past fires only at the timer wheel's next millisecond.
             if self.running.len() < self.max_in_flight
@@ -385,6 +406,9 @@ impl Task {
                     self.finish(batch);
                 }
                 Some(_) = self.handling.join_next(), if !self.handling.is_empty() => {}
+                _ = flush.tick(), if self.writer.keeps_state() => self.flushing = self.engine.has_dirty(),
+                // Nothing else to do: go on with the flush.
+                () = std::future::ready(()), if self.flushing => {}
             }
         }
         tracing::info!(in_flight = self.running.len(), "stopping: letting the checks in flight finish");
@@ -392,6 +416,7 @@ impl Task {
             self.finish(vec![joined]);
         }
         while self.handling.join_next().await.is_some() {}
+        self.writer.snapshots(self.engine.take_dirty(usize::MAX));
         for (_, waiters) in self.waiters.drain() {
             for w in waiters {
                 let _ = w.send(Err(Error::Stopped));
@@ -466,7 +491,10 @@ impl Task {
                 let _ = self.events.send(event.clone());
             }
         }
-        self.writer.result(f);
+        // Results that changed only output are written by the next flush.
+        if f.significant || !f.deliveries.is_empty() {
+            self.writer.result(f);
+        }
     }
 
     fn command(&mut self, command: Command) {

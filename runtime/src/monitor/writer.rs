@@ -7,9 +7,10 @@
 //! when it ends. At start the notifications still pending are delivered,
 //! not decided again, so a `kill -9` loses no HARD change and repeats no
 //! delivered notification. A result that changed nothing of that (the same
-//! state again, with new output and check time) is only remembered, and
-//! the latest of each object is written at the next flush, so a large
-//! steady installation does not write every result.
+//! state again, with new output and check time) is not sent here: the
+//! engine marks the object, and the monitor sends snapshots of the marked
+//! objects at each flush, so a large steady installation writes each
+//! object once per flush interval, not every result.
 //!
 //! With a store, one thread owns it and commits whatever has queued up in
 //! one transaction. Without one, deliveries start at once and nothing is
@@ -19,21 +20,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, oneshot};
 
 use crate::config::Contact;
-use crate::engine::{Finished, state_name};
+use crate::engine::{Finished, Snapshot, state_name};
 use crate::error::Error;
 use crate::notify::{self, NotificationMessage, Notifier};
-use crate::state::{NotifyState, ObjectState};
-use crate::store::{DeliveryOutcome, NotificationId, NotificationRecord, ObjectKey, Store};
-use crate::values::Values;
+use crate::store::{DeliveryOutcome, NotificationId, NotificationRecord, Store};
 
 enum Op {
     Result(Box<Finished>),
+    Snapshots(Vec<Snapshot>),
     Outcome(NotificationId, DeliveryOutcome, u32),
     Close(oneshot::Sender<()>),
 }
@@ -62,7 +62,6 @@ impl Writer {
         store: Option<Store>,
         notifier: Arc<Notifier>,
         contacts: HashMap<String, Contact>,
-        flush_interval: Duration,
     ) -> Result<WriterHandle, Error> {
         let tracker = Arc::new(Tracker::default());
         let Some(store) = store else {
@@ -100,7 +99,7 @@ impl Writer {
         let thread = Thread { store, rx, tx: tx.clone(), handle, notifier: notifier.clone(), tracker: tracker.clone() };
         std::thread::Builder::new()
             .name("wasmon-store".into())
-            .spawn(move || thread.run(flush_interval))
+            .spawn(move || thread.run())
             .map_err(|e| Error::Engine(format!("cannot start the retention thread: {e}")))?;
         Ok(WriterHandle { ops: Some(tx), notifier, tracker })
     }
@@ -122,6 +121,21 @@ impl WriterHandle {
                     deliver(&handle, &self.notifier, &self.tracker, None, None, contact, message);
                 }
             }
+        }
+    }
+
+    /// Whether there is a store to write snapshots to.
+    pub(super) fn keeps_state(&self) -> bool {
+        self.ops.is_some()
+    }
+
+    /// Writes the latest state of objects that changed only in output.
+    pub(super) fn snapshots(&self, snapshots: Vec<Snapshot>) {
+        if let Some(ops) = &self.ops
+            && !snapshots.is_empty()
+            && ops.send(Op::Snapshots(snapshots)).is_err()
+        {
+            tracing::error!("the retention thread has stopped; the latest results were not written");
         }
     }
 
@@ -186,28 +200,25 @@ struct Thread {
     tracker: Arc<Tracker>,
 }
 
-/// What a flush writes of an object: its latest state.
-type Snapshot = (ObjectState, NotifyState, Values);
-
 /// Most operations committed in one transaction.
 const BATCH: usize = 4096;
 
 impl Thread {
-    fn run(mut self, flush_interval: Duration) {
-        let mut latest: HashMap<ObjectKey, Snapshot> = HashMap::new();
-        let mut next_flush = Instant::now() + flush_interval;
+    fn run(mut self) {
         let mut closing: Option<oneshot::Sender<()>> = None;
         loop {
-            let wait = if closing.is_some() {
-                Duration::from_millis(20)
-            } else {
-                next_flush.saturating_duration_since(Instant::now())
-            };
             let mut ops = Vec::new();
-            match self.rx.recv_timeout(wait) {
-                Ok(op) => ops.push(op),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            if closing.is_some() {
+                match self.rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(op) => ops.push(op),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match self.rx.recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
             }
             while ops.len() < BATCH {
                 match self.rx.try_recv() {
@@ -216,45 +227,35 @@ impl Thread {
                 }
             }
             let mut results = Vec::new();
+            let mut snapshots = Vec::new();
             let mut outcomes = Vec::new();
             for op in ops {
                 match op {
-                    Op::Result(f) if f.significant => {
-                        latest.remove(&f.key);
-                        results.push(f);
-                    }
-                    Op::Result(f) => {
-                        let f = *f;
-                        latest.insert(f.key, (f.transition.state, f.notify, f.values));
-                    }
+                    Op::Result(f) => results.push(f),
+                    Op::Snapshots(s) => snapshots.extend(s),
                     Op::Outcome(id, outcome, attempts) => outcomes.push((id, outcome, attempts)),
                     Op::Close(reply) => closing = Some(reply),
                 }
             }
-            if !results.is_empty() || !outcomes.is_empty() {
-                self.commit(results, &outcomes);
-            }
-            if closing.is_some() || Instant::now() >= next_flush {
-                self.flush(&mut latest);
-                next_flush = Instant::now() + flush_interval;
+            if !results.is_empty() || !outcomes.is_empty() || !snapshots.is_empty() {
+                self.commit(results, &snapshots, &outcomes);
             }
             if closing.is_some() && self.tracker.count.load(Ordering::SeqCst) == 0 {
                 // Outcomes are sent before the count drops: take the last.
-                let rest: Vec<_> = self.rx.try_iter().collect();
-                let outcomes: Vec<_> = rest
-                    .into_iter()
+                let outcomes: Vec<_> = self
+                    .rx
+                    .try_iter()
                     .filter_map(|op| match op {
                         Op::Outcome(id, o, a) => Some((id, o, a)),
                         _ => None,
                     })
                     .collect();
                 if !outcomes.is_empty() {
-                    self.commit(Vec::new(), &outcomes);
+                    self.commit(Vec::new(), &[], &outcomes);
                 }
                 break;
             }
         }
-        self.flush(&mut latest);
         if let Some(reply) = closing {
             let _ = reply.send(());
         }
@@ -263,8 +264,16 @@ impl Thread {
     /// Commits significant results and delivery outcomes in one
     /// transaction, then starts the results' deliveries.
     #[allow(clippy::vec_box, reason = "results arrive boxed through the channel and are not unboxed to be moved again")]
-    fn commit(&mut self, results: Vec<Box<Finished>>, outcomes: &[(NotificationId, DeliveryOutcome, u32)]) {
+    fn commit(
+        &mut self,
+        results: Vec<Box<Finished>>,
+        snapshots: &[Snapshot],
+        outcomes: &[(NotificationId, DeliveryOutcome, u32)],
+    ) {
         let saved = self.store.transaction(|tx| {
+            for (key, state, notify, values) in snapshots {
+                tx.save_object(key, state, notify, values)?;
+            }
             let mut ids = Vec::with_capacity(results.len());
             for f in &results {
                 let now = f.time;
@@ -305,23 +314,5 @@ impl Thread {
                 deliver(&self.handle, &self.notifier, &self.tracker, Some(&self.tx), id, contact, message);
             }
         }
-    }
-
-    fn flush(&mut self, latest: &mut HashMap<ObjectKey, Snapshot>) {
-        if latest.is_empty() {
-            return;
-        }
-        let n = latest.len();
-        let written = self.store.transaction(|tx| {
-            for (key, (state, notify, values)) in latest.iter() {
-                tx.save_object(key, state, notify, values)?;
-            }
-            Ok(())
-        });
-        match written {
-            Ok(()) => tracing::debug!(objects = n, "flushed the latest results"),
-            Err(e) => tracing::error!("cannot write the latest results: {e}"),
-        }
-        latest.clear();
     }
 }
