@@ -376,3 +376,20 @@ fn run_notifies_survives_kill_and_stops_on_sigterm() {
     }
     assert!(dir.join("wasmon.db").exists());
 }
+
+/// A reader that stops early (`wasmon check … | head -0`) is no failure:
+/// no panic, and the exit code still gives the state.
+#[test]
+fn a_closed_stdout_keeps_the_exit_code() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmon"))
+        .args(["check", "dummy", "-p", "state=CRITICAL", "-p", "text=closed pipe"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -12,6 +12,23 @@ use wasmon_runtime::{
     CheckCall, CheckInfo, CheckModule, DiscoverCall, Grants, Limits, Sandbox, State, Target, Values,
 };
 
+/// Prints a line to stdout. A closed stdout (`wasmon check … | head -1`)
+/// is not a failure: the exit code still gives the state.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Prints to stdout, like [`outln!`] without the newline.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// An error that keeps a command from doing its job; `main` turns it into
 /// exit code 3.
 pub struct Failure(pub anyhow::Error);
@@ -343,8 +360,8 @@ async fn check(sandbox: &Sandbox, args: CheckArgs) -> Result<u8, Failure> {
     }
     let o = &run.outcome;
     match args.format {
-        Format::Nagios => println!("{}", o.plugin_output()),
-        Format::Json => println!("{}", serde_json::to_string(&JsonOutcome::from(o)).context("cannot print JSON")?),
+        Format::Nagios => outln!("{}", o.plugin_output()),
+        Format::Json => outln!("{}", serde_json::to_string(&JsonOutcome::from(o)).context("cannot print JSON")?),
     }
     Ok(o.state.exit_code())
 }
@@ -356,8 +373,8 @@ async fn describe(sandbox: &Sandbox, args: DescribeArgs) -> Result<u8, Failure> 
     }
     let info = module.describe().await?;
     match args.format {
-        TextFormat::Json => println!("{}", serde_json::to_string_pretty(&info).context("cannot print JSON")?),
-        TextFormat::Text => print!("{}", manpage(&info, &grants)),
+        TextFormat::Json => outln!("{}", serde_json::to_string_pretty(&info).context("cannot print JSON")?),
+        TextFormat::Text => out!("{}", manpage(&info, &grants)),
     }
     // What the check's description breaks of the contract, for its author.
     for problem in wasmon_runtime::contract::verify_info(&info) {
@@ -376,14 +393,14 @@ async fn discover(sandbox: &Sandbox, args: DiscoverArgs) -> Result<u8, Failure> 
     };
     let items = p.module.discover(&call).await?;
     match args.format {
-        TextFormat::Json => println!("{}", serde_json::to_string_pretty(&items).context("cannot print JSON")?),
+        TextFormat::Json => outln!("{}", serde_json::to_string_pretty(&items).context("cannot print JSON")?),
         TextFormat::Text => {
             for item in &items {
                 let params: Vec<String> = item.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 if params.is_empty() {
-                    println!("{}", item.name);
+                    outln!("{}", item.name);
                 } else {
-                    println!("{}\t{}", item.name, params.join(" "));
+                    outln!("{}\t{}", item.name, params.join(" "));
                 }
             }
         }
@@ -411,7 +428,7 @@ async fn simulate(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, ar
 fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
     let c = load_config(&args.config)?;
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    println!(
+    outln!(
         "{}: OK ({}, {}, {})",
         args.config.display(),
         count(c.hosts.len(), "host"),
@@ -481,7 +498,7 @@ async fn describe_plugin(module: &CheckModule, grants: &Grants, format: TextForm
             "macros": wasmon_runtime::plugin::MACROS.iter().map(|(name, what)| serde_json::json!({"name": format!("${name}$"), "value": what})).collect::<Vec<_>>(),
             "help": help,
         });
-        println!("{}", serde_json::to_string_pretty(&json).context("cannot print JSON")?);
+        outln!("{}", serde_json::to_string_pretty(&json).context("cannot print JSON")?);
         return Ok(0);
     }
     let mut out = format!("{argv0}\nCommand plugin ({kind})\n");
@@ -517,7 +534,7 @@ async fn describe_plugin(module: &CheckModule, grants: &Grants, format: TextForm
     );
     section(&mut out, "PLUGIN HELP (its output for --help)", if help.trim().is_empty() { "(none)" } else { &help });
     section(&mut out, "GRANTED BY DEFAULT", &granted(grants));
-    print!("{out}");
+    out!("{out}");
     Ok(0)
 }
 
