@@ -201,6 +201,8 @@ impl MonitorBuilder {
             stats: stats.clone(),
             writer,
             running: JoinSet::new(),
+            tasks: HashMap::new(),
+            queued: HashMap::new(),
             handling: JoinSet::new(),
             waiters: HashMap::new(),
         };
@@ -335,6 +337,10 @@ impl Monitor {
 
 type Waiter = oneshot::Sender<Result<Event, Error>>;
 
+/// A check task's end: its task id and object, the time it was due and
+/// its run; or how the task failed.
+type Joined = Result<(tokio::task::Id, (ObjectId, Time, CheckRun)), tokio::task::JoinError>;
+
 /// The engine task's state.
 struct Task {
     /// How often objects that changed only in output are written.
@@ -350,6 +356,11 @@ struct Task {
     stats: Arc<Mutex<Stats>>,
     writer: WriterHandle,
     running: JoinSet<(ObjectId, Time, CheckRun)>,
+    /// Which object each running check task is for, so that a task that
+    /// fails (panics) still ends its object's run.
+    tasks: HashMap<tokio::task::Id, (ObjectId, Time)>,
+    /// Passive results for objects whose check is running, applied after it.
+    queued: HashMap<ObjectId, Vec<(Submission, Waiter)>>,
     /// Event handlers under way.
     handling: JoinSet<()>,
     waiters: HashMap<ObjectId, Vec<Waiter>>,
@@ -357,6 +368,22 @@ struct Task {
 
 /// Most finished checks applied and committed together.
 const BATCH: usize = 512;
+
+/// The run of a check whose task failed.
+fn failed_run(message: &str) -> CheckRun {
+    CheckRun {
+        outcome: Outcome {
+            state: State::Unknown,
+            summary: message.to_string(),
+            long_output: None,
+            metrics: Vec::new(),
+            duration: Duration::ZERO,
+            termination: Termination::Trap,
+            truncated: false,
+        },
+        values: crate::Values::new(),
+    }
+}
 
 /// Most objects written per loop turn during a flush.
 const FLUSH_CHUNK: usize = 1024;
@@ -368,7 +395,14 @@ impl Task {
         let mut flush = tokio::time::interval(self.flush_interval.max(Duration::from_millis(10)));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.tick().await;
+        let mut next_flush = tokio::time::Instant::now() + self.flush_interval;
         loop {
+            // Also here, not only in the select: under load the branches
+            // above it are always ready and the tick would never be seen.
+            if self.writer.keeps_state() && !self.flushing && tokio::time::Instant::now() >= next_flush {
+                self.flushing = self.engine.has_dirty();
+                next_flush = tokio::time::Instant::now() + self.flush_interval;
+            }
             if self.flushing {
                 // A chunk per turn keeps checks starting on time meanwhile.
                 let chunk = self.engine.take_dirty(FLUSH_CHUNK);
@@ -395,10 +429,10 @@ impl Task {
                     Some(c) => self.command(c),
                 },
                 () = &mut sleep, if due.is_some() => self.start_due(),
-                Some(joined) = self.running.join_next(), if !self.running.is_empty() => {
+                Some(joined) = self.running.join_next_with_id(), if !self.running.is_empty() => {
                     let mut batch = vec![joined];
                     while batch.len() < BATCH {
-                        match self.running.try_join_next() {
+                        match self.running.try_join_next_with_id() {
                             Some(j) => batch.push(j),
                             None => break,
                         }
@@ -412,13 +446,18 @@ impl Task {
             }
         }
         tracing::info!(in_flight = self.running.len(), "stopping: letting the checks in flight finish");
-        while let Some(joined) = self.running.join_next().await {
+        while let Some(joined) = self.running.join_next_with_id().await {
             self.finish(vec![joined]);
         }
         while self.handling.join_next().await.is_some() {}
         self.writer.snapshots(self.engine.take_dirty(usize::MAX));
         for (_, waiters) in self.waiters.drain() {
             for w in waiters {
+                let _ = w.send(Err(Error::Stopped));
+            }
+        }
+        for (_, queued) in self.queued.drain() {
+            for (_, w) in queued {
                 let _ = w.send(Err(Error::Stopped));
             }
         }
@@ -437,20 +476,28 @@ impl Task {
 
     fn spawn(&mut self, id: ObjectId, due: Time) {
         let pending = self.engine.start(id);
-        self.running.spawn(async move { (id, due, pending.module.check(&pending.call).await) });
+        let task = self.running.spawn(async move { (id, due, pending.module.check(&pending.call).await) });
+        self.tasks.insert(task.id(), (id, due));
     }
 
-    fn finish(&mut self, batch: Vec<Result<(ObjectId, Time, CheckRun), tokio::task::JoinError>>) {
+    fn finish(&mut self, batch: Vec<Joined>) {
         let now = self.clock.now();
         let mut finished = Vec::with_capacity(batch.len());
         {
             let mut stats = self.stats.lock().expect("stats lock");
             for joined in batch {
                 let (id, due, run) = match joined {
-                    Ok(r) => r,
+                    Ok((task, r)) => {
+                        self.tasks.remove(&task);
+                        r
+                    }
                     Err(e) => {
-                        tracing::error!("a check task failed: {e}");
-                        continue;
+                        // A check task that panicked still ends its run:
+                        // UNKNOWN, rescheduled, waiters answered.
+                        let Some((id, due)) = self.tasks.remove(&e.id()) else { continue };
+                        tracing::error!("the check task of object {id} failed: {e}");
+                        // Its value store went with the task: it starts over.
+                        (id, due, failed_run(&format!("Check task failed: {e}")))
                     }
                 };
                 // When the check really started: after waiting for a slot.
@@ -460,13 +507,37 @@ impl Task {
             }
         }
         for (id, f) in finished {
-            self.publish(id, f);
+            if let Some(waiters) = self.waiters.remove(&id) {
+                for w in waiters {
+                    let _ = w.send(Ok(f.events[0].clone()));
+                }
+            }
+            self.publish(f);
+            // Passive results that came in while it ran.
+            for (submission, reply) in self.queued.remove(&id).unwrap_or_default() {
+                self.submit(id, submission, reply);
+            }
         }
+    }
+
+    fn submit(&mut self, id: ObjectId, s: Submission, reply: Waiter) {
+        let outcome = Outcome {
+            state: s.state,
+            summary: s.output,
+            long_output: s.long_output,
+            metrics: s.metrics,
+            duration: Duration::ZERO,
+            termination: Termination::Completed,
+            truncated: false,
+        };
+        let f = self.engine.submit(id, outcome, self.clock.now());
+        let _ = reply.send(Ok(f.events[0].clone()));
+        self.publish(f);
     }
 
     /// Sends a processed result's events to subscribers and waiters and
     /// hands it to the writer (which persists, then delivers).
-    fn publish(&mut self, id: ObjectId, mut f: Finished) {
+    fn publish(&mut self, mut f: Finished) {
         let changed = !f.transition.events.is_empty();
         for h in std::mem::take(&mut f.handlers) {
             let events = self.events.clone();
@@ -480,11 +551,6 @@ impl Task {
         }
         for event in &f.events {
             log_event(event, changed);
-        }
-        if let Some(waiters) = self.waiters.remove(&id) {
-            for w in waiters {
-                let _ = w.send(Ok(f.events[0].clone()));
-            }
         }
         if self.events.receiver_count() > 0 {
             for event in &f.events {
@@ -504,18 +570,12 @@ impl Task {
                     let _ = reply.send(Err(Error::NotFound { host: s.host, service: s.service }));
                     return;
                 };
-                let outcome = Outcome {
-                    state: s.state,
-                    summary: s.output,
-                    long_output: s.long_output,
-                    metrics: s.metrics,
-                    duration: Duration::ZERO,
-                    termination: Termination::Completed,
-                    truncated: false,
-                };
-                let f = self.engine.submit(id, outcome, self.clock.now());
-                let _ = reply.send(Ok(f.events[0].clone()));
-                self.publish(id, f);
+                if self.engine.is_running(id) {
+                    // Its value store is out with the run: apply after it.
+                    self.queued.entry(id).or_default().push((s, reply));
+                } else {
+                    self.submit(id, s, reply);
+                }
             }
             Command::RunNow(host, service, reply) => {
                 let Some(id) = self.engine.find(&host, service.as_deref()) else {

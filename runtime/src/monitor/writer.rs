@@ -31,6 +31,13 @@ use crate::error::Error;
 use crate::notify::{self, NotificationMessage, Notifier};
 use crate::store::{DeliveryOutcome, NotificationId, NotificationRecord, Store};
 
+/// One write of a transaction.
+enum Write {
+    Result(Box<Finished>),
+    Snapshot(Box<Snapshot>),
+    Outcome(NotificationId, DeliveryOutcome, u32),
+}
+
 enum Op {
     Result(Box<Finished>),
     Snapshots(Vec<Snapshot>),
@@ -226,19 +233,20 @@ impl Thread {
                     Err(_) => break,
                 }
             }
-            let mut results = Vec::new();
-            let mut snapshots = Vec::new();
-            let mut outcomes = Vec::new();
+            // Written in the order they came: a snapshot taken after a
+            // significant result must not be overwritten by it, nor it by
+            // an older one.
+            let mut writes = Vec::new();
             for op in ops {
                 match op {
-                    Op::Result(f) => results.push(f),
-                    Op::Snapshots(s) => snapshots.extend(s),
-                    Op::Outcome(id, outcome, attempts) => outcomes.push((id, outcome, attempts)),
+                    Op::Result(f) => writes.push(Write::Result(f)),
+                    Op::Snapshots(s) => writes.extend(s.into_iter().map(|s| Write::Snapshot(Box::new(s)))),
+                    Op::Outcome(id, outcome, attempts) => writes.push(Write::Outcome(id, outcome, attempts)),
                     Op::Close(reply) => closing = Some(reply),
                 }
             }
-            if !results.is_empty() || !outcomes.is_empty() || !snapshots.is_empty() {
-                self.commit(results, &snapshots, &outcomes);
+            if !writes.is_empty() {
+                self.commit(writes);
             }
             if closing.is_some() && self.tracker.count.load(Ordering::SeqCst) == 0 {
                 // Outcomes are sent before the count drops: take the last.
@@ -246,12 +254,12 @@ impl Thread {
                     .rx
                     .try_iter()
                     .filter_map(|op| match op {
-                        Op::Outcome(id, o, a) => Some((id, o, a)),
+                        Op::Outcome(id, o, a) => Some(Write::Outcome(id, o, a)),
                         _ => None,
                     })
                     .collect();
                 if !outcomes.is_empty() {
-                    self.commit(Vec::new(), &[], &outcomes);
+                    self.commit(outcomes);
                 }
                 break;
             }
@@ -261,43 +269,44 @@ impl Thread {
         }
     }
 
-    /// Commits significant results and delivery outcomes in one
-    /// transaction, then starts the results' deliveries.
-    #[allow(clippy::vec_box, reason = "results arrive boxed through the channel and are not unboxed to be moved again")]
-    fn commit(
-        &mut self,
-        results: Vec<Box<Finished>>,
-        snapshots: &[Snapshot],
-        outcomes: &[(NotificationId, DeliveryOutcome, u32)],
-    ) {
+    /// Commits significant results, snapshots and delivery outcomes in one
+    /// transaction, in order, then starts the results' deliveries.
+    fn commit(&mut self, writes: Vec<Write>) {
         let saved = self.store.transaction(|tx| {
-            for (key, state, notify, values) in snapshots {
-                tx.save_object(key, state, notify, values)?;
-            }
-            let mut ids = Vec::with_capacity(results.len());
-            for f in &results {
-                let now = f.time;
-                let records: Vec<NotificationRecord> = f
-                    .deliveries
-                    .iter()
-                    .map(|(contact, message)| NotificationRecord {
-                        time: now,
-                        change_time: f.transition.state.last_hard_state_change.unwrap_or(now),
-                        kind: message.kind,
-                        state: f.transition.state.last_hard_state,
-                        contact: Some(contact.name.clone()),
-                        method: contact.methods.first().map(|m| m.kind().to_string()),
-                        output: message.output.clone(),
-                        outcome: DeliveryOutcome::Pending,
-                        attempts: 0,
-                    })
-                    .collect();
-                ids.push(tx.save_result(&f.key, now, &f.transition, &f.notify, &f.values, &records)?);
-            }
-            for (id, outcome, attempts) in outcomes {
-                tx.set_notification_outcome(*id, outcome, *attempts)?;
+            let mut ids = Vec::new();
+            for w in &writes {
+                match w {
+                    Write::Snapshot(snapshot) => {
+                        let (key, state, notify, values) = &**snapshot;
+                        tx.save_object(key, state, notify, values)?
+                    }
+                    Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
+                    Write::Result(f) => {
+                        let now = f.time;
+                        let records: Vec<NotificationRecord> = f
+                            .deliveries
+                            .iter()
+                            .map(|(contact, message)| NotificationRecord {
+                                time: now,
+                                change_time: f.transition.state.last_hard_state_change.unwrap_or(now),
+                                kind: message.kind,
+                                state: f.transition.state.last_hard_state,
+                                contact: Some(contact.name.clone()),
+                                method: contact.methods.first().map(|m| m.kind().to_string()),
+                                output: message.output.clone(),
+                                outcome: DeliveryOutcome::Pending,
+                                attempts: 0,
+                            })
+                            .collect();
+                        ids.push(tx.save_result(&f.key, now, &f.transition, &f.notify, &f.values, &records)?);
+                    }
+                }
             }
             Ok(ids)
+        });
+        let results = writes.into_iter().filter_map(|w| match w {
+            Write::Result(f) => Some(f),
+            _ => None,
         });
         let ids = match saved {
             Ok(ids) => ids,
@@ -307,7 +316,7 @@ impl Thread {
                 Vec::new()
             }
         };
-        for (i, f) in results.into_iter().enumerate() {
+        for (i, f) in results.enumerate() {
             let f = *f;
             for (j, (contact, message)) in f.deliveries.into_iter().enumerate() {
                 let id = ids.get(i).and_then(|ids| ids.get(j)).copied();

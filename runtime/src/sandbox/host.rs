@@ -83,6 +83,11 @@ impl NetPolicy {
     /// if every address the name resolves to is granted.
     async fn pin_target<B>(&self, request: &mut http::Request<B>) -> Result<(), String> {
         let Some(address) = self.target_address else { return Ok(()) };
+        // Only the granted target is pinned: a check without the target
+        // grant must not reach its address this way.
+        if !self.allows_ip(address) {
+            return Ok(());
+        }
         let uri = request.uri().clone();
         let host = uri.host().unwrap_or_default();
         if host.parse::<IpAddr>().is_ok() || !host.eq_ignore_ascii_case(&self.target_name) {
@@ -351,6 +356,27 @@ mod tests {
             check: "test".into(),
             logged: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn the_target_name_is_pinned_to_its_address_only_when_granted() {
+        let request = || http::Request::get("http://web1:8080/health").body(()).unwrap();
+        let mut r = request();
+        state(Grants::default()).net.pin_target(&mut r).await.unwrap();
+        assert_eq!(r.uri().to_string(), "http://127.0.0.1:8080/health");
+        assert_eq!(r.headers()[http::header::HOST], "web1:8080");
+
+        // Without the target grant the name is not turned into its address.
+        let no_target = Grants { target: false, ..Grants::default() };
+        let mut r = request();
+        state(no_target).net.pin_target(&mut r).await.unwrap();
+        assert_eq!(r.uri().to_string(), "http://web1:8080/health");
+        assert!(r.headers().get(http::header::HOST).is_none());
+
+        // Another name and an address are left as they are.
+        let mut r = http::Request::get("http://10.0.0.9/").body(()).unwrap();
+        state(Grants::default()).net.pin_target(&mut r).await.unwrap();
+        assert_eq!(r.uri().to_string(), "http://10.0.0.9/");
     }
 
     #[test]

@@ -20,8 +20,9 @@ pub type ObjectId = usize;
 pub struct Scheduler {
     heap: BinaryHeap<Reverse<(Time, u64, ObjectId)>>,
     seq: u64,
-    /// Per object, the sequence number of its live heap entry (0: none).
-    live: Vec<u64>,
+    /// Per object, the sequence number (0: none) and due time of its live
+    /// heap entry.
+    live: Vec<(u64, Time)>,
 }
 
 impl Scheduler {
@@ -35,9 +36,9 @@ impl Scheduler {
     pub fn schedule(&mut self, id: ObjectId, at: Time) {
         self.seq += 1;
         if self.live.len() <= id {
-            self.live.resize(id + 1, 0);
+            self.live.resize(id + 1, (0, Time::ZERO));
         }
-        self.live[id] = self.seq;
+        self.live[id] = (self.seq, at);
         self.heap.push(Reverse((at, self.seq, id)));
         self.drop_stale();
     }
@@ -45,7 +46,7 @@ impl Scheduler {
     /// Takes `id` out of the schedule; returns whether it was in it.
     pub fn unschedule(&mut self, id: ObjectId) -> bool {
         match self.live.get_mut(id) {
-            Some(seq) if *seq != 0 => {
+            Some((seq, _)) if *seq != 0 => {
                 *seq = 0;
                 self.drop_stale();
                 true
@@ -56,11 +57,8 @@ impl Scheduler {
 
     /// When `id` is due, if it is scheduled.
     pub fn due(&self, id: ObjectId) -> Option<Time> {
-        let seq = *self.live.get(id)?;
-        if seq == 0 {
-            return None;
-        }
-        self.heap.iter().find(|Reverse((_, s, _))| *s == seq).map(|Reverse((at, _, _))| *at)
+        let (seq, at) = *self.live.get(id)?;
+        (seq != 0).then_some(at)
     }
 
     /// When the next check is due, if any is scheduled.
@@ -83,8 +81,8 @@ impl Scheduler {
                 break;
             }
             self.heap.pop();
-            if self.live[id] == seq {
-                self.live[id] = 0;
+            if self.live[id].0 == seq {
+                self.live[id].0 = 0;
                 due.push((id, at));
             }
         }
@@ -96,7 +94,7 @@ impl Scheduler {
     /// the due time of a live one.
     fn drop_stale(&mut self) {
         while let Some(Reverse((_, seq, id))) = self.heap.peek().copied() {
-            if self.live[id] == seq {
+            if self.live[id].0 == seq {
                 break;
             }
             self.heap.pop();
@@ -105,7 +103,7 @@ impl Scheduler {
 
     /// How many objects are scheduled.
     pub fn len(&self) -> usize {
-        self.live.iter().filter(|s| **s != 0).count()
+        self.live.iter().filter(|(s, _)| *s != 0).count()
     }
 
     /// Whether nothing is scheduled.
