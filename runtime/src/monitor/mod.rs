@@ -191,17 +191,27 @@ impl MonitorBuilder {
         let (events, _) = broadcast::channel(self.event_capacity);
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Stats::default()));
+        let (done_tx, done) = mpsc::unbounded_channel();
+        let workers = (0..sandbox_concurrency)
+            .map(|index| {
+                let (jobs, rx) = mpsc::unbounded_channel();
+                tokio::spawn(worker(index, rx, done_tx.clone()));
+                jobs
+            })
+            .collect();
         let task = Task {
             flush_interval: self.flush_interval,
             flushing: false,
-            max_in_flight: sandbox_concurrency,
             engine,
             clock: self.clock,
             events: events.clone(),
             stats: stats.clone(),
             writer,
-            running: JoinSet::new(),
-            tasks: HashMap::new(),
+            workers,
+            idle: (0..sandbox_concurrency).rev().collect(),
+            done,
+            in_flight: 0,
+            urgent: Default::default(),
             queued: HashMap::new(),
             handling: JoinSet::new(),
             waiters: HashMap::new(),
@@ -337,9 +347,40 @@ impl Monitor {
 
 type Waiter = oneshot::Sender<Result<Event, Error>>;
 
-/// A check task's end: its task id and object, the time it was due and
-/// its run; or how the task failed.
-type Joined = Result<(tokio::task::Id, (ObjectId, Time, CheckRun)), tokio::task::JoinError>;
+/// A check for a worker: the object, when it was due, what to run.
+struct Job {
+    id: ObjectId,
+    due: Time,
+    pending: crate::engine::PendingCheck,
+}
+
+/// A finished run from a worker: the worker, the object, when it was due,
+/// the run.
+type Done = (usize, ObjectId, Time, CheckRun);
+
+/// Runs the checks it is handed, one at a time, until the task drops its
+/// sender. A check that panics (a host bug: guest failures are outcomes)
+/// ends UNKNOWN and the worker goes on.
+async fn worker(index: usize, mut jobs: mpsc::UnboundedReceiver<Job>, done: mpsc::UnboundedSender<Done>) {
+    use futures::FutureExt as _;
+    while let Some(job) = jobs.recv().await {
+        let run = std::panic::AssertUnwindSafe(job.pending.module.check(&job.pending.call))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(object = job.id, "a check run panicked: {why}");
+                failed_run(&format!("Check run failed in wasmon: {why}"))
+            });
+        if done.send((index, job.id, job.due, run)).is_err() {
+            break;
+        }
+    }
+}
 
 /// The engine task's state.
 struct Task {
@@ -347,18 +388,22 @@ struct Task {
     flush_interval: Duration,
     /// A flush is under way: snapshots go out a chunk per loop turn.
     flushing: bool,
-    /// Checks started and not finished at most: the sandbox's concurrency.
-    /// Checks due beyond it wait in the schedule, not as queued tasks.
-    max_in_flight: usize,
     engine: Engine,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<Event>,
     stats: Arc<Mutex<Stats>>,
     writer: WriterHandle,
-    running: JoinSet<(ObjectId, Time, CheckRun)>,
-    /// Which object each running check task is for, so that a task that
-    /// fails (panics) still ends its object's run.
-    tasks: HashMap<tokio::task::Id, (ObjectId, Time)>,
+    /// One long-lived task per slot runs checks: no task is spawned (and
+    /// no check future moved into a new allocation) per run.
+    workers: Vec<mpsc::UnboundedSender<Job>>,
+    /// Workers waiting for a check.
+    idle: Vec<usize>,
+    /// Where workers hand back finished runs.
+    done: mpsc::UnboundedReceiver<Done>,
+    /// Runs handed to workers and not back yet.
+    in_flight: usize,
+    /// Objects asked to run now (`run_now`), before anything due.
+    urgent: std::collections::VecDeque<ObjectId>,
     /// Passive results for objects whose check is running, applied after it.
     queued: HashMap<ObjectId, Vec<(Submission, Waiter)>>,
     /// Event handlers under way.
@@ -396,6 +441,7 @@ impl Task {
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.tick().await;
         let mut next_flush = tokio::time::Instant::now() + self.flush_interval;
+        let mut batch = Vec::with_capacity(BATCH);
         loop {
             // Also here, not only in the select: under load the branches
             // above it are always ready and the tick would never be seen.
@@ -411,13 +457,13 @@ impl Task {
             }
             // Start what is due now at once: a timer set to a moment already
             // past fires only at the timer wheel's next millisecond.
-            if self.running.len() < self.max_in_flight
-                && self.engine.next_due().is_some_and(|d| d <= self.clock.now())
+            if !self.idle.is_empty()
+                && (!self.urgent.is_empty() || self.engine.next_due().is_some_and(|d| d <= self.clock.now()))
             {
                 self.start_due();
             }
             // At capacity, due checks wait in the schedule for a slot.
-            let due = self.engine.next_due().filter(|_| self.running.len() < self.max_in_flight);
+            let due = self.engine.next_due().filter(|_| !self.idle.is_empty());
             if let Some(due) = due {
                 let wait = due.saturating_sub(self.clock.now());
                 sleep.as_mut().reset(tokio::time::Instant::now() + wait);
@@ -429,15 +475,10 @@ impl Task {
                     Some(c) => self.command(c),
                 },
                 () = &mut sleep, if due.is_some() => self.start_due(),
-                Some(joined) = self.running.join_next_with_id(), if !self.running.is_empty() => {
-                    let mut batch = vec![joined];
-                    while batch.len() < BATCH {
-                        match self.running.try_join_next_with_id() {
-                            Some(j) => batch.push(j),
-                            None => break,
-                        }
+                n = self.done.recv_many(&mut batch, BATCH), if self.in_flight > 0 => {
+                    if n > 0 {
+                        self.finish(&mut batch);
                     }
-                    self.finish(batch);
                 }
                 Some(_) = self.handling.join_next(), if !self.handling.is_empty() => {}
                 _ = flush.tick(), if self.writer.keeps_state() => self.flushing = self.engine.has_dirty(),
@@ -445,10 +486,11 @@ impl Task {
                 () = std::future::ready(()), if self.flushing => {}
             }
         }
-        tracing::info!(in_flight = self.running.len(), "stopping: letting the checks in flight finish");
-        while let Some(joined) = self.running.join_next_with_id().await {
-            self.finish(vec![joined]);
+        tracing::info!(in_flight = self.in_flight, "stopping: letting the checks in flight finish");
+        while self.in_flight > 0 && self.done.recv_many(&mut batch, BATCH).await > 0 {
+            self.finish(&mut batch);
         }
+        self.workers.clear();
         while self.handling.join_next().await.is_some() {}
         self.writer.snapshots(self.engine.take_dirty(usize::MAX));
         for (_, waiters) in self.waiters.drain() {
@@ -468,38 +510,36 @@ impl Task {
     }
 
     fn start_due(&mut self) {
-        let room = self.max_in_flight.saturating_sub(self.running.len());
-        for (id, due) in self.engine.pop_due(self.clock.now(), room) {
-            self.spawn(id, due);
+        while !self.idle.is_empty() {
+            let Some(id) = self.urgent.pop_front() else { break };
+            if !self.engine.is_running(id) {
+                let now = self.clock.now();
+                self.dispatch(id, now);
+            }
+        }
+        for (id, due) in self.engine.pop_due(self.clock.now(), self.idle.len()) {
+            self.dispatch(id, due);
         }
     }
 
-    fn spawn(&mut self, id: ObjectId, due: Time) {
+    /// Hands object `id`'s check to an idle worker.
+    fn dispatch(&mut self, id: ObjectId, due: Time) {
+        let worker = self.idle.pop().expect("dispatch only with an idle worker");
         let pending = self.engine.start(id);
-        let task = self.running.spawn(async move { (id, due, pending.module.check(&pending.call).await) });
-        self.tasks.insert(task.id(), (id, due));
+        self.in_flight += 1;
+        if self.workers[worker].send(Job { id, due, pending }).is_err() {
+            unreachable!("workers live as long as the task");
+        }
     }
 
-    fn finish(&mut self, batch: Vec<Joined>) {
+    fn finish(&mut self, batch: &mut Vec<Done>) {
         let now = self.clock.now();
         let mut finished = Vec::with_capacity(batch.len());
         {
             let mut stats = self.stats.lock().expect("stats lock");
-            for joined in batch {
-                let (id, due, run) = match joined {
-                    Ok((task, r)) => {
-                        self.tasks.remove(&task);
-                        r
-                    }
-                    Err(e) => {
-                        // A check task that panicked still ends its run:
-                        // UNKNOWN, rescheduled, waiters answered.
-                        let Some((id, due)) = self.tasks.remove(&e.id()) else { continue };
-                        tracing::error!("the check task of object {id} failed: {e}");
-                        // Its value store went with the task: it starts over.
-                        (id, due, failed_run(&format!("Check task failed: {e}")))
-                    }
-                };
+            for (worker, id, due, run) in batch.drain(..) {
+                self.idle.push(worker);
+                self.in_flight -= 1;
                 // When the check really started: after waiting for a slot.
                 let started = now.saturating_sub(run.outcome.duration);
                 stats.record(started.saturating_sub(due));
@@ -583,9 +623,8 @@ impl Task {
                     return;
                 };
                 self.waiters.entry(id).or_default().push(reply);
-                if !self.engine.is_running(id) {
-                    let now = self.clock.now();
-                    self.spawn(id, now);
+                if !self.engine.is_running(id) && !self.urgent.contains(&id) {
+                    self.urgent.push_back(id);
                 }
             }
             Command::Status(key, reply) => {
