@@ -4,6 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use wasmon_runtime::contract::verify_outcome;
+use wasmon_runtime::{CheckCall, CheckModule, Grants, Limits, Metric, Outcome, Range, Target};
+
+use crate::show;
+
 /// Skips a test for a missing prerequisite: prints why and returns `None`.
 /// Under `CI=true` it fails instead.
 pub fn missing<T>(what: &str) -> Option<T> {
@@ -43,4 +48,30 @@ pub fn wasmon_bin() -> Option<PathBuf> {
 /// A port nothing listens on.
 pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The metric `label` of an outcome.
+pub fn metric<'a>(o: &'a Outcome, label: &str) -> &'a Metric {
+    o.metrics.iter().find(|m| m.label == label).unwrap_or_else(|| panic!("no metric {label} in {:?}", o.metrics))
+}
+
+/// A range `start:end`, not inverted.
+pub fn range(start: Option<f64>, end: Option<f64>) -> Option<Range> {
+    Some(Range { start, end, inside: false })
+}
+
+/// Runs the loaded check against 127.0.0.1 through the library, with the
+/// default limits, and checks the output rules.
+pub async fn run(module: &CheckModule, params: &[(&str, &str)], grants: Grants) -> Outcome {
+    let call = CheckCall {
+        target: Target::new("127.0.0.1", Some("127.0.0.1".parse().unwrap())),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        limits: Limits::default(),
+        grants,
+        ..CheckCall::default()
+    };
+    let outcome = show(module.check(&call).await).outcome;
+    let breaches = verify_outcome(&outcome);
+    assert!(breaches.is_empty(), "{} breaks the output rules: {breaches:?}", module.name());
+    outcome
 }

@@ -24,10 +24,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use wasmon_runtime::contract::{verify_info, verify_outcome};
-use wasmon_runtime::{CheckCall, CheckModule, Grants, Limits, Outcome, Range, State, Target, Termination};
+use wasmon_runtime::contract::verify_info;
+use wasmon_runtime::{CheckCall, Grants, Range, State, Target, Termination};
 
-use crate::lang::{built, closed_port, missing, wasmon_bin};
+use crate::lang::{built, closed_port, metric, missing, range, run, wasmon_bin};
 use crate::{sandbox, show};
 
 /// A file built by `checks/c/build.sh`, from `$WASMON_C_CHECKS_DIR`.
@@ -184,31 +184,6 @@ fn serve(mut conn: TcpStream, mode: Redis) {
 // ---------------------------------------------------------------------
 // The redis check through the library
 // ---------------------------------------------------------------------
-
-/// The metric `label` of an outcome.
-fn metric<'a>(o: &'a Outcome, label: &str) -> &'a wasmon_runtime::Metric {
-    o.metrics.iter().find(|m| m.label == label).unwrap_or_else(|| panic!("no metric {label} in {:?}", o.metrics))
-}
-
-fn range(start: Option<f64>, end: Option<f64>) -> Option<Range> {
-    Some(Range { start, end, inside: false })
-}
-
-/// Runs the loaded check against 127.0.0.1 through the library, with the
-/// default limits, and checks the output rules.
-async fn run(module: &CheckModule, params: &[(&str, &str)], grants: Grants) -> Outcome {
-    let call = CheckCall {
-        target: Target::new("127.0.0.1", Some("127.0.0.1".parse().unwrap())),
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        limits: Limits::default(),
-        grants,
-        ..CheckCall::default()
-    };
-    let outcome = show(module.check(&call).await).outcome;
-    let breaches = verify_outcome(&outcome);
-    assert!(breaches.is_empty(), "redis breaks the output rules: {breaches:?}");
-    outcome
-}
 
 #[tokio::test]
 async fn c_redis_describes_itself_by_the_contract() {

@@ -16,11 +16,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use wasmon_runtime::contract::{verify_info, verify_outcome};
-use wasmon_runtime::{CheckCall, CheckModule, Grants, Limits, Outcome, Range, State, Target};
+use wasmon_runtime::contract::verify_info;
+use wasmon_runtime::{CheckCall, CheckModule, Grants, State, Target};
 
-use crate::lang::{built, wasmon_bin};
-use crate::{sandbox, show};
+use crate::lang::{built, closed_port, metric, range, run, wasmon_bin};
+use crate::sandbox;
 
 /// The built JavaScript check `name`, from `$WASMON_JS_CHECKS_DIR`.
 fn js_check(name: &str) -> Option<PathBuf> {
@@ -97,36 +97,6 @@ fn answer(mut conn: TcpStream) {
         "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-}
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The metric `label` of an outcome.
-fn metric<'a>(o: &'a Outcome, label: &str) -> &'a wasmon_runtime::Metric {
-    o.metrics.iter().find(|m| m.label == label).unwrap_or_else(|| panic!("no metric {label} in {:?}", o.metrics))
-}
-
-fn range(start: Option<f64>, end: Option<f64>) -> Option<Range> {
-    Some(Range { start, end, inside: false })
-}
-
-/// Runs the loaded check against 127.0.0.1 through the library, with the
-/// default limits and grants, and checks the output rules.
-async fn run(module: &CheckModule, params: &[(&str, &str)], grants: Grants) -> Outcome {
-    let call = CheckCall {
-        target: Target::new("127.0.0.1", Some("127.0.0.1".parse().unwrap())),
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        limits: Limits::default(),
-        grants,
-        ..CheckCall::default()
-    };
-    let outcome = show(module.check(&call).await).outcome;
-    let breaches = verify_outcome(&outcome);
-    assert!(breaches.is_empty(), "http_api breaks the output rules: {breaches:?}");
-    outcome
 }
 
 #[tokio::test]
