@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use wasmon_runtime::config::{CheckSpec, Config, Contact, EngineSettings, Host, Method, Schedule, Service};
 use wasmon_runtime::engine::{Event, simulate};
-use wasmon_runtime::state::{NotificationKind, NotificationPolicy, Semantics, StateType};
-use wasmon_runtime::{Grants, Limits};
+use wasmon_runtime::state::{NotificationKind, Semantics, StateType};
 
 /// One host without a check and the seed's service: check interval 31 s,
 /// retry 20 s, 3 attempts, dummy sequence OK, WARNING ×4, CRITICAL ×5, OK ×4.
@@ -24,36 +23,24 @@ fn lifecycle_config(semantics: Semantics, contacts: Vec<String>) -> Config {
     Config {
         path: PathBuf::from("test.toml"),
         engine: EngineSettings { state_semantics: semantics, max_concurrent_checks: 4, state_file: PathBuf::from(":memory:") },
-        hosts: vec![Host {
-            name: "web1".into(),
-            address: Some("127.0.0.1".into()),
-            check: None,
-            schedule,
-            contacts: vec![],
-            notification: NotificationPolicy::default(),
-            event_handlers: Vec::new(),
-        }],
+        hosts: vec![Host { name: "web1".into(), address: Some("127.0.0.1".into()), schedule, ..Host::default() }],
         services: vec![Service {
             host: "web1".into(),
             name: "Lifecycle".into(),
-            item: None,
             check: CheckSpec {
                 module: "dummy".into(),
                 params: vec![("sequence".into(), sequence.join(","))],
-                args: Vec::new(),
-                limits: Limits::default(),
-                grants: Grants::default(),
+                ..CheckSpec::default()
             },
             schedule,
             contacts: contacts.clone(),
-            notification: NotificationPolicy::default(),
-            event_handlers: Vec::new(),
+            ..Service::default()
         }],
         contacts: contacts
             .iter()
             .map(|c| Contact { name: c.clone(), methods: vec![Method::Log] })
             .collect(),
-        handlers: Vec::new(),
+        ..Config::default()
     }
 }
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::sandbox::policy::{Grants, Limits};
 use crate::state::{NotificationPolicy, Semantics, StateConfig};
 
-/// A validated configuration.
-#[derive(Clone, Debug, PartialEq)]
+/// A validated configuration. `Config::default()` is an empty one (no
+/// objects), for building a configuration in code with `..Default::default()`.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
@@ -25,7 +26,8 @@ pub struct Config {
     pub handlers: Vec<Handler>,
 }
 
-/// Engine-wide settings (`[engine]`).
+/// Engine-wide settings (`[engine]`); the default is what a file without
+/// `[engine]` gets, with the state file relative to the current directory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineSettings {
     /// `state_semantics`: "opsview" (default) or "nagios".
@@ -37,7 +39,8 @@ pub struct EngineSettings {
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
-#[derive(Clone, Debug, PartialEq)]
+/// The default has an empty module name: set `module`.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CheckSpec {
     /// A standard check's name or a path to a `.wasm` component (relative
     /// paths resolved against the config file's folder).
@@ -53,7 +56,8 @@ pub struct CheckSpec {
     pub grants: Grants,
 }
 
-/// When and how often an object is checked.
+/// When and how often an object is checked. The default is the built-in
+/// one: every 5 minutes, retried every minute, HARD after 3 attempts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schedule {
     /// `check_interval`.
@@ -62,6 +66,33 @@ pub struct Schedule {
     pub retry_interval: Duration,
     /// `max_check_attempts` (at least 1).
     pub max_check_attempts: u32,
+}
+
+/// The built-in `check_interval`.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(300);
+/// The built-in `retry_interval`.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(60);
+/// The built-in `max_check_attempts`.
+pub const MAX_CHECK_ATTEMPTS: u32 = 3;
+/// The built-in `[engine] max_concurrent_checks`.
+pub const MAX_CONCURRENT_CHECKS: u32 = 64;
+/// The built-in `[engine] state_file`, relative to the config file's folder.
+pub const STATE_FILE: &str = "wasmon.db";
+
+impl Default for Schedule {
+    fn default() -> Schedule {
+        Schedule { check_interval: CHECK_INTERVAL, retry_interval: RETRY_INTERVAL, max_check_attempts: MAX_CHECK_ATTEMPTS }
+    }
+}
+
+impl Default for EngineSettings {
+    fn default() -> EngineSettings {
+        EngineSettings {
+            state_semantics: Semantics::default(),
+            max_concurrent_checks: MAX_CONCURRENT_CHECKS,
+            state_file: PathBuf::from(STATE_FILE),
+        }
+    }
 }
 
 impl Schedule {
@@ -76,8 +107,8 @@ impl Schedule {
     }
 }
 
-/// A host (`[[host]]`).
-#[derive(Clone, Debug, PartialEq)]
+/// A host (`[[host]]`). The default has an empty name, no address and no check.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Host {
     /// Unique name.
     pub name: String,
@@ -95,8 +126,9 @@ pub struct Host {
     pub event_handlers: Vec<String>,
 }
 
-/// A service (`[[service]]`).
-#[derive(Clone, Debug, PartialEq)]
+/// A service (`[[service]]`). The default has empty names: set `host`,
+/// `name` and `check.module`.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Service {
     /// The host it belongs to (a name from `hosts`).
     pub host: String,

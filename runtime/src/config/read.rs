@@ -18,13 +18,8 @@ use crate::state::{NotificationPolicy, Semantics};
 
 type Val<'i> = Spanned<DeValue<'i>>;
 
-/// Built-in schedule and notification defaults (sandbox limits come from
-/// [`Limits::default`]).
-const CHECK_INTERVAL: Duration = Duration::from_secs(300);
-const RETRY_INTERVAL: Duration = Duration::from_secs(60);
-const MAX_CHECK_ATTEMPTS: u32 = 3;
-const MAX_CONCURRENT_CHECKS: u32 = 64;
-const STATE_FILE: &str = "wasmon.db";
+/// The built-in webhook timeout (schedule and engine defaults are in the
+/// model, sandbox limits come from [`Limits::default`]).
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler"];
@@ -138,10 +133,11 @@ impl Layer {
     }
 
     fn schedule(&self) -> Schedule {
+        let d = Schedule::default();
         Schedule {
-            check_interval: self.check_interval.unwrap_or(CHECK_INTERVAL),
-            retry_interval: self.retry_interval.unwrap_or(RETRY_INTERVAL),
-            max_check_attempts: self.max_check_attempts.unwrap_or(MAX_CHECK_ATTEMPTS),
+            check_interval: self.check_interval.unwrap_or(d.check_interval),
+            retry_interval: self.retry_interval.unwrap_or(d.retry_interval),
+            max_check_attempts: self.max_check_attempts.unwrap_or(d.max_check_attempts),
         }
     }
 
@@ -406,11 +402,7 @@ impl Reader<'_> {
     }
 
     fn engine(&mut self, value: Option<&Val<'_>>) -> EngineSettings {
-        let mut engine = EngineSettings {
-            state_semantics: Semantics::default(),
-            max_concurrent_checks: MAX_CONCURRENT_CHECKS,
-            state_file: self.dir.join(STATE_FILE),
-        };
+        let mut engine = EngineSettings { state_file: self.dir.join(STATE_FILE), ..EngineSettings::default() };
         let Some(value) = value else { return engine };
         let Some(table) = value.get_ref().as_table() else {
             self.problem(value.span(), format!("key 'engine': expected a table [engine], found {}", describe(value)));

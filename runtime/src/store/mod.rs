@@ -65,7 +65,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-pub use self::schema::{APPLICATION_ID, SCHEMA, SCHEMA_VERSION};
+pub use self::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION};
 use crate::outcome::{Metric, State};
 use crate::state::{NotificationKind, NotifyState, ObjectState, StateEvent, StateType, Time, Transition};
 use crate::values::Values;

@@ -6,8 +6,16 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{StoreError, sql_error};
 
-/// The schema version this wasmon writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this wasmon writes and reads: [`SCHEMA`] is version
+/// 1, and each of [`MIGRATIONS`] takes it one version further.
+pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
+
+/// The changes since version 1, in order: `MIGRATIONS[i]` takes a
+/// database from version `i + 1` to `i + 2`. A new database gets
+/// [`SCHEMA`] and then all of them; an older one gets those it lacks, in one
+/// transaction, when it is opened. Add a step at the end; never edit one
+/// that has been released.
+pub const MIGRATIONS: &[&str] = &[];
 
 /// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and
 /// other tools can tell it apart from other SQLite files.
@@ -125,13 +133,14 @@ pub(super) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StoreErro
         .map_err(sql_error(path, "read the schema version"))?;
     match version {
         Some((app, v)) if app == "wasmon" && v == SCHEMA_VERSION => Ok(()),
+        Some((app, v)) if app == "wasmon" && (1..SCHEMA_VERSION).contains(&v) => migrate(conn, path, v),
         Some((app, v)) if app == "wasmon" && v > SCHEMA_VERSION => {
             Err(StoreError::NewerSchema { path: path.to_string(), found: v, supported: SCHEMA_VERSION })
         }
         Some((app, v)) if app == "wasmon" => Err(StoreError::Corrupt {
             path: path.to_string(),
             table: "wasmon_schema",
-            detail: format!("schema version {v} is older than any this wasmon can read (it reads {SCHEMA_VERSION})"),
+            detail: format!("schema version {v} is not one this wasmon can read (it reads 1 to {SCHEMA_VERSION})"),
         }),
         _ => Err(StoreError::NotWasmon { path: path.to_string() }),
     }
@@ -150,8 +159,31 @@ fn create(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
         return prepare(conn, path);
     }
     tx.execute_batch(SCHEMA).map_err(sql_error(path, "create the schema"))?;
+    for step in MIGRATIONS {
+        tx.execute_batch(step).map_err(sql_error(path, "create the schema"))?;
+    }
     tx.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', ?1)", [SCHEMA_VERSION])
         .map_err(sql_error(path, "create the schema"))?;
     tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(sql_error(path, "create the schema"))?;
     tx.commit().map_err(sql_error(path, "create the schema"))
+}
+
+/// Brings a database at version `from` (older than [`SCHEMA_VERSION`]) up
+/// to date, in one transaction: a failure leaves it as it was.
+fn migrate(conn: &mut Connection, path: &str, from: i64) -> Result<(), StoreError> {
+    const OP: &str = "upgrade the schema";
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error(path, OP))?;
+    // Another process may have upgraded it between our look and our lock.
+    let now: i64 = tx.query_row("SELECT version FROM wasmon_schema WHERE id = 1", [], |r| r.get(0)).map_err(sql_error(path, OP))?;
+    if now != from {
+        drop(tx);
+        return prepare(conn, path);
+    }
+    for step in &MIGRATIONS[(from - 1) as usize..] {
+        tx.execute_batch(step).map_err(sql_error(path, OP))?;
+    }
+    tx.execute("UPDATE wasmon_schema SET version = ?1 WHERE id = 1", [SCHEMA_VERSION]).map_err(sql_error(path, OP))?;
+    tx.commit().map_err(sql_error(path, OP))?;
+    tracing::info!(path, from, to = SCHEMA_VERSION, "upgraded the retention database's schema");
+    Ok(())
 }

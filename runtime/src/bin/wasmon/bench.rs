@@ -10,7 +10,6 @@ use anyhow::Context;
 use clap::Args;
 
 use wasmon_runtime::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
-use wasmon_runtime::state::{NotificationPolicy, Semantics};
 use wasmon_runtime::{CheckCall, Monitor, Retention, Sandbox};
 
 use crate::cli::{Failure, parse_duration};
@@ -142,37 +141,25 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
 /// than parsed (a 100,000-service TOML file would measure the parser).
 fn services(args: &BenchArgs, grants: wasmon_runtime::Grants) -> Config {
     let schedule = Schedule { check_interval: args.interval, retry_interval: args.interval, max_check_attempts: 3 };
-    let spec = CheckSpec { module: "dummy".into(), params: Vec::new(), args: Vec::new(), limits: Default::default(), grants };
+    let spec = CheckSpec { module: "dummy".into(), grants, ..CheckSpec::default() };
     Config {
         path: PathBuf::from("bench.toml"),
         engine: EngineSettings {
-            state_semantics: Semantics::default(),
             max_concurrent_checks: args.concurrency,
             state_file: args.state_file.clone().unwrap_or_default(),
+            ..EngineSettings::default()
         },
-        hosts: vec![Host {
-            name: "bench".into(),
-            address: Some("127.0.0.1".into()),
-            check: None,
-            schedule,
-            contacts: Vec::new(),
-            notification: NotificationPolicy::default(),
-            event_handlers: Vec::new(),
-        }],
+        hosts: vec![Host { name: "bench".into(), address: Some("127.0.0.1".into()), schedule, ..Host::default() }],
         services: (0..args.services)
             .map(|i| Service {
                 host: "bench".into(),
                 name: format!("dummy {i}"),
-                item: None,
                 check: spec.clone(),
                 schedule,
-                contacts: Vec::new(),
-                notification: NotificationPolicy::default(),
-                event_handlers: Vec::new(),
+                ..Service::default()
             })
             .collect(),
-        contacts: Vec::new(),
-        handlers: Vec::new(),
+        ..Config::default()
     }
 }
 
