@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::sandbox::policy::{Grants, Limits};
-use crate::state::{NotificationPolicy, Semantics, StateConfig};
+use crate::state::{FlapPolicy, NotificationPolicy, Semantics, StateConfig};
 
 /// A validated configuration. `Config::default()` is an empty one (no
 /// objects), for building a configuration in code with `..Default::default()`.
@@ -124,6 +124,8 @@ pub struct Host {
     pub notification: NotificationPolicy,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
+    /// Flap detection (`flap_detection`, `low_flap_threshold`, `high_flap_threshold`).
+    pub flapping: FlapPolicy,
 }
 
 /// A service (`[[service]]`). The default has empty names: set `host`,
@@ -146,6 +148,8 @@ pub struct Service {
     pub notification: NotificationPolicy,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
+    /// Flap detection (`flap_detection`, `low_flap_threshold`, `high_flap_threshold`).
+    pub flapping: FlapPolicy,
 }
 
 /// When an event handler runs (`on`).

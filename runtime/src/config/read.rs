@@ -14,7 +14,7 @@ use super::model::*;
 use crate::outcome::State;
 use crate::sandbox::policy::{Grants, Limits};
 use crate::standard;
-use crate::state::{NotificationPolicy, Semantics};
+use crate::state::{FlapPolicy, NotificationPolicy, Semantics};
 
 type Val<'i> = Spanned<DeValue<'i>>;
 
@@ -42,6 +42,9 @@ const SETTING_KEYS: &[&str] = &[
     "output_limit",
     "timeout_state",
     "grants",
+    "flap_detection",
+    "low_flap_threshold",
+    "high_flap_threshold",
 ];
 
 /// What kind of table an object's keys come from.
@@ -98,6 +101,10 @@ struct Layer {
     output_limit: Option<usize>,
     timeout_state: Option<State>,
     grants: Option<Vec<String>>,
+    flap_detection: Option<bool>,
+    /// The value and where it is written (for the low < high check).
+    low_flap_threshold: Option<(f64, Range<usize>)>,
+    high_flap_threshold: Option<(f64, Range<usize>)>,
 }
 
 impl Layer {
@@ -124,6 +131,9 @@ impl Layer {
         over(&mut self.output_limit, &top.output_limit);
         over(&mut self.timeout_state, &top.timeout_state);
         over(&mut self.grants, &top.grants);
+        over(&mut self.flap_detection, &top.flap_detection);
+        over(&mut self.low_flap_threshold, &top.low_flap_threshold);
+        over(&mut self.high_flap_threshold, &top.high_flap_threshold);
         for (k, v) in &top.params {
             match self.params.iter_mut().find(|(name, _)| name == k) {
                 Some(slot) => slot.1.clone_from(v),
@@ -145,6 +155,15 @@ impl Layer {
         NotificationPolicy {
             interval: self.notification_interval.unwrap_or(Duration::ZERO),
             first_delay: self.first_notification_delay.unwrap_or(Duration::ZERO),
+        }
+    }
+
+    fn flapping(&self) -> FlapPolicy {
+        let d = FlapPolicy::default();
+        FlapPolicy {
+            enabled: self.flap_detection.unwrap_or(d.enabled),
+            low_threshold: self.low_flap_threshold.as_ref().map_or(d.low_threshold, |(v, _)| *v),
+            high_threshold: self.high_flap_threshold.as_ref().map_or(d.high_threshold, |(v, _)| *v),
         }
     }
 
@@ -311,6 +330,7 @@ impl Reader<'_> {
                 continue;
             }
             let layer = resolve(&o);
+            self.flap_thresholds(&o.context, &layer);
             hosts.push(Host {
                 name: name.get_ref().clone(),
                 address: o.address.clone(),
@@ -319,6 +339,7 @@ impl Reader<'_> {
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
+                flapping: layer.flapping(),
             });
         }
 
@@ -346,6 +367,7 @@ impl Reader<'_> {
             }
             seen.insert(id, name.span().start);
             let layer = resolve(&o);
+            self.flap_thresholds(&o.context, &layer);
             let Some(check) = layer.check_spec() else {
                 if layer.check_written {
                     continue;
@@ -365,10 +387,53 @@ impl Reader<'_> {
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
+                flapping: layer.flapping(),
             });
         }
 
         Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers }
+    }
+
+    /// Reports an object whose resolved `low_flap_threshold` is not below
+    /// its `high_flap_threshold`, at the threshold written last in the
+    /// file (each was checked for 0 to 100 where it is written).
+    fn flap_thresholds(&mut self, cx: &str, layer: &Layer) {
+        let policy = layer.flapping();
+        if policy.low_threshold < policy.high_threshold {
+            return;
+        }
+        let (low, high) = (&layer.low_flap_threshold, &layer.high_flap_threshold);
+        let (key, span) = match (low, high) {
+            (Some((_, l)), Some((_, h))) if l.start > h.start => ("low_flap_threshold", l.clone()),
+            (_, Some((_, h))) => ("high_flap_threshold", h.clone()),
+            (Some((_, l)), None) => ("low_flap_threshold", l.clone()),
+            (None, None) => return,
+        };
+        self.bad(
+            span,
+            cx,
+            key,
+            format!(
+                "expected low_flap_threshold below high_flap_threshold, found low {} and high {}",
+                policy.low_threshold, policy.high_threshold
+            ),
+        );
+    }
+
+    /// A percentage from 0 to 100 (an integer or a float).
+    fn percent(&mut self, v: &Val<'_>, cx: &str, key: &str) -> Option<(f64, Range<usize>)> {
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (0.0..=100.0).contains(&n) => Some((n, v.span())),
+            _ => {
+                self.bad(v.span(), cx, key, format!("expected a percentage from 0 to 100, found {}", describe(v)));
+                None
+            }
+        }
     }
 
     /// Records `name` as seen; reports and returns true if it was already.
@@ -559,6 +624,12 @@ impl Reader<'_> {
                     }
                     o.layer.grants = grants.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
                 }
+                "flap_detection" => match v.get_ref() {
+                    DeValue::Boolean(b) => l.flap_detection = Some(*b),
+                    _ => self.bad(v.span(), cx, k, format!("expected true or false, found {}", describe(v))),
+                },
+                "low_flap_threshold" => l.low_flap_threshold = self.percent(v, cx, k),
+                "high_flap_threshold" => l.high_flap_threshold = self.percent(v, cx, k),
                 _ => unreachable!("every allowed key is handled: {k}"),
             }
         }

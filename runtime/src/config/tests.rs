@@ -405,3 +405,25 @@ fn the_builtin_configuration_monitors_this_machine() {
     assert_eq!(c.engine.state_file, std::path::PathBuf::from("wasmon.db"));
     assert_eq!(c.contacts[0].methods, [super::Method::Log]);
 }
+
+#[test]
+fn flap_detection_keys_inherit_and_are_validated() {
+    let text = "[defaults]\nlow_flap_threshold = 10\n\n[[template]]\nname = \"calm\"\nflap_detection = false\n\
+                high_flap_threshold = 50.5\n\n[[host]]\nname = \"web1\"\n\n[[service]]\nhost = \"web1\"\nname = \"S\"\n\
+                check = \"dummy\"\nuse = \"calm\"\n";
+    let c = parse(text, Path::new("conf/wasmon.toml")).unwrap();
+    let s = &c.services[0];
+    assert_eq!(s.flapping, crate::state::FlapPolicy { enabled: false, low_threshold: 10.0, high_threshold: 50.5 });
+    // A host without the keys gets the defaults (and [defaults]).
+    assert_eq!(c.hosts[0].flapping, crate::state::FlapPolicy { low_threshold: 10.0, ..Default::default() });
+
+    one_error(&with_service("low_flap_threshold = 101\n"), 14, &["key 'low_flap_threshold'", "expected a percentage from 0 to 100", "integer 101"]);
+    one_error(&with_service("high_flap_threshold = \"30\"\n"), 14, &["key 'high_flap_threshold'", "found \"30\""]);
+    one_error(&with_service("flap_detection = \"yes\"\n"), 14, &["key 'flap_detection'", "expected true or false"]);
+    one_error(
+        &with_service("high_flap_threshold = 25\nlow_flap_threshold = 25.0\n"),
+        15,
+        &["service \"Lifecycle\" on host \"web1\"", "key 'low_flap_threshold'", "expected low_flap_threshold below high_flap_threshold, found low 25 and high 25"],
+    );
+    one_error(&with_service("high_flap_threshold = 15\n"), 14, &["key 'high_flap_threshold'", "found low 20 and high 15"]);
+}

@@ -66,6 +66,17 @@ fn full_state() -> ObjectState {
                 max: None,
             },
         ],
+        flapping: crate::state::FlapState {
+            history: [State::Ok, State::Critical, State::Ok].into_iter().collect(),
+            flapping: true,
+            percent_state_change: 34.25,
+        },
+        acknowledgement: Some(crate::state::AckState {
+            author: "alice".to_string(),
+            comment: "on it".to_string(),
+            sticky: true,
+            time: t(1_763_699_000, 5),
+        }),
     }
 }
 
@@ -528,4 +539,65 @@ fn a_restart_mid_problem_keeps_the_hard_state_and_does_not_renotify() {
         history[1].event,
         StateEvent::StateChange { from: State::Ok, to: State::Critical, state_type: StateType::Soft }
     );
+}
+
+/// A database written before flapping, acknowledgements and downtime
+/// (schema version 1) is upgraded when opened, its rows intact.
+#[test]
+fn a_version_1_database_is_upgraded_with_its_data() {
+    let dir = TempDir::new("v1-upgrade");
+    let path = dir.file("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', 1)", []).unwrap();
+        conn.execute(
+            "INSERT INTO objects (host, service, state, state_type, attempt, last_hard_state, last_check, output, \
+             perfdata, problem_since, problem_notified) \
+             VALUES ('web1', 'HTTP', 'CRITICAL', 'HARD', 1, 'CRITICAL', 31000000000, 'down', '[]', 20000000000, 1)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO notifications (host, service, time, change_time, kind, state, output, outcome, attempts) \
+             VALUES ('web1', 'HTTP', 20000000000, 20000000000, 'PROBLEM', 'CRITICAL', 'down', 'delivered', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let key = ObjectKey::service("web1", "HTTP");
+    let objects = store.load_objects().unwrap();
+    let r = &objects[&key];
+    assert_eq!((r.state.state, r.state.output.as_str(), r.state.last_check), (State::Critical, "down", Some(t(31, 0))));
+    assert_eq!(r.notify, NotifyState { problem_since: Some(t(20, 0)), problem_notified: true, last_notification: None });
+    assert_eq!((r.state.flapping.clone(), r.state.acknowledgement.clone()), (Default::default(), None));
+    assert_eq!(store.notifications(&key, 10).unwrap().len(), 1);
+    assert_eq!(store.load_downtimes().unwrap(), (vec![], 0));
+    // The new tables and columns work.
+    store.save_object(&key, &full_state(), &full_notify(), &Values::new()).unwrap();
+    assert_eq!(store.load_objects().unwrap()[&key].state, full_state());
+    let d = crate::state::Downtime {
+        id: 4,
+        host: "web1".into(),
+        service: None,
+        with_services: true,
+        start: t(100, 0),
+        end: t(200, 0),
+        flexible: Some(Duration::from_secs(30)),
+        author: "alice".into(),
+        comment: "patch".into(),
+        started: Some(t(150, 7)),
+    };
+    store.save_downtimes(std::slice::from_ref(&d), 9).unwrap();
+    assert_eq!(store.load_downtimes().unwrap(), (vec![d], 9));
+    store.save_downtimes(&[], 9).unwrap();
+    assert_eq!(store.load_downtimes().unwrap(), (vec![], 9), "ids are not reused after the last one ended");
+    let s = SuppressedRecord::new(t(40, 0), NotificationKind::Problem, State::Critical, SuppressionReason::Downtime);
+    store.record_suppressed(&key, &s).unwrap();
+    assert_eq!(store.suppressed_notifications(&key, 5).unwrap(), vec![s]);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = conn.query_row("SELECT version FROM wasmon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
 }
