@@ -421,6 +421,13 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     assert_eq!(before.acknowledgement, Some(ack(true)));
     let downtimes = monitor.downtimes().await.unwrap();
     monitor.stop().await.unwrap();
+    // The recovery decided by the 7th result and the problem of the 8th
+    // were suppressed while flapping, and recorded so.
+    let key = wasmon_runtime::store::ObjectKey::service("web1", "Lifecycle");
+    let rows = wasmon_runtime::store::Store::open(&db).unwrap().suppressed_notifications(&key, 10).unwrap();
+    let rows: Vec<_> = rows.iter().map(|r| (r.kind, r.state, r.reason.as_str())).collect();
+    use wasmon_runtime::State;
+    assert_eq!(rows, [(P, State::Critical, "flapping"), (R, State::Ok, "flapping")]);
 
     let monitor = start().await;
     let after = monitor.status("web1", Some("Lifecycle")).await.unwrap();
