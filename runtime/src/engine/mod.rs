@@ -6,6 +6,9 @@
 //! [`crate::Monitor`] (`wasmon run`, embedders) drives the same steps on a
 //! real clock.
 
+mod modules;
+
+pub use self::modules::{ModuleAction, ModuleChange, ModuleError, ModuleFile, ModuleStatus};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -94,6 +97,25 @@ pub enum Event {
         /// What it said it did, or why it failed.
         output: String,
     },
+    /// A check module was hot-loaded, replaced, rejected or removed under
+    /// a running monitor.
+    Module {
+        /// Seconds since the clock's epoch.
+        t: f64,
+        /// The module's name (its path as the configuration resolved it).
+        module: String,
+        /// What happened.
+        action: ModuleAction,
+        /// The new version's `describe()` version; null for command
+        /// plugins, rejections and removals.
+        version: Option<String>,
+        /// The sha256 (hex) of the new version, or of the refused one;
+        /// null for a removal or an unreadable file.
+        digest: Option<String>,
+        /// Why it was rejected or what its services now say; null when
+        /// loaded or replaced.
+        reason: Option<String>,
+    },
 }
 
 /// Where a result came from.
@@ -158,7 +180,9 @@ struct EngineHandler {
 pub struct Engine {
     objects: Vec<Object>,
     index: HashMap<(Arc<str>, Option<Arc<str>>), ObjectId>,
-    modules: Vec<CheckModule>,
+    modules: Vec<modules::Slot>,
+    /// Module slots by name.
+    module_index: HashMap<String, usize>,
     handlers: Vec<EngineHandler>,
     contacts: HashMap<String, Contact>,
     semantics: Semantics,
@@ -182,14 +206,14 @@ impl Engine {
     /// host address once, shares identical check settings. Hosts without a
     /// check are not scheduled.
     pub fn new(config: Config, sandbox: &Sandbox) -> Result<Engine, Error> {
-        let mut modules: Vec<CheckModule> = Vec::new();
+        let mut modules: Vec<modules::Slot> = Vec::new();
         let mut module_index: HashMap<String, usize> = HashMap::new();
         let mut load = |module: &str| -> Result<usize, Error> {
             if let Some(i) = module_index.get(module) {
                 return Ok(*i);
             }
             let (m, _) = sandbox.load_spec(module)?;
-            modules.push(m);
+            modules.push(modules::Slot::new(m, crate::spec_file(module).map(std::path::Path::to_path_buf)));
             module_index.insert(module.to_string(), modules.len() - 1);
             Ok(modules.len() - 1)
         };
@@ -307,6 +331,7 @@ impl Engine {
             objects,
             index,
             modules,
+            module_index,
             handlers,
             contacts,
             semantics: config.engine.state_semantics,
@@ -407,7 +432,7 @@ impl Engine {
         let o = &mut self.objects[id];
         o.running = true;
         PendingCheck {
-            module: self.modules[o.module].clone(),
+            module: self.modules[o.module].module.clone(),
             call: CheckCall {
                 target: (*o.target).clone(),
                 item: o.item.clone(),
