@@ -243,16 +243,26 @@ impl Engine {
         let handler_index: HashMap<String, usize> =
             handlers.iter().enumerate().map(|(i, h)| (h.name.to_string(), i)).collect();
         let mut last_handlers: Option<Arc<[usize]>> = None;
-        let mut handlers_of = |names: Vec<String>| -> Arc<[usize]> {
-            let ids: Vec<usize> = names.iter().filter_map(|n| handler_index.get(n).copied()).collect();
-            match &last_handlers {
+        let mut handlers_of = |names: Vec<String>, object: &str| -> Result<Arc<[usize]>, Error> {
+            // The file reader refuses unknown names; a Config built in code
+            // is checked here.
+            let ids = names
+                .iter()
+                .map(|n| {
+                    handler_index
+                        .get(n)
+                        .copied()
+                        .ok_or_else(|| Error::Config(format!("{object}: no event handler named \"{n}\"")))
+                })
+                .collect::<Result<Vec<usize>, Error>>()?;
+            Ok(match &last_handlers {
                 Some(last) if **last == *ids => last.clone(),
                 _ => {
                     let ids: Arc<[usize]> = ids.into();
                     last_handlers = Some(ids.clone());
                     ids
                 }
-            }
+            })
         };
         let mut hosts: HashMap<String, (Arc<str>, Arc<Target>)> = HashMap::new();
         let mut objects = Vec::with_capacity(config.hosts.len() + config.services.len());
@@ -267,6 +277,7 @@ impl Engine {
             hosts.insert(h.name, (name.clone(), target.clone()));
             if let Some(check) = h.check {
                 let args = expand(&check, &target, "")?;
+                let handlers = handlers_of(h.event_handlers, &format!("host \"{name}\""))?;
                 host_objects.push(Object {
                     host: name,
                     service: None,
@@ -278,7 +289,7 @@ impl Engine {
                     schedule: h.schedule,
                     notification: h.notification,
                     contacts: h.contacts.into(),
-                    handlers: handlers_of(h.event_handlers),
+                    handlers,
                     state: ObjectState::default(),
                     notify: NotifyState::default(),
                     values: Values::new(),
@@ -307,6 +318,7 @@ impl Engine {
                 }
             };
             let args = expand(&s.check, &target, &s.name)?;
+            let handlers = handlers_of(s.event_handlers, &format!("service \"{}\" on host \"{}\"", s.name, s.host))?;
             objects.push(Object {
                 host,
                 service: Some(Arc::from(s.name)),
@@ -318,7 +330,7 @@ impl Engine {
                 schedule: s.schedule,
                 notification: s.notification,
                 contacts,
-                handlers: handlers_of(s.event_handlers),
+                handlers,
                 state: ObjectState::default(),
                 notify: NotifyState::default(),
                 values: Values::new(),

@@ -298,7 +298,8 @@ impl Monitor {
     }
 
     /// The sandbox a configuration asks for: its concurrency cap, an
-    /// instance pool sized for its largest memory limit, the default
+    /// instance pool sized for its largest memory limit (of checks and
+    /// event handlers), the default
     /// module cache.
     pub fn sandbox_for(config: &Config) -> SandboxBuilder {
         let max_memory = config
@@ -307,6 +308,8 @@ impl Monitor {
             .filter_map(|h| h.check.as_ref())
             .chain(config.services.iter().map(|s| &s.check))
             .map(|spec| spec.limits.memory)
+            // Handlers run in the same pool, under their own limits.
+            .chain(config.handlers.iter().map(|h| h.limits.memory))
             .max()
             .unwrap_or_default()
             .max(crate::Limits::default().memory);
