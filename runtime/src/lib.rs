@@ -56,7 +56,8 @@ pub mod system;
 mod values;
 
 pub use error::Error;
-pub use monitor::{Monitor, MonitorBuilder, Retention, Submission};
+pub use engine::{ModuleAction, ModuleError, ModuleStatus};
+pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use module::{CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
 pub use state::{Acknowledgement, Downtime, DowntimeRequest, SuppressionReason};
@@ -78,11 +79,17 @@ impl Sandbox {
     /// text looks like a path), otherwise the standard check of that name.
     /// Returns the module and the grants it gets by default.
     pub fn load_spec(&self, spec: &str) -> Result<(CheckModule, Grants), Error> {
-        let path = std::path::Path::new(spec);
-        if path.exists() || spec.contains('/') || spec.ends_with(".wasm") {
+        if let Some(path) = spec_file(spec) {
             return Ok((self.load_file(path)?, Grants::default()));
         }
         let check = standard::find(spec)?;
         Ok((self.load(check.name, check.wasm)?, check.grants()))
     }
+}
+
+/// The file a check spec names: a path to a `.wasm` if one exists there
+/// (or the text looks like a path); `None` for a standard check's name.
+pub(crate) fn spec_file(spec: &str) -> Option<&std::path::Path> {
+    let path = std::path::Path::new(spec);
+    (path.exists() || spec.contains('/') || spec.ends_with(".wasm")).then_some(path)
 }

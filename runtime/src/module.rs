@@ -35,6 +35,10 @@ pub(crate) enum Exports {
     Command(CommandPre<crate::sandbox::HostState>, ModuleKind),
     /// The `handler` world: handle (see [`crate::handler`]).
     Handler(bindings::handler::HandlerPre<crate::sandbox::HostState>),
+    /// A module of this kind whose file was removed under a running
+    /// monitor (see [`crate::monitor`]'s hot-loading): every run ends
+    /// UNKNOWN with the message, and nothing runs.
+    Missing(ModuleKind, Arc<str>),
 }
 
 /// What kind of module a [`CheckModule`] is.
@@ -185,6 +189,23 @@ impl CheckModule {
             Exports::Check(_) => ModuleKind::Check,
             Exports::Command(_, kind) => *kind,
             Exports::Handler(_) => ModuleKind::Handler,
+            Exports::Missing(kind, _) => *kind,
+        }
+    }
+
+    /// This module, gone: its runs end UNKNOWN with `message` without
+    /// running anything, and it neither describes itself nor discovers.
+    pub(crate) fn missing(&self, message: &str) -> CheckModule {
+        CheckModule { exports: Exports::Missing(self.kind(), message.into()), ..self.clone() }
+    }
+
+    /// Fails `call` if the module is gone (see [`CheckModule::missing`]).
+    fn present(&self, call: &'static str) -> Result<(), Error> {
+        match &self.exports {
+            Exports::Missing(_, message) => {
+                Err(Error::Run { module: self.name.to_string(), call, message: message.to_string() })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -213,6 +234,7 @@ impl CheckModule {
     /// no grants. A command plugin has no description:
     /// [`Error::CommandPlugin`].
     pub async fn describe(&self) -> Result<CheckInfo, Error> {
+        self.present("describe")?;
         self.not_a_handler()?;
         if self.kind().is_plugin() {
             return Err(Error::CommandPlugin { module: self.name.to_string(), call: "describe" });
@@ -246,6 +268,7 @@ impl CheckModule {
     /// Asks the check which items it would monitor on the target. A
     /// command plugin does not discover: [`Error::CommandPlugin`].
     pub async fn discover(&self, call: &DiscoverCall) -> Result<Vec<Item>, Error> {
+        self.present("discover")?;
         self.not_a_handler()?;
         if self.kind().is_plugin() {
             return Err(Error::CommandPlugin { module: self.name.to_string(), call: "discover" });
@@ -267,6 +290,7 @@ impl CheckModule {
     /// `--help` ([`Error::Run`]: use `describe`).
     pub async fn plugin_help(&self) -> Result<String, Error> {
         let run = |message: String| Error::Run { module: self.name.to_string(), call: "--help", message };
+        self.present("--help")?;
         if !self.kind().is_plugin() {
             return Err(run("it is a wasmon check, not a command plugin: it describes itself (describe)".into()));
         }
@@ -289,6 +313,18 @@ impl CheckModule {
                 call,
                 "This is an event handler (world handler), not a check: configure it in a [[handler]] table",
             ),
+            Exports::Missing(_, message) => CheckRun {
+                outcome: Outcome {
+                    state: crate::State::Unknown,
+                    summary: message.to_string(),
+                    long_output: None,
+                    metrics: Vec::new(),
+                    duration: std::time::Duration::ZERO,
+                    termination: crate::Termination::HostError,
+                    truncated: false,
+                },
+                values: call.values.clone(),
+            },
         }
     }
 }

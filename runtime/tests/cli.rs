@@ -455,3 +455,140 @@ fn validate_rejects_a_dependency_cycle_naming_it() {
     assert!(lines[1].contains("host \"d\": key 'parents': no host named \"nowhere\""), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `wasmon run` with its log on a pipe: the lines it has written so far.
+struct Daemon {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn start(args: &[&str]) -> Daemon {
+        use std::io::BufRead as _;
+        let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmon"))
+            .args(args)
+            .env("WASMON_CACHE_DIR", cache)
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = std::io::BufReader::new(child.stderr.take().unwrap());
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Daemon { child, log }
+    }
+
+    fn lines(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    /// Waits until a line after the first `from` has every one of `parts`.
+    fn wait_for(&self, from: usize, parts: &[&str]) {
+        let found = || self.log.lock().unwrap().iter().skip(from).any(|l| parts.iter().all(|p| l.contains(p)));
+        let start = std::time::Instant::now();
+        while !found() {
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                let log = self.log.lock().unwrap();
+                panic!("no log line with {parts:?}; the log:\n{}", log[log.len().saturating_sub(40)..].join("\n"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn has(&self, from: usize, part: &str) -> bool {
+        self.log.lock().unwrap().iter().skip(from).any(|l| l.contains(part))
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn stop(mut self) {
+        self.signal("TERM");
+        assert_eq!(self.child.wait().unwrap().code(), Some(0), "a clean stop on SIGTERM");
+    }
+}
+
+/// A folder with `checks/probe.wasm` (the standard dummy) and a
+/// configuration of two services on it, checked every second.
+fn hotload_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("hotload-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("checks")).unwrap();
+    let probe = dir.join("checks/probe.wasm");
+    std::fs::write(&probe, wasmon_runtime::standard::find("dummy").unwrap().wasm).unwrap();
+    let config = dir.join("wasmon.toml");
+    let mut text = String::from("[defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\n\n[[host]]\nname = \"h\"\n");
+    for s in ["A", "B"] {
+        text.push_str(&format!(
+            "\n[[service]]\nhost = \"h\"\nname = \"{s}\"\ncheck = \"checks/probe.wasm\"\nparams = {{ text = \"ok\" }}\n"
+        ));
+    }
+    std::fs::write(&config, text).unwrap();
+    (dir, probe, config)
+}
+
+/// `wasmon run` notices a replaced module file by itself, refuses a
+/// broken one (a warning) keeping the old version, and turns the services
+/// UNKNOWN when the file is removed.
+#[test]
+fn run_hot_loads_a_changed_module_and_refuses_a_broken_one() {
+    let (dir, probe, config) = hotload_setup("run");
+    let daemon = Daemon::start(&["run", "--config", config.to_str().unwrap(), "-vv"]);
+    daemon.wait_for(0, &["service=\"A\"", "output=ok"]);
+
+    let tmp = dir.join("checks/probe.wasm.tmp");
+    std::fs::write(&tmp, std::fs::read(wasmon_tests::HOTLOAD_V2).unwrap()).unwrap();
+    std::fs::rename(&tmp, &probe).unwrap();
+    let mark = daemon.lines();
+    daemon.wait_for(mark, &["check module replaced", "probe.wasm", "2.0.0"]);
+    daemon.wait_for(mark, &["service=\"A\"", "output=Version 2: ok"]);
+    daemon.wait_for(mark, &["service=\"B\"", "output=Version 2: ok"]);
+
+    std::fs::write(&probe, b"not WebAssembly").unwrap();
+    let mark = daemon.lines();
+    daemon.wait_for(mark, &["WARN", "check module rejected", "probe.wasm", "not a WebAssembly component"]);
+    let mark = daemon.lines();
+    daemon.wait_for(mark, &["service=\"A\"", "output=Version 2: ok"]);
+
+    std::fs::remove_file(&probe).unwrap();
+    let mark = daemon.lines();
+    daemon.wait_for(mark, &["check module removed"]);
+    daemon.wait_for(mark, &["service=\"B\"", "state=UNKNOWN", "output=Check module", "probe.wasm was removed"]);
+    daemon.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `wasmon run --no-watch` leaves a changed file alone until SIGHUP,
+/// which reloads it and logs what changed.
+#[test]
+fn sighup_reloads_check_modules() {
+    let (dir, probe, config) = hotload_setup("sighup");
+    let daemon = Daemon::start(&["run", "--config", config.to_str().unwrap(), "--no-watch", "-vv"]);
+    daemon.wait_for(0, &["service=\"A\"", "output=ok"]);
+
+    std::fs::write(&probe, std::fs::read(wasmon_tests::HOTLOAD_V2).unwrap()).unwrap();
+    let mark = daemon.lines();
+    // Not watched: two more rounds of the old version, no reload.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(!daemon.has(mark, "check module replaced"), "a reload without SIGHUP");
+    assert!(daemon.has(mark, "output=ok") && !daemon.has(mark, "output=Version 2"));
+
+    daemon.signal("HUP");
+    daemon.wait_for(mark, &["SIGHUP received"]);
+    daemon.wait_for(mark, &["check modules reloaded", "0 loaded, 1 replaced, 0 rejected, 0 removed"]);
+    daemon.wait_for(mark, &["service=\"B\"", "output=Version 2: ok"]);
+    // Nothing changed since: a second SIGHUP reloads nothing.
+    let mark = daemon.lines();
+    daemon.signal("HUP");
+    daemon.wait_for(mark, &["check modules reloaded", "0 loaded, 0 replaced, 0 rejected, 0 removed"]);
+    daemon.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

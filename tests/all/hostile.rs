@@ -10,6 +10,7 @@ use wasmon_runtime::contract::verify_outcome;
 use wasmon_runtime::{Grants, Limits, State, Termination};
 use wasmon_tests as guests;
 
+use crate::hotload::hotload_v2;
 use crate::plugins::plugin_echo;
 use crate::{call, guest, quick, show};
 

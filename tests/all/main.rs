@@ -3,6 +3,8 @@
 //! - `hostile`: every test guest in `tests/guests/` against the sandbox,
 //!   each ending in its defined state and message, the process staying
 //!   healthy for the next check;
+//! - `hotload`: check modules replaced, refused, removed and put back
+//!   under a running monitor;
 //! - `standard`: the standard checks, end to end against local servers and
 //!   against the monitoring-plugins on the same machine.
 
@@ -11,6 +13,7 @@ mod downtime;
 mod engine;
 mod handlers;
 mod hostile;
+mod hotload;
 mod lang;
 mod lang_c;
 mod lang_js;

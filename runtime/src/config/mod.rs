@@ -6,6 +6,7 @@
 //! state_semantics = "opsview"   # or "nagios"
 //! max_concurrent_checks = 64
 //! state_file = "wasmon.db"      # relative to the config file's folder
+//! checks_dir = "checks"        # watched for hot-loading (default: "checks" if it exists)
 //!
 //! [defaults]                    # optional: any object key but name, host, use, check, item
 //! check_interval = "5m"

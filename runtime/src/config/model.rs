@@ -36,6 +36,11 @@ pub struct EngineSettings {
     pub max_concurrent_checks: u32,
     /// `state_file`: the SQLite retention file (default `wasmon.db` beside the config).
     pub state_file: PathBuf,
+    /// `checks_dir`: the folder of check modules `wasmon run` watches and
+    /// hot-loads (default `checks` beside the config, if that folder
+    /// exists; `None`: no checks folder, only the folders of the module
+    /// files the configuration names are watched).
+    pub checks_dir: Option<PathBuf>,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -78,6 +83,9 @@ pub const MAX_CHECK_ATTEMPTS: u32 = 3;
 pub const MAX_CONCURRENT_CHECKS: u32 = 64;
 /// The built-in `[engine] state_file`, relative to the config file's folder.
 pub const STATE_FILE: &str = "wasmon.db";
+/// The built-in `[engine] checks_dir`, relative to the config file's
+/// folder, used when that folder exists.
+pub const CHECKS_DIR: &str = "checks";
 
 impl Default for Schedule {
     fn default() -> Schedule {
@@ -91,6 +99,7 @@ impl Default for EngineSettings {
             state_semantics: Semantics::default(),
             max_concurrent_checks: MAX_CONCURRENT_CHECKS,
             state_file: PathBuf::from(STATE_FILE),
+            checks_dir: None,
         }
     }
 }

@@ -24,7 +24,7 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
-const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file"];
+const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir"];
 /// Keys every host, service, template and `[defaults]` may set.
 const SETTING_KEYS: &[&str] = &[
     "check",
@@ -548,7 +548,9 @@ impl Reader<'_> {
     }
 
     fn engine(&mut self, value: Option<&Val<'_>>) -> EngineSettings {
-        let mut engine = EngineSettings { state_file: self.dir.join(STATE_FILE), ..EngineSettings::default() };
+        let checks = self.dir.join(CHECKS_DIR);
+        let checks_dir = checks.is_dir().then_some(checks);
+        let mut engine = EngineSettings { state_file: self.dir.join(STATE_FILE), checks_dir, ..EngineSettings::default() };
         let Some(value) = value else { return engine };
         let Some(table) = value.get_ref().as_table() else {
             self.problem(value.span(), format!("key 'engine': expected a table [engine], found {}", describe(value)));
@@ -570,6 +572,16 @@ impl Reader<'_> {
                 "state_file" => {
                     if let Some(s) = self.nonempty(v, cx, "state_file", "a file name") {
                         engine.state_file = self.dir.join(s);
+                    }
+                }
+                "checks_dir" => {
+                    if let Some(s) = self.nonempty(v, cx, "checks_dir", "a folder") {
+                        let dir = self.dir.join(s);
+                        match std::fs::metadata(&dir) {
+                            Ok(m) if m.is_dir() => engine.checks_dir = Some(dir),
+                            Ok(_) => self.bad(v.span(), cx, "checks_dir", format!("expected a folder, but {} is a file", dir.display())),
+                            Err(e) => self.bad(v.span(), cx, "checks_dir", format!("expected an existing folder, cannot read {}: {e}", dir.display())),
+                        }
                     }
                 }
                 other => self.unknown(key.span(), cx, other, "[engine]", ENGINE_KEYS),

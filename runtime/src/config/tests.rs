@@ -336,7 +336,7 @@ fn references_and_duplicates() {
 fn engine_defaults_contacts_and_top_level() {
     one_error(&format!("[engine]\nstate_semantics = \"icinga\"\n{BASE}"), 2, &["[engine]: key 'state_semantics': expected \"opsview\" or \"nagios\", found \"icinga\""]);
     one_error(&format!("[engine]\nmax_concurrent_checks = 0\n{BASE}"), 2, &["key 'max_concurrent_checks'", "from 1"]);
-    one_error(&format!("[engine]\nthreads = 4\n{BASE}"), 2, &["[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file)"]);
+    one_error(&format!("[engine]\nthreads = 4\n{BASE}"), 2, &["[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir)"]);
     one_error(&format!("[defaults]\ncheck = \"dummy\"\n{BASE}"), 2, &["unknown key 'check' in [defaults]: 'check' cannot be a default"]);
     one_error(&format!("[defaults]\nretry_interval = \"-1s\"\n{BASE}"), 2, &["[defaults]: key 'retry_interval'"]);
     one_error(&format!("{BASE}[hosts]\nname = \"x\"\n"), 10, &["unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler)"]);
@@ -538,4 +538,30 @@ fn flap_detection_keys_inherit_and_are_validated() {
         &["service \"Lifecycle\" on host \"web1\"", "key 'low_flap_threshold'", "expected low_flap_threshold below high_flap_threshold, found low 25 and high 25"],
     );
     one_error(&with_service("high_flap_threshold = 15\n"), 14, &["key 'high_flap_threshold'", "found low 20 and high 15"]);
+}
+
+#[test]
+fn checks_dir_defaults_to_an_existing_checks_folder_and_must_exist_when_set() {
+    let dir = std::env::temp_dir().join(format!("wasmon-checks-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wasmon.toml");
+    // No `checks` folder: none watched.
+    assert_eq!(parse(BASE, &file).unwrap().engine.checks_dir, None);
+    std::fs::create_dir(dir.join("checks")).unwrap();
+    assert_eq!(parse(BASE, &file).unwrap().engine.checks_dir, Some(dir.join("checks")));
+    std::fs::create_dir(dir.join("modules")).unwrap();
+    let set = parse(&format!("[engine]\nchecks_dir = \"modules\"\n{BASE}"), &file).unwrap();
+    assert_eq!(set.engine.checks_dir, Some(dir.join("modules")));
+    let missing = parse(&format!("[engine]\nchecks_dir = \"nowhere\"\n{BASE}"), &file).unwrap_err();
+    let problems = missing.problems();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].line, 2);
+    assert!(
+        problems[0].message.starts_with("[engine]: key 'checks_dir': expected an existing folder, cannot read")
+            && problems[0].message.contains("nowhere"),
+        "{}",
+        problems[0]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,6 +16,9 @@ mod suppress;
 pub mod timers;
 
 pub use self::dependency::Due;
+mod modules;
+
+pub use self::modules::{ModuleAction, ModuleChange, ModuleError, ModuleFile, ModuleStatus};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -176,6 +179,25 @@ pub enum Event {
         /// `downtime`, `flapping` or `acknowledged`.
         reason: SuppressionReason,
     },
+    /// A check module was hot-loaded, replaced, rejected or removed under
+    /// a running monitor.
+    Module {
+        /// Seconds since the clock's epoch.
+        t: f64,
+        /// The module's name (its path as the configuration resolved it).
+        module: String,
+        /// What happened.
+        action: ModuleAction,
+        /// The new version's `describe()` version; null for command
+        /// plugins, rejections and removals.
+        version: Option<String>,
+        /// The sha256 (hex) of the new version, or of the refused one;
+        /// null for a removal or an unreadable file.
+        digest: Option<String>,
+        /// Why it was rejected or what its services now say; null when
+        /// loaded or replaced.
+        reason: Option<String>,
+    },
 }
 
 /// Where a result came from.
@@ -250,7 +272,9 @@ struct EngineHandler {
 pub struct Engine {
     objects: Vec<Object>,
     index: HashMap<(Arc<str>, Option<Arc<str>>), ObjectId>,
-    modules: Vec<CheckModule>,
+    modules: Vec<modules::Slot>,
+    /// Module slots by name.
+    module_index: HashMap<String, usize>,
     handlers: Vec<EngineHandler>,
     contacts: HashMap<String, Contact>,
     semantics: Semantics,
@@ -276,14 +300,14 @@ impl Engine {
     /// host address once, shares identical check settings. Hosts without a
     /// check are not scheduled.
     pub fn new(config: Config, sandbox: &Sandbox) -> Result<Engine, Error> {
-        let mut modules: Vec<CheckModule> = Vec::new();
+        let mut modules: Vec<modules::Slot> = Vec::new();
         let mut module_index: HashMap<String, usize> = HashMap::new();
         let mut load = |module: &str| -> Result<usize, Error> {
             if let Some(i) = module_index.get(module) {
                 return Ok(*i);
             }
             let (m, _) = sandbox.load_spec(module)?;
-            modules.push(m);
+            modules.push(modules::Slot::new(m, crate::spec_file(module).map(std::path::Path::to_path_buf)));
             module_index.insert(module.to_string(), modules.len() - 1);
             Ok(modules.len() - 1)
         };
@@ -427,6 +451,7 @@ impl Engine {
             objects,
             index,
             modules,
+            module_index,
             handlers,
             contacts,
             semantics: config.engine.state_semantics,
@@ -549,7 +574,7 @@ impl Engine {
         let o = &mut self.objects[id];
         o.running = true;
         PendingCheck {
-            module: self.modules[o.module.expect("only an object with a check is started")].clone(),
+            module: self.modules[o.module.expect("only an object with a check is started")].module.clone(),
             call: CheckCall {
                 target: (*o.target).clone(),
                 item: o.item.clone(),

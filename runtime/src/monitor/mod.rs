@@ -27,9 +27,11 @@
 //! delivered; an object whose result changed only the output and the check
 //! time is marked, and written with the next periodic flush, and on stop.
 
+mod hotload;
 mod stats;
 mod writer;
 
+pub use self::hotload::{DEBOUNCE, Rejection, ReloadReport};
 pub use self::stats::{Lateness, Stats};
 
 use std::collections::HashMap;
@@ -42,7 +44,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::engine::{Engine, Event, Finished, ObjectStatus};
+use crate::engine::{Engine, Event, Finished, ModuleAction, ModuleChange, ModuleStatus, ObjectStatus};
 use crate::error::Error;
 use crate::module::CheckRun;
 use crate::notify::{Notifier, NotifierSettings};
@@ -75,6 +77,7 @@ pub struct MonitorBuilder {
     notifier: Option<Arc<Notifier>>,
     event_capacity: usize,
     flush_interval: Duration,
+    watch_modules: bool,
 }
 
 impl MonitorBuilder {
@@ -136,6 +139,14 @@ impl MonitorBuilder {
         self
     }
 
+    /// Whether to watch the checks folder and the folders of the module
+    /// files for changes and hot-load them (see [`Monitor::reload`], which
+    /// works either way). Default true.
+    pub fn watch_modules(mut self, watch: bool) -> MonitorBuilder {
+        self.watch_modules = watch;
+        self
+    }
+
     /// Loads every module, restores the retained state, delivers the
     /// notifications a previous run left pending, schedules the first
     /// checks (spread over each object's interval) and starts the engine
@@ -154,6 +165,8 @@ impl MonitorBuilder {
         let notifier = self.notifier.unwrap_or_else(|| Arc::new(Notifier::new(NotifierSettings::default())));
         // Compiling modules and opening the file block: not on a runtime thread.
         let sandbox_concurrency = sandbox.max_concurrency();
+        let checks_dir = config.engine.checks_dir.clone();
+        let reload_sandbox = sandbox.clone();
         let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
             let engine = Engine::new(config, &sandbox)?;
             let store = path.map(|p| Store::open(&p)).transpose().map_err(|e| Error::Retention(e.to_string()))?;
@@ -164,6 +177,8 @@ impl MonitorBuilder {
         let mut engine = engine;
 
         let now = self.clock.now();
+        engine.describe_modules(now).await;
+        let module_files = engine.module_files();
         let mut restored = 0;
         if let Some(store) = &store {
             let (downtimes, last_id) = store.load_downtimes().map_err(|e| Error::Retention(e.to_string()))?;
@@ -222,8 +237,11 @@ impl MonitorBuilder {
             handling: JoinSet::new(),
             waiters: HashMap::new(),
         };
+        let reloader = hotload::Reloader::new(reload_sandbox, commands.downgrade(), checks_dir, module_files, self.watch_modules);
+        let (reloads, reloads_rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(task.run(commands_rx));
-        Ok(Monitor { commands, events, stats, task: Mutex::new(Some(handle)) })
+        tokio::spawn(reloader.run(reloads_rx));
+        Ok(Monitor { commands, reloads, events, stats, task: Mutex::new(Some(handle)) })
     }
 }
 
@@ -231,6 +249,7 @@ impl MonitorBuilder {
 /// the last handle stops it too, the same graceful way as [`Monitor::stop`].
 pub struct Monitor {
     commands: mpsc::UnboundedSender<Command>,
+    reloads: mpsc::UnboundedSender<hotload::ReloadRequest>,
     events: broadcast::Sender<Event>,
     stats: Arc<Mutex<Stats>>,
     task: Mutex<Option<tokio::task::JoinHandle<Result<(), Error>>>>,
@@ -284,6 +303,9 @@ enum Command {
     ScheduleDowntime(DowntimeRequest, oneshot::Sender<Result<Downtime, Error>>),
     CancelDowntime(u64, oneshot::Sender<Result<(), Error>>),
     Downtimes(oneshot::Sender<Vec<Downtime>>),
+    /// Hot-loading changes to apply; the reply gets their events.
+    Modules(Vec<ModuleChange>, oneshot::Sender<Vec<Event>>),
+    ModuleStatus(oneshot::Sender<Vec<ModuleStatus>>),
     Stop,
 }
 
@@ -298,6 +320,7 @@ impl Monitor {
             notifier: None,
             event_capacity: 4096,
             flush_interval: Duration::from_secs(5),
+            watch_modules: true,
         }
     }
 
@@ -402,6 +425,23 @@ impl Monitor {
     /// Every downtime, pending and in effect, by id.
     pub async fn downtimes(&self) -> Result<Vec<Downtime>, Error> {
         self.ask(Command::Downtimes).await
+    }
+
+    /// Every check module in service: name, file, kind, version, digest,
+    /// load time, how many objects use it, its last rejection.
+    pub async fn modules(&self) -> Result<Vec<ModuleStatus>, Error> {
+        self.ask(Command::ModuleStatus).await
+    }
+
+    /// Looks at every module file now (the checks folder's and those the
+    /// configuration names) and hot-loads what changed, as a file change
+    /// would after its debounce; returns what was loaded, replaced,
+    /// rejected and removed. Unchanged files (same sha256) are not
+    /// reloaded. `wasmon run` calls this on SIGHUP.
+    pub async fn reload(&self) -> Result<ReloadReport, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.reloads.send(tx).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     /// How many checks ran and how late they started.
@@ -796,6 +836,18 @@ impl Task {
             Command::Downtimes(reply) => {
                 let _ = reply.send(self.engine.downtimes());
             }
+            Command::Modules(changes, reply) => {
+                let now = self.clock.now();
+                let events: Vec<Event> = changes.into_iter().map(|c| self.engine.apply_module(c, now)).collect();
+                for event in &events {
+                    log_event(event, true);
+                    let _ = self.events.send(event.clone());
+                }
+                let _ = reply.send(events);
+            }
+            Command::ModuleStatus(reply) => {
+                let _ = reply.send(self.engine.modules());
+            }
             Command::Stop => unreachable!("handled by the loop"),
         }
     }
@@ -840,6 +892,19 @@ fn log_event(event: &Event, changed: bool) {
         Event::NotificationSuppressed { host, service, kind, state, reason, .. } => {
             let service = service.as_deref().unwrap_or("");
             tracing::info!(%host, service, ?kind, %state, reason = reason.as_str(), "notification suppressed");
+        }
+        Event::Module { module, action, version, digest, reason, .. } => {
+            let version = version.as_deref().unwrap_or("");
+            let digest = digest.as_deref().unwrap_or("");
+            let reason = reason.as_deref().unwrap_or("");
+            match action {
+                ModuleAction::Rejected => {
+                    tracing::warn!(%module, digest, %reason, "check module rejected; the version in service stays")
+                }
+                ModuleAction::Removed => tracing::info!(%module, %reason, "check module removed"),
+                ModuleAction::Loaded => tracing::info!(%module, version, digest, "check module loaded"),
+                ModuleAction::Replaced => tracing::info!(%module, version, digest, "check module replaced"),
+            }
         }
     }
 }

@@ -364,6 +364,7 @@ impl CheckModule {
                     Returned::Handle(instance.call_handle(&mut store, req).await?)
                 }
                 (Exports::Handler(_), _) => unreachable!("an event handler only handles"),
+                (Exports::Missing(..), _) => unreachable!("a missing module is never called"),
             })
         };
         let result = tokio::time::timeout(limits.timeout, run).await;

@@ -84,6 +84,16 @@ pub enum Command {
     /// restarts. Structured logs go to stderr. SIGTERM or SIGINT stops it
     /// gracefully: checks in flight finish or are cut at their timeout, state
     /// is flushed.
+    ///
+    /// Check modules are hot-loaded: the checks folder (`[engine] checks_dir`,
+    /// default `checks` beside the config if it exists) and the folder of
+    /// every module file the configuration names are watched, and SIGHUP
+    /// looks at them at once. A changed module is compiled and validated in
+    /// the background and swapped in: runs in flight finish on the old
+    /// version, the next run of each service uses the new one. A module that
+    /// does not compile or breaks the contract is rejected (logged as a
+    /// warning) and the old one stays; a removed module's services turn
+    /// UNKNOWN naming it until it is back.
     Run(RunConfigArgs),
     /// Run the engine on a simulated clock, as fast as it can, and print one
     /// JSON object per line for every result and every notification (and
@@ -194,6 +204,11 @@ pub struct RunConfigArgs {
     /// machine's load, memory and root filesystem, with state in ./wasmon.db]
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Do not watch check module files: reload them only on SIGHUP (for
+    /// file systems without change notification, such as NFS)
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 #[derive(Args, Debug)]
@@ -300,7 +315,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Describe(args) => describe(&sandbox, args).await,
             Command::Discover(args) => discover(&sandbox, args).await,
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
-            Command::Run(_) => daemon(&sandbox, &config.expect("loaded above")).await,
+            Command::Run(args) => daemon(&sandbox, &config.expect("loaded above"), !args.no_watch).await,
             Command::Validate(args) => validate(&args),
             Command::Bench(_) => unreachable!("handled above"),
         }
@@ -439,10 +454,37 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config) -> Result<u8, Failure> {
+async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, watch: bool) -> Result<u8, Failure> {
     tracing::info!(state_file = %config.engine.state_file.display(), "starting");
-    let monitor = wasmon_runtime::Monitor::builder().config(config.clone()).sandbox(sandbox.clone()).start().await?;
-    shutdown_signal().await;
+    let monitor = wasmon_runtime::Monitor::builder()
+        .config(config.clone())
+        .sandbox(sandbox.clone())
+        .watch_modules(watch)
+        .start()
+        .await?;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| tracing::warn!("cannot handle SIGHUP ({e}): check modules reload only on file changes"))
+        .ok();
+    loop {
+        let hangup_received = async {
+            match hangup.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(()) = hangup_received => {
+                tracing::info!("SIGHUP received: reloading check modules");
+                match monitor.reload().await {
+                    Ok(report) => tracing::info!(%report, "check modules reloaded"),
+                    Err(e) => tracing::warn!("reloading check modules: {e}"),
+                }
+            }
+        }
+    }
     monitor.stop().await?;
     Ok(0)
 }
