@@ -464,5 +464,24 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
     let s = monitor.status("switch", None).await.unwrap();
     assert_eq!(s.dependency_failure, None);
     monitor.stop().await.unwrap();
+
+    // In dependency failure again; then the configuration drops the
+    // parent: the start restores the saved state.
+    let monitor = start("CRITICAL").await;
+    monitor.run_now("router", None).await.unwrap();
+    assert!(monitor.status("switch", None).await.unwrap().dependency_failure.is_some());
+    monitor.stop().await.unwrap();
+    let config = parse(&text("CRITICAL").replace("parents = [\"router\"]\n", ""));
+    let monitor = Monitor::builder()
+        .config(config)
+        .sandbox(crate::sandbox().clone())
+        .retention(Retention::File(file.clone()))
+        .start()
+        .await
+        .unwrap();
+    let s = monitor.status("switch", None).await.unwrap();
+    assert_eq!((s.state.as_str(), s.output.as_str(), s.dependency_failure), ("UP", "Restored status: half the ports", None));
+    assert!(s.next_check.is_some(), "checked actively again");
+    monitor.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

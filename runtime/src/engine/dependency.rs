@@ -340,6 +340,16 @@ impl Engine {
         self.scheduler.unschedule(id);
     }
 
+    /// Brings every object's dependency failure in line with its parents'
+    /// states, parents first: after restoring retained state at a start (a
+    /// configuration may have changed the parents since). Returns what
+    /// changed, to persist.
+    pub fn settle_dependencies(&mut self, now: Time) -> Vec<Finished> {
+        let mut ids: Vec<ObjectId> = (0..self.objects.len()).collect();
+        ids.sort_by_key(|id| self.objects[*id].dep.rank);
+        ids.into_iter().filter_map(|id| self.reevaluate(id, now)).collect()
+    }
+
     /// Called before a result is processed: a passive result during a
     /// dependency failure discards the saved state; any result but a stale
     /// one makes the object fresh.

@@ -618,7 +618,8 @@ impl Engine {
     pub fn submit(&mut self, id: ObjectId, outcome: Outcome, now: Time) -> Finished {
         let f = self.process(id, outcome, now, Source::Passive);
         let d = &self.objects[id].dep;
-        if !(d.passive.active_checks && d.has_check) && !self.in_failure(id) && !self.objects[id].running {
+        let checked_actively = d.passive.active_checks && d.has_check;
+        if !(checked_actively || self.in_failure(id) || self.objects[id].running) {
             self.schedule_next(id, now, now);
         }
         f

@@ -196,6 +196,8 @@ impl MonitorBuilder {
                 }
             }
         }
+        // Parents may have changed with the configuration.
+        let settled = engine.settle_dependencies(now);
         for id in 0..engine.len() {
             // The first checks spread over the interval: no thundering herd.
             let status = engine.status(id);
@@ -204,6 +206,9 @@ impl MonitorBuilder {
             engine.schedule_first(id, now + initial_offset(&name, interval));
         }
         let writer = Writer::start(store, notifier, engine.contacts())?;
+        for f in settled {
+            writer.result(f);
+        }
         if writer.keeps_state() {
             engine.track_dirty();
         }

@@ -92,7 +92,8 @@ pub fn restore(current: &ObjectState, saved: &ObjectState, now: Time) -> Transit
         last_check: Some(now),
         last_state_change: if changed { Some(now) } else { current.last_state_change },
         last_hard_state_change: if hard_changed { Some(now) } else { current.last_hard_state_change },
-        output: format!("{RESTORED}{}", saved.output),
+        // A state restored once and saved again is not prefixed twice.
+        output: if saved.output.starts_with(RESTORED) { saved.output.clone() } else { format!("{RESTORED}{}", saved.output) },
         long_output: saved.long_output.clone(),
         perfdata: Vec::new(),
         flapping: current.flapping.clone(),
@@ -170,6 +171,8 @@ mod tests {
         assert_eq!(s.last_state_change, Some(secs(300)));
         assert!(s.perfdata.is_empty(), "no performance data from the prior state");
         assert_eq!(s.long_output.as_deref(), Some("details"));
+        let again = restore(&impose(&t.state, State::Critical, host_failure("router"), secs(400)).state, &t.state, secs(500));
+        assert_eq!(again.state.output, "Restored status: WARNING - load 5", "not prefixed twice");
         assert_eq!(
             t.events,
             [

@@ -97,9 +97,12 @@ pub enum Command {
     Run(RunConfigArgs),
     /// Run the engine on a simulated clock, as fast as it can, and print one
     /// JSON object per line for every result and every notification (and
-    /// every suppressed notification, flapping start and stop), in time
-    /// order. Every object's first check runs at t = 0. Shows what a
-    /// configuration will do before it is deployed.
+    /// every suppressed notification, flapping start and stop, downtime and
+    /// acknowledgement), in time order. Every object's first check runs at
+    /// t = 0 (a passive-only object's at its freshness deadline, if it has
+    /// one). Each result says where it came from: "source" is active,
+    /// passive, dependency or freshness. Shows what a configuration will do
+    /// before it is deployed.
     Simulate(SimulateArgs),
     /// Measure the engine: N services of the `dummy` check with a short
     /// interval on the real clock for a fixed time; prints executions per
