@@ -452,3 +452,40 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     monitor.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The monitor fires downtime timers from its task loop, at their own
+/// times: both a start and an end that have passed on its clock.
+#[tokio::test]
+async fn the_monitor_starts_and_ends_downtimes_on_its_clock() {
+    use wasmon_runtime::{Monitor, Retention};
+    let schedule = Schedule { check_interval: s(3600), retry_interval: s(3600), max_check_attempts: 1 };
+    let config = service_config("OK", schedule, NotificationPolicy::default());
+    let clock = Arc::new(SimClock::new());
+    let monitor = Monitor::builder()
+        .config(config)
+        .sandbox(crate::sandbox().clone())
+        .clock(clock.clone())
+        .retention(Retention::None)
+        .start()
+        .await
+        .unwrap();
+    let mut events = monitor.subscribe();
+    let request = DowntimeRequest {
+        start: Duration::from_millis(200),
+        end: Duration::from_millis(400),
+        ..request(Some("Lifecycle"), 0, 1, None)
+    };
+    let d = monitor.schedule_downtime(request).await.unwrap();
+    assert_eq!(d.started, None);
+    clock.advance_to(Duration::from_millis(500));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("downtime events").unwrap();
+        if let Event::Downtime { t, id, started, .. } = event {
+            seen.push((t, id, started));
+        }
+    }
+    assert_eq!(seen, [(0.2, 1, true), (0.4, 1, false)]);
+    assert!(monitor.downtimes().await.unwrap().is_empty());
+    monitor.stop().await.unwrap();
+}
