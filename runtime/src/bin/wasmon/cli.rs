@@ -104,7 +104,7 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The check: a path to a .wasm file or the name of a standard check
-    /// (dummy, tcp, http, dns, load, memory, disk). The file is a wasmon check
+    /// (dummy, tcp, http, dns, load, memory, disk, uptime). The file is a wasmon check
     /// component, or a command plugin: a WASI command component or a WASI
     /// preview1 module (e.g. built for wasm32-wasip1)
     #[arg(value_name = "MODULE")]
