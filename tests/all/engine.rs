@@ -22,7 +22,7 @@ fn lifecycle_config(semantics: Semantics, contacts: Vec<String>) -> Config {
     };
     Config {
         path: PathBuf::from("test.toml"),
-        engine: EngineSettings { state_semantics: semantics, max_concurrent_checks: 4, state_file: PathBuf::from(":memory:") },
+        engine: EngineSettings { state_semantics: semantics, max_concurrent_checks: 4, state_file: PathBuf::from(":memory:"), ..EngineSettings::default() },
         hosts: vec![Host { name: "web1".into(), address: Some("127.0.0.1".into()), schedule, ..Host::default() }],
         services: vec![Service {
             host: "web1".into(),

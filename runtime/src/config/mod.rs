@@ -6,6 +6,7 @@
 //! state_semantics = "opsview"   # or "nagios"
 //! max_concurrent_checks = 64
 //! state_file = "wasmon.db"      # relative to the config file's folder
+//! packs_dir = "packs"          # installed check packs, relative likewise
 //!
 //! [defaults]                    # optional: any object key but name, host, use, check, item
 //! check_interval = "5m"
@@ -19,6 +20,8 @@
 //! address = "127.0.0.1"
 //! check = "tcp"                 # optional host check
 //! params = { port = 22 }
+//! packs = ["linux-basics"]      # installed check packs: their services (see crate::pack)
+//! pack_params = { "linux-basics" = { "Disk {item}" = { warning = "85%" } } }
 //!
 //! [[service]]
 //! host = "web1"
@@ -42,7 +45,7 @@
 //! file with any problem yields no [`Config`] at all.
 
 pub mod model;
-mod read;
+pub(crate) mod read;
 #[cfg(test)]
 mod tests;
 

@@ -36,6 +36,8 @@ pub struct EngineSettings {
     pub max_concurrent_checks: u32,
     /// `state_file`: the SQLite retention file (default `wasmon.db` beside the config).
     pub state_file: PathBuf,
+    /// `packs_dir`: where check packs are installed (default `packs` beside the config).
+    pub packs_dir: PathBuf,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -78,6 +80,8 @@ pub const MAX_CHECK_ATTEMPTS: u32 = 3;
 pub const MAX_CONCURRENT_CHECKS: u32 = 64;
 /// The built-in `[engine] state_file`, relative to the config file's folder.
 pub const STATE_FILE: &str = "wasmon.db";
+/// The built-in `[engine] packs_dir`, relative to the config file's folder.
+pub const PACKS_DIR: &str = "packs";
 
 impl Default for Schedule {
     fn default() -> Schedule {
@@ -91,6 +95,7 @@ impl Default for EngineSettings {
             state_semantics: Semantics::default(),
             max_concurrent_checks: MAX_CONCURRENT_CHECKS,
             state_file: PathBuf::from(STATE_FILE),
+            packs_dir: PathBuf::from(PACKS_DIR),
         }
     }
 }
@@ -124,6 +129,23 @@ pub struct Host {
     pub notification: NotificationPolicy,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
+    /// The check packs it uses (`packs`), with its overrides (`pack_params`).
+    /// [`crate::pack::expand`] turns them into services and empties this.
+    pub packs: Vec<HostPack>,
+}
+
+/// A check pack a host uses (`packs = ["NAME"]`) and what the host
+/// overrides of it (`pack_params = { "NAME" = { ... } }`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostPack {
+    /// The installed pack's name.
+    pub name: String,
+    /// Parameters for every service of the pack whose check takes them.
+    pub params: Vec<(String, String)>,
+    /// Parameters of some services only: the key is a service name of the
+    /// pack as its manifest writes it (`"Disk {item}"`) or one service's
+    /// name (`"Disk /var"`, which wins).
+    pub services: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// A service (`[[service]]`). The default has empty names: set `host`,

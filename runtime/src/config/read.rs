@@ -1,6 +1,8 @@
 //! Reads the spanned TOML tree into the model, collecting every problem with
 //! its position instead of stopping at the first.
 
+mod packs;
+
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
-const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file"];
+const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "packs_dir"];
 /// Keys every host, service, template and `[defaults]` may set.
 const SETTING_KEYS: &[&str] = &[
     "check",
@@ -67,7 +69,7 @@ impl Kind {
         let (before, after): (&[&str], &[&str]) = match self {
             Kind::Defaults => (&[], &[]),
             Kind::Template => (&["name"], &["item"]),
-            Kind::Host => (&["name", "address", "use"], &[]),
+            Kind::Host => (&["name", "address", "use", "packs", "pack_params"], &[]),
             Kind::Service => (&["host", "name", "use", "item"], &[]),
         };
         let settings = SETTING_KEYS.iter().filter(|k| self != Kind::Defaults || **k != "check");
@@ -176,6 +178,8 @@ struct Object {
     address: Option<String>,
     uses: Vec<Spanned<String>>,
     layer: Layer,
+    /// A host's `packs` and `pack_params`.
+    packs: Vec<HostPack>,
 }
 
 /// The reader's state: the text (for positions) and the problems so far.
@@ -187,12 +191,14 @@ struct Reader<'a> {
     contacts: Vec<String>,
     handlers: Vec<String>,
     templates: Vec<String>,
+    packs_dir: PathBuf,
 }
 
 /// Reads `text`, the content of `file`.
 pub(super) fn read(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), handlers: Vec::new(), templates: Vec::new() };
+    let packs_dir = dir.join(PACKS_DIR);
+    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), handlers: Vec::new(), templates: Vec::new(), packs_dir };
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
@@ -234,6 +240,7 @@ impl Reader<'_> {
             }
         }
         let engine = self.engine(root.get("engine"));
+        self.packs_dir = engine.packs_dir.clone();
 
         // Contacts and templates first: objects refer to them.
         let contact_tables = self.tables(root, "contact");
@@ -319,6 +326,7 @@ impl Reader<'_> {
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
+                packs: o.packs,
             });
         }
 
@@ -402,7 +410,8 @@ impl Reader<'_> {
     }
 
     fn engine(&mut self, value: Option<&Val<'_>>) -> EngineSettings {
-        let mut engine = EngineSettings { state_file: self.dir.join(STATE_FILE), ..EngineSettings::default() };
+        let mut engine =
+            EngineSettings { state_file: self.dir.join(STATE_FILE), packs_dir: self.dir.join(PACKS_DIR), ..EngineSettings::default() };
         let Some(value) = value else { return engine };
         let Some(table) = value.get_ref().as_table() else {
             self.problem(value.span(), format!("key 'engine': expected a table [engine], found {}", describe(value)));
@@ -424,6 +433,11 @@ impl Reader<'_> {
                 "state_file" => {
                     if let Some(s) = self.nonempty(v, cx, "state_file", "a file name") {
                         engine.state_file = self.dir.join(s);
+                    }
+                }
+                "packs_dir" => {
+                    if let Some(s) = self.nonempty(v, cx, "packs_dir", "a folder name") {
+                        engine.packs_dir = self.dir.join(s);
                     }
                 }
                 other => self.unknown(key.span(), cx, other, "[engine]", ENGINE_KEYS),
@@ -463,7 +477,16 @@ impl Reader<'_> {
 
     fn object_table(&mut self, kind: Kind, context: String, span: Range<usize>, table: &DeTable<'_>) -> Object {
         let cx = context.as_str();
-        let mut o = Object { context: context.clone(), span: span.clone(), name: None, host: None, address: None, uses: Vec::new(), layer: Layer::default() };
+        let mut o = Object {
+            context: context.clone(),
+            span: span.clone(),
+            name: None,
+            host: None,
+            address: None,
+            uses: Vec::new(),
+            layer: Layer::default(),
+            packs: Vec::new(),
+        };
         let allowed = kind.keys();
         for (key, v) in sorted(table) {
             let k: &str = key.get_ref().as_ref();
@@ -559,8 +582,13 @@ impl Reader<'_> {
                     }
                     o.layer.grants = grants.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
                 }
+                // Read after the loop: `pack_params` needs `packs`.
+                "packs" | "pack_params" => {}
                 _ => unreachable!("every allowed key is handled: {k}"),
             }
+        }
+        if kind == Kind::Host {
+            o.packs = self.packs(cx, table.get("packs"), table.get("pack_params"));
         }
         let required: &[&str] = match kind {
             Kind::Defaults => &[],
@@ -921,7 +949,7 @@ impl Reader<'_> {
 }
 
 /// A table's entries in file order.
-fn sorted<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Val<'i>)> {
+pub(crate) fn sorted<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Val<'i>)> {
     let mut entries: Vec<_> = table.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
     entries
@@ -941,7 +969,7 @@ fn list(names: &[String], what: &str) -> String {
 }
 
 /// A value as messages show it: the value for a scalar, the type otherwise.
-fn describe(v: &Val<'_>) -> String {
+pub(crate) fn describe(v: &Val<'_>) -> String {
     match v.get_ref() {
         DeValue::String(s) => format!("\"{s}\""),
         DeValue::Integer(i) => format!("integer {i}"),
@@ -954,7 +982,7 @@ fn describe(v: &Val<'_>) -> String {
 }
 
 /// Line and column (from 1, in characters) of a byte offset.
-fn position(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

@@ -775,7 +775,7 @@ fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[Strin
 
 /// Resolves a host address once: an IP literal as it is, a name through
 /// the system resolver.
-fn resolve(address: &str) -> Result<IpAddr, String> {
+pub(crate) fn resolve(address: &str) -> Result<IpAddr, String> {
     if let Ok(ip) = address.parse::<IpAddr>() {
         return Ok(ip);
     }
@@ -789,7 +789,8 @@ fn resolve(address: &str) -> Result<IpAddr, String> {
 
 /// Runs the engine on a simulated clock for `duration`, as fast as it can,
 /// handing every event to `sink` in time order. Every object's first check
-/// runs at t = 0.
+/// runs at t = 0. Hosts' check packs are expanded first
+/// ([`crate::pack::expand`]).
 pub async fn simulate(
     config: &Config,
     sandbox: &Sandbox,
@@ -797,7 +798,9 @@ pub async fn simulate(
     mut sink: impl FnMut(&Event),
 ) -> Result<(), Error> {
     let clock = SimClock::new();
-    let mut engine = Engine::new(config.clone(), sandbox)?;
+    let mut config = config.clone();
+    crate::pack::expand(&mut config, sandbox).await?;
+    let mut engine = Engine::new(config, sandbox)?;
     engine.schedule_all_at(clock.now());
     while let Some(t) = engine.next_due() {
         if t > duration {
