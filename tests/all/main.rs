@@ -4,7 +4,9 @@
 //!   each ending in its defined state and message, the process staying
 //!   healthy for the next check;
 //! - `standard`: the standard checks, end to end against local servers and
-//!   against the monitoring-plugins on the same machine.
+//!   against the monitoring-plugins on the same machine;
+//! - `packs`: the shipped check packs built, installed and expanded into a
+//!   host's services, run through `simulate` and a `Monitor`.
 
 mod engine;
 mod handlers;
@@ -13,6 +15,7 @@ mod lang;
 mod lang_c;
 mod lang_js;
 mod lang_python;
+mod packs;
 mod plugins;
 mod standard;
 
