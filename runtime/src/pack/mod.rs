@@ -297,12 +297,8 @@ pub fn install(pack: &Pack, packs_dir: &Path) -> Result<Replaced, Error> {
     let name = &pack.manifest.name;
     let io = |what: &str, path: &Path, e: std::io::Error| pack_error(format!("{}: cannot {what}: {e}", path.display()));
     std::fs::create_dir_all(packs_dir).map_err(|e| io("create the packs folder", packs_dir, e))?;
-    let previous = match open(packs_dir, name) {
-        Ok(old) => Some(old.manifest),
-        Err(_) if !packs_dir.join(name).exists() => None,
-        // A broken installation is replaced as a whole.
-        Err(_) => None,
-    };
+    // None also when an installed manifest cannot be read: it is replaced.
+    let previous = open(packs_dir, name).ok().map(|old| old.manifest);
     let staging = packs_dir.join(format!(".{name}.staging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let checks = staging.join("checks");
