@@ -78,7 +78,7 @@ pub fn verify_info(info: &CheckInfo) -> Vec<String> {
 
 /// Lower-case letters, digits and underscores, not starting with a digit
 /// (Checkmk guideline 6.2, for metric and parameter names alike).
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

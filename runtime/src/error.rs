@@ -112,6 +112,11 @@ pub enum Error {
         /// The mapped message (timeout, trap, check error).
         message: String,
     },
+    /// A check pack (a source directory, a pack file or an installed pack)
+    /// is wrong or cannot be used: one line per problem, each naming the
+    /// file (and, in a source manifest, the line, column and key).
+    #[error("{}", .0.join("\n"))]
+    Pack(Vec<String>),
     /// `describe` or `discover` was asked of a command plugin, which has
     /// neither: it only runs, with command-line arguments.
     #[error(

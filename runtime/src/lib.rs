@@ -46,6 +46,7 @@ mod error;
 mod module;
 pub mod outcome;
 pub mod output;
+pub mod pack;
 pub mod plugin;
 mod sandbox;
 pub mod schedule;

@@ -20,7 +20,7 @@ impl StandardCheck {
     pub fn grants(&self) -> Grants {
         let mut grants = Grants::default();
         match self.name {
-            "load" | "memory" | "disk" => {
+            "load" | "memory" | "disk" | "uptime" => {
                 grants.system = true;
                 grants.target = false;
             }

@@ -5,6 +5,9 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+#[path = "cli/packs.rs"]
+mod packs;
+
 fn wasmon(args: &[&str]) -> Output {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache");
     let out = Command::new(env!("CARGO_BIN_EXE_wasmon"))

@@ -6,7 +6,9 @@
 //! - `hotload`: check modules replaced, refused, removed and put back
 //!   under a running monitor;
 //! - `standard`: the standard checks, end to end against local servers and
-//!   against the monitoring-plugins on the same machine.
+//!   against the monitoring-plugins on the same machine;
+//! - `packs`: the shipped check packs built, installed and expanded into a
+//!   host's services, run through `simulate` and a `Monitor`.
 
 mod dependency;
 mod downtime;
@@ -18,6 +20,7 @@ mod lang;
 mod lang_c;
 mod lang_js;
 mod lang_python;
+mod packs;
 mod plugins;
 mod standard;
 

@@ -43,7 +43,7 @@ async fn run_with(
 #[tokio::test]
 async fn every_standard_check_keeps_the_contract() {
     let names: Vec<&str> = standard::all().map(|c| c.name).collect();
-    assert_eq!(names, ["disk", "dns", "dummy", "http", "load", "memory", "tcp"]);
+    assert_eq!(names, ["disk", "dns", "dummy", "http", "load", "memory", "tcp", "uptime"]);
     for check in standard::all() {
         let info = sandbox().load_standard(check.name).unwrap().describe().await.unwrap();
         assert_eq!(info.name, check.name);
@@ -235,6 +235,26 @@ fn perf_value(output: &str, label: &str) -> f64 {
 
 fn metric(o: &Outcome, label: &str) -> f64 {
     o.metrics.iter().find(|m| m.label == label).unwrap_or_else(|| panic!("no metric {label}")).value
+}
+
+/// `uptime` reports what /proc/uptime says, and judges it by its levels.
+#[tokio::test]
+async fn uptime_reads_the_kernel_uptime() {
+    let proc_uptime = || -> f64 {
+        let text = std::fs::read_to_string("/proc/uptime").unwrap();
+        text.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let before = proc_uptime();
+    let o = run("uptime", None, &[("warning", "1s"), ("critical", "1s")], None).await;
+    let after = proc_uptime();
+    assert_eq!(o.state, State::Ok, "{}", o.plugin_output());
+    assert!(o.summary.starts_with("Up since boot: "), "{}", o.summary);
+    let up = o.metrics.iter().find(|m| m.label == "uptime").expect("an uptime metric").value;
+    assert!((before..=after).contains(&up) || (up - before).abs() < 1.0, "{up} not within {before}..{after}");
+    // A minimum uptime longer than the machine has been up is CRIT.
+    let o = run("uptime", None, &[("warning", "36500d"), ("critical", "36500d")], None).await;
+    assert_eq!(o.state, State::Critical, "{}", o.plugin_output());
+    assert!(o.summary.contains("(warn/crit below 36500 d 0 h/36500 d 0 h)"), "{}", o.summary);
 }
 
 /// The same thresholds give the same state as check_load, and the same load

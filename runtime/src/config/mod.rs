@@ -7,6 +7,7 @@
 //! max_concurrent_checks = 64
 //! state_file = "wasmon.db"      # relative to the config file's folder
 //! checks_dir = "checks"        # watched for hot-loading (default: "checks" if it exists)
+//! packs_dir = "packs"          # installed check packs, relative likewise
 //!
 //! [defaults]                    # optional: any object key but name, host, use, check, item
 //! check_interval = "5m"
@@ -24,6 +25,8 @@
 //! check = "tcp"                 # optional host check
 //! params = { port = 22 }
 //! parents = ["router1"]         # hosts it depends on (not in [defaults])
+//! packs = ["linux-basics"]      # installed check packs: their services (see crate::pack)
+//! pack_params = { "linux-basics" = { "Disk {item}" = { warning = "85%" } } }
 //!
 //! [[service]]
 //! host = "web1"
@@ -64,7 +67,7 @@
 
 pub mod model;
 mod parents;
-mod read;
+pub(crate) mod read;
 #[cfg(test)]
 mod tests;
 

@@ -41,6 +41,8 @@ pub struct EngineSettings {
     /// exists; `None`: no checks folder, only the folders of the module
     /// files the configuration names are watched).
     pub checks_dir: Option<PathBuf>,
+    /// `packs_dir`: where check packs are installed (default `packs` beside the config).
+    pub packs_dir: PathBuf,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -86,6 +88,8 @@ pub const STATE_FILE: &str = "wasmon.db";
 /// The built-in `[engine] checks_dir`, relative to the config file's
 /// folder, used when that folder exists.
 pub const CHECKS_DIR: &str = "checks";
+/// The built-in `[engine] packs_dir`, relative to the config file's folder.
+pub const PACKS_DIR: &str = "packs";
 
 impl Default for Schedule {
     fn default() -> Schedule {
@@ -100,6 +104,7 @@ impl Default for EngineSettings {
             max_concurrent_checks: MAX_CONCURRENT_CHECKS,
             state_file: PathBuf::from(STATE_FILE),
             checks_dir: None,
+            packs_dir: PathBuf::from(PACKS_DIR),
         }
     }
 }
@@ -139,6 +144,23 @@ pub struct Host {
     pub passive: PassiveSettings,
     /// Flap detection (`flap_detection`, `low_flap_threshold`, `high_flap_threshold`).
     pub flapping: FlapPolicy,
+    /// The check packs it uses (`packs`), with its overrides (`pack_params`).
+    /// [`crate::pack::expand`] turns them into services and empties this.
+    pub packs: Vec<HostPack>,
+}
+
+/// A check pack a host uses (`packs = ["NAME"]`) and what the host
+/// overrides of it (`pack_params = { "NAME" = { ... } }`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostPack {
+    /// The installed pack's name.
+    pub name: String,
+    /// Parameters for every service of the pack whose check takes them.
+    pub params: Vec<(String, String)>,
+    /// Parameters of some services only: the key is a service name of the
+    /// pack as its manifest writes it (`"Disk {item}"`) or one service's
+    /// name (`"Disk /var"`, which wins).
+    pub services: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// A service (`[[service]]`). The default has empty names: set `host`,

@@ -1,6 +1,8 @@
 //! Reads the spanned TOML tree into the model, collecting every problem with
 //! its position instead of stopping at the first.
 
+mod packs;
+
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
-const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir"];
+const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir", "packs_dir"];
 /// Keys every host, service, template and `[defaults]` may set.
 const SETTING_KEYS: &[&str] = &[
     "check",
@@ -76,7 +78,7 @@ impl Kind {
         let (before, after): (&[&str], &[&str]) = match self {
             Kind::Defaults => (&[], &[]),
             Kind::Template => (&["name"], &["item"]),
-            Kind::Host => (&["name", "address", "use"], &[]),
+            Kind::Host => (&["name", "address", "use", "packs", "pack_params"], &[]),
             Kind::Service => (&["host", "name", "use", "item"], &[]),
         };
         let settings = SETTING_KEYS.iter().filter(|k| self != Kind::Defaults || (**k != "check" && **k != "parents"));
@@ -228,6 +230,8 @@ struct Object {
     address: Option<String>,
     uses: Vec<Spanned<String>>,
     layer: Layer,
+    /// A host's `packs` and `pack_params`.
+    packs: Vec<HostPack>,
 }
 
 /// The reader's state: the text (for positions) and the problems so far.
@@ -239,12 +243,14 @@ struct Reader<'a> {
     contacts: Vec<String>,
     handlers: Vec<String>,
     templates: Vec<String>,
+    packs_dir: PathBuf,
 }
 
 /// Reads `text`, the content of `file`.
 pub(super) fn read(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), handlers: Vec::new(), templates: Vec::new() };
+    let packs_dir = dir.join(PACKS_DIR);
+    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), handlers: Vec::new(), templates: Vec::new(), packs_dir };
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
@@ -286,6 +292,7 @@ impl Reader<'_> {
             }
         }
         let engine = self.engine(root.get("engine"));
+        self.packs_dir = engine.packs_dir.clone();
 
         // Contacts and templates first: objects refer to them.
         let contact_tables = self.tables(root, "contact");
@@ -375,6 +382,7 @@ impl Reader<'_> {
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
                 passive: layer.passive(),
                 flapping: layer.flapping(),
+                packs: o.packs,
                 ..Host::default()
             });
             host_parents.push((o.context.clone(), layer.parents.clone().unwrap_or_default()));
@@ -550,7 +558,12 @@ impl Reader<'_> {
     fn engine(&mut self, value: Option<&Val<'_>>) -> EngineSettings {
         let checks = self.dir.join(CHECKS_DIR);
         let checks_dir = checks.is_dir().then_some(checks);
-        let mut engine = EngineSettings { state_file: self.dir.join(STATE_FILE), checks_dir, ..EngineSettings::default() };
+        let mut engine = EngineSettings {
+            state_file: self.dir.join(STATE_FILE),
+            checks_dir,
+            packs_dir: self.dir.join(PACKS_DIR),
+            ..EngineSettings::default()
+        };
         let Some(value) = value else { return engine };
         let Some(table) = value.get_ref().as_table() else {
             self.problem(value.span(), format!("key 'engine': expected a table [engine], found {}", describe(value)));
@@ -582,6 +595,11 @@ impl Reader<'_> {
                             Ok(_) => self.bad(v.span(), cx, "checks_dir", format!("expected a folder, but {} is a file", dir.display())),
                             Err(e) => self.bad(v.span(), cx, "checks_dir", format!("expected an existing folder, cannot read {}: {e}", dir.display())),
                         }
+                    }
+                }
+                "packs_dir" => {
+                    if let Some(s) = self.nonempty(v, cx, "packs_dir", "a folder name") {
+                        engine.packs_dir = self.dir.join(s);
                     }
                 }
                 other => self.unknown(key.span(), cx, other, "[engine]", ENGINE_KEYS),
@@ -621,7 +639,16 @@ impl Reader<'_> {
 
     fn object_table(&mut self, kind: Kind, context: String, span: Range<usize>, table: &DeTable<'_>) -> Object {
         let cx = context.as_str();
-        let mut o = Object { context: context.clone(), span: span.clone(), name: None, host: None, address: None, uses: Vec::new(), layer: Layer::default() };
+        let mut o = Object {
+            context: context.clone(),
+            span: span.clone(),
+            name: None,
+            host: None,
+            address: None,
+            uses: Vec::new(),
+            layer: Layer::default(),
+            packs: Vec::new(),
+        };
         let allowed = kind.keys();
         for (key, v) in sorted(table) {
             let k: &str = key.get_ref().as_ref();
@@ -733,8 +760,13 @@ impl Reader<'_> {
                 },
                 "low_flap_threshold" => l.low_flap_threshold = self.percent(v, cx, k),
                 "high_flap_threshold" => l.high_flap_threshold = self.percent(v, cx, k),
+                // Read after the loop: `pack_params` needs `packs`.
+                "packs" | "pack_params" => {}
                 _ => unreachable!("every allowed key is handled: {k}"),
             }
+        }
+        if kind == Kind::Host {
+            o.packs = self.packs(cx, table.get("packs"), table.get("pack_params"));
         }
         let required: &[&str] = match kind {
             Kind::Defaults => &[],
@@ -1156,7 +1188,7 @@ impl Reader<'_> {
 }
 
 /// A table's entries in file order.
-fn sorted<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Val<'i>)> {
+pub(crate) fn sorted<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Val<'i>)> {
     let mut entries: Vec<_> = table.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
     entries
@@ -1176,7 +1208,7 @@ fn list(names: &[String], what: &str) -> String {
 }
 
 /// A value as messages show it: the value for a scalar, the type otherwise.
-fn describe(v: &Val<'_>) -> String {
+pub(crate) fn describe(v: &Val<'_>) -> String {
     match v.get_ref() {
         DeValue::String(s) => format!("\"{s}\""),
         DeValue::Integer(i) => format!("integer {i}"),
@@ -1189,7 +1221,7 @@ fn describe(v: &Val<'_>) -> String {
 }
 
 /// Line and column (from 1, in characters) of a byte offset.
-fn position(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

@@ -336,7 +336,7 @@ fn references_and_duplicates() {
 fn engine_defaults_contacts_and_top_level() {
     one_error(&format!("[engine]\nstate_semantics = \"icinga\"\n{BASE}"), 2, &["[engine]: key 'state_semantics': expected \"opsview\" or \"nagios\", found \"icinga\""]);
     one_error(&format!("[engine]\nmax_concurrent_checks = 0\n{BASE}"), 2, &["key 'max_concurrent_checks'", "from 1"]);
-    one_error(&format!("[engine]\nthreads = 4\n{BASE}"), 2, &["[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir)"]);
+    one_error(&format!("[engine]\nthreads = 4\n{BASE}"), 2, &["[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir)"]);
     one_error(&format!("[defaults]\ncheck = \"dummy\"\n{BASE}"), 2, &["unknown key 'check' in [defaults]: 'check' cannot be a default"]);
     one_error(&format!("[defaults]\nretry_interval = \"-1s\"\n{BASE}"), 2, &["[defaults]: key 'retry_interval'"]);
     one_error(&format!("{BASE}[hosts]\nname = \"x\"\n"), 10, &["unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler)"]);

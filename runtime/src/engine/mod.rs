@@ -1045,7 +1045,7 @@ fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[Strin
 
 /// Resolves a host address once: an IP literal as it is, a name through
 /// the system resolver.
-fn resolve(address: &str) -> Result<IpAddr, String> {
+pub(crate) fn resolve(address: &str) -> Result<IpAddr, String> {
     if let Ok(ip) = address.parse::<IpAddr>() {
         return Ok(ip);
     }
@@ -1059,8 +1059,9 @@ fn resolve(address: &str) -> Result<IpAddr, String> {
 
 /// Runs the engine on a simulated clock for `duration`, as fast as it can,
 /// handing every event to `sink` in time order. Every object's first check
-/// runs at t = 0. Timers (downtime start and end) fire at their times,
-/// before the checks due at the same time.
+/// runs at t = 0. Hosts' check packs are expanded first
+/// ([`crate::pack::expand`]). Timers (downtime start and end) fire at their
+/// times, before the checks due at the same time.
 pub async fn simulate(
     config: &Config,
     sandbox: &Sandbox,
@@ -1091,7 +1092,9 @@ pub async fn simulate_with(
     mut sink: impl FnMut(&Event),
 ) -> Result<(), Error> {
     let clock = SimClock::new();
-    let mut engine = Engine::new(config.clone(), sandbox)?;
+    let mut config = config.clone();
+    crate::pack::expand(&mut config, sandbox).await?;
+    let mut engine = Engine::new(config, sandbox)?;
     engine.schedule_all_at(clock.now());
     inputs.sort_by_key(|(t, _)| *t);
     let mut inputs = std::collections::VecDeque::from(inputs);

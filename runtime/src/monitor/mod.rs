@@ -147,16 +147,19 @@ impl MonitorBuilder {
         self
     }
 
-    /// Loads every module, restores the retained state, delivers the
+    /// Expands the hosts' check packs ([`crate::pack::expand`]), loads
+    /// every module, restores the retained state, delivers the
     /// notifications a previous run left pending, schedules the first
     /// checks (spread over each object's interval) and starts the engine
     /// task on the current tokio runtime.
     pub async fn start(self) -> Result<Monitor, Error> {
-        let config = self.config.ok_or_else(|| Error::Config("no configuration was given to the monitor".into()))?;
+        let mut config = self.config.ok_or_else(|| Error::Config("no configuration was given to the monitor".into()))?;
         let sandbox = match self.sandbox {
             Some(s) => s,
             None => Monitor::sandbox_for(&config).build()?,
         };
+        // Hosts' check packs become services, discovered items included.
+        crate::pack::expand(&mut config, &sandbox).await?;
         let path = match self.retention {
             Retention::Configured => Some(config.engine.state_file.clone()),
             Retention::File(p) => Some(p),

@@ -110,15 +110,20 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Read and check a configuration file, and run nothing: prints
     /// `FILE: OK (...)` and exits 0, or every problem as FILE:LINE:COLUMN on
-    /// stderr and exits 3.
+    /// stderr and exits 3. Hosts' check packs are expanded (discovery runs)
+    /// and their services counted.
     Validate(ValidateArgs),
+    /// Check packs: build a pack file from a source folder, install it,
+    /// list and show what is installed. A host with `packs = ["NAME"]`
+    /// gets every service of the installed pack.
+    Pack(crate::pack::PackArgs),
 }
 
 /// Where and how a check runs; shared by `check` and `discover`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The check: a path to a .wasm file or the name of a standard check
-    /// (dummy, tcp, http, dns, load, memory, disk). The file is a wasmon check
+    /// (dummy, tcp, http, dns, load, memory, disk, uptime). The file is a wasmon check
     /// component, or a command plugin: a WASI command component or a WASI
     /// preview1 module (e.g. built for wasm32-wasip1)
     #[arg(value_name = "MODULE")]
@@ -269,9 +274,13 @@ pub fn init_logging(verbose: u8) {
 
 /// Runs the command; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
-    // `validate` needs no sandbox and no async runtime.
+    // `validate` and `pack` need no multi-threaded runtime; they set up a
+    // sandbox only when they run wasm (discovery, building, installing).
     if let Command::Validate(args) = &cli.command {
-        return validate(args);
+        return validate(args, if cli.no_cache { None } else { cli.cache_dir.clone().or_else(wasmon_runtime::default_cache_dir) });
+    }
+    if let Command::Pack(args) = cli.command {
+        return crate::pack::run(args, if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) });
     }
     let config = match &cli.command {
         Command::Simulate(args) => Some(load_config(&args.config)?),
@@ -319,8 +328,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Discover(args) => discover(&sandbox, args).await,
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
             Command::Run(args) => daemon(&sandbox, &config.expect("loaded above"), !args.no_watch).await,
-            Command::Validate(args) => validate(&args),
-            Command::Bench(_) => unreachable!("handled above"),
+            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) => unreachable!("handled above"),
         }
     })
 }
@@ -444,8 +452,16 @@ async fn simulate(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, ar
 
 /// `wasmon validate`: every problem on its own line on stderr, then a
 /// failure (exit 3) that counts them.
-fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
-    let c = load_config(&args.config)?;
+fn validate(args: &ValidateArgs, cache_dir: Option<PathBuf>) -> Result<u8, Failure> {
+    let mut c = load_config(&args.config)?;
+    if c.hosts.iter().any(|h| !h.packs.is_empty()) {
+        // Discovery runs the packs' checks: a sandbox and a runtime.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+        runtime.block_on(async {
+            let sandbox = wasmon_runtime::Monitor::sandbox_for(&c).cache_dir(cache_dir).build()?;
+            wasmon_runtime::pack::expand(&mut c, &sandbox).await
+        })?;
+    }
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     outln!(
         "{}: OK ({}, {}, {})",
@@ -585,7 +601,7 @@ async fn describe_plugin(module: &CheckModule, grants: &Grants, format: TextForm
 }
 
 /// What `grants` allow, one line each, for the manpages.
-fn granted(grants: &Grants) -> String {
+pub(crate) fn granted(grants: &Grants) -> String {
     let mut granted = Vec::new();
     if grants.target {
         granted.push("connections to the host's address".to_string());

@@ -1,7 +1,9 @@
 //! `wasmon`: run monitoring checks that are WebAssembly components.
 
 mod bench;
+#[macro_use]
 mod cli;
+mod pack;
 
 use std::io::Write;
 use std::process::ExitCode;
