@@ -50,6 +50,9 @@ pub enum Error {
         /// The service asked for, if any.
         service: Option<String>,
     },
+    /// The HTTP API could not listen or serve.
+    #[error("HTTP API: {0}")]
+    Api(String),
     /// The monitor has stopped.
     #[error("the monitor has stopped")]
     Stopped,

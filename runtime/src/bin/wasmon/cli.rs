@@ -83,7 +83,9 @@ pub enum Command {
     /// keep state in the SQLite file of `[engine] state_file` across
     /// restarts. Structured logs go to stderr. SIGTERM or SIGINT stops it
     /// gracefully: checks in flight finish or are cut at their timeout, state
-    /// is flushed.
+    /// is flushed. With an `[api]` table it also serves the HTTP API
+    /// (status, passive results, rechecks, server-sent events; see the
+    /// README), which stops with it.
     Run(RunConfigArgs),
     /// Run the engine on a simulated clock, as fast as it can, and print one
     /// JSON object per line for every result and every notification, in time
@@ -98,6 +100,11 @@ pub enum Command {
     /// `FILE: OK (...)` and exits 0, or every problem as FILE:LINE:COLUMN on
     /// stderr and exits 3.
     Validate(ValidateArgs),
+    /// Send a passive result (or a batch of them) to a running `wasmon run`
+    /// through its HTTP API: `wasmon submit -H HOST [-s SERVICE] --state
+    /// STATE [OUTPUT...]`. Prints the result the engine made of it; exits 0,
+    /// or 3 with the reason when it could not be delivered or was refused.
+    Submit(crate::submit::SubmitArgs),
 }
 
 /// Where and how a check runs; shared by `check` and `discover`.
@@ -272,6 +279,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
         let command = match cli.command {
             Command::Bench(args) => return crate::bench::bench(cache_dir, args).await,
+            Command::Submit(args) => return crate::submit::submit(args).await,
             other => other,
         };
         // The pool reserves address space for the largest memory limit asked for.
@@ -301,7 +309,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
             Command::Run(_) => daemon(&sandbox, &config.expect("loaded above")).await,
             Command::Validate(args) => validate(&args),
-            Command::Bench(_) => unreachable!("handled above"),
+            Command::Bench(_) | Command::Submit(_) => unreachable!("handled above"),
         }
     })
 }
@@ -440,8 +448,26 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
 
 async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config) -> Result<u8, Failure> {
     tracing::info!(state_file = %config.engine.state_file.display(), "starting");
+    // Bind first: a taken port stops the start before any check runs.
+    let api = match &config.api {
+        Some(settings) => Some(wasmon_runtime::api::Server::bind(settings.clone()).await?),
+        None => None,
+    };
     let monitor = wasmon_runtime::Monitor::builder().config(config.clone()).sandbox(sandbox.clone()).start().await?;
+    let monitor = std::sync::Arc::new(monitor);
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = api.map(|server| {
+        tracing::info!(address = %server.local_addr(), "API listening");
+        tokio::spawn(server.serve(monitor.clone(), async move {
+            let _ = api_stopped.await;
+        }))
+    });
     shutdown_signal().await;
+    // The API first: requests under way are answered by the running engine.
+    let _ = stop_api.send(());
+    if let Some(served) = served {
+        served.await.context("the API task failed")??;
+    }
     monitor.stop().await?;
     Ok(0)
 }
