@@ -53,6 +53,17 @@ pub enum Error {
     /// The HTTP API could not listen or serve.
     #[error("HTTP API: {0}")]
     Api(String),
+    /// The object does not take what was asked of it: a passive result
+    /// with `passive_checks = false`, a recheck of an object without a check.
+    #[error("host '{host}'{}: {reason}", service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default())]
+    Refused {
+        /// The host asked for.
+        host: String,
+        /// The service asked for, if any.
+        service: Option<String>,
+        /// Why, in words.
+        reason: String,
+    },
     /// The monitor has stopped.
     #[error("the monitor has stopped")]
     Stopped,

@@ -458,3 +458,43 @@ async fn passive_results_rechecks_and_the_event_stream() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the wasmon API at http://127.0.0.1:"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependency_failure_and_objects_that_refuse() {
+    let objects = "[defaults]\ncheck_interval = \"1h\"\nretry_interval = \"1h\"\nmax_check_attempts = 1\n\n\
+        [[host]]\nname = \"router\"\ncheck = \"dummy\"\n\n\
+        [[host]]\nname = \"web2\"\nparents = [\"router\"]\ncheck = \"dummy\"\n\n\
+        [[service]]\nhost = \"web2\"\nname = \"HTTP\"\ncheck = \"dummy\"\n\n\
+        [[service]]\nhost = \"router\"\nname = \"Closed\"\ncheck = \"dummy\"\npassive_checks = false\n\n\
+        [[service]]\nhost = \"router\"\nname = \"Backup\"\nactive_checks = false\n";
+    let d = Daemon::start("dependency", objects);
+    let api = Api::new(&d).await;
+
+    // The parent goes DOWN by a passive result: the child's status names it.
+    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "router", "state": "DOWN", "output": "no route"}))).await;
+    assert_eq!((a.status, a.body["state"].as_str()), (200, Some("DOWN")));
+    let h = api.call(&d, "GET", "/api/v1/hosts/web2", Some(DASH), None).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.body["host"]["state"], "UNREACHABLE");
+    assert_eq!(h.body["host"]["dependency_failure"], "Dependency failure: router is DOWN");
+    assert_eq!(h.body["services"][0]["dependency_failure"], "Dependency failure: router is DOWN");
+    let s = api.call(&d, "GET", "/api/v1/hosts/router/services/Backup", Some(DASH), None).await;
+    assert_eq!((s.body["stale"].as_bool(), s.body["dependency_failure"].is_null()), (Some(false), false), "{}", s.body);
+
+    // Objects that do not take what is asked: 409, naming them.
+    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "router", "service": "Closed", "state": "OK"}))).await;
+    assert_eq!(a.status, 409);
+    assert!(error(&a).starts_with("host 'router', service 'Closed': "), "{}", error(&a));
+    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "router", "service": "Backup"}))).await;
+    assert_eq!(a.status, 409);
+    assert!(error(&a).starts_with("host 'router', service 'Backup': "), "{}", error(&a));
+    let a = api
+        .call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"results": [
+            {"host": "router", "service": "Backup", "state": "CRITICAL", "output": "backup failed"},
+            {"host": "router", "service": "Closed", "state": "OK"}
+        ]})))
+        .await;
+    assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
+    assert_eq!(a.body["results"][0]["event"]["output"], "backup failed");
+    assert_eq!(a.body["results"][1]["status"], 409);
+}

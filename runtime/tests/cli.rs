@@ -393,3 +393,65 @@ fn a_closed_stdout_keeps_the_exit_code() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `wasmon simulate` prints dependency failure and its recovery as results
+/// with `"source": "dependency"`, the checks' own with `"active"`.
+#[test]
+fn simulate_prints_dependency_failure_with_its_source() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/configs/dependency.toml");
+    let out = wasmon(&["simulate", "--config", config, "--duration", "3m"]);
+    assert_eq!(code(&out), 0);
+    let lines: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let shown: Vec<String> = lines
+        .iter()
+        .filter(|v| v["kind"] == "result" && v["t"].as_f64().unwrap() > 0.0)
+        .map(|v| {
+            let object = match v["service"].as_str() {
+                Some(s) => format!("{}/{s}", v["host"].as_str().unwrap()),
+                None => v["host"].as_str().unwrap().to_string(),
+            };
+            format!("{} {object} {} {} {}", v["t"], v["state"].as_str().unwrap(), v["source"].as_str().unwrap(), v["output"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "60.0 router DOWN active Sequence step 2 of 4: CRITICAL",
+            "60.0 switch UNREACHABLE dependency Dependency failure: router is DOWN",
+            "60.0 server UNREACHABLE dependency Dependency failure: router is DOWN",
+            "60.0 router/SNMP Agent CRITICAL dependency Dependency failure: router is DOWN",
+            "60.0 switch/Ports CRITICAL dependency Dependency failure: router is DOWN",
+            "60.0 server/HTTP CRITICAL dependency Dependency failure: router is DOWN",
+            "120.0 router DOWN active Sequence step 3 of 4: CRITICAL",
+            "180.0 router UP active Sequence step 4 of 4: OK",
+            "180.0 switch UP dependency Restored status: Dummy check",
+            "180.0 server UP dependency Restored status: Dummy check",
+            "180.0 router/SNMP Agent OK dependency Restored status: Dummy check",
+            "180.0 switch/Ports OK dependency Restored status: Dummy check",
+            "180.0 server/HTTP OK dependency Restored status: Dummy check",
+        ]
+    );
+}
+
+#[test]
+fn validate_rejects_a_dependency_cycle_naming_it() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cycle.toml");
+    std::fs::write(
+        &file,
+        "[[host]]\nname = \"a\"\nparents = [\"c\"]\n\n[[host]]\nname = \"b\"\nparents = [\"a\"]\n\n\
+         [[host]]\nname = \"c\"\nparents = [\"b\"]\n\n[[host]]\nname = \"d\"\nparents = [\"nowhere\"]\n",
+    )
+    .unwrap();
+    let out = wasmon(&["validate", "--config", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with(&format!("{}:7:12: ", file.display())), "{stderr}");
+    assert!(lines[0].ends_with("host \"b\": key 'parents': dependency cycle a -> c -> b -> a"), "{stderr}");
+    assert!(lines[1].starts_with(&format!("{}:15:12: ", file.display())), "{stderr}");
+    assert!(lines[1].contains("host \"d\": key 'parents': no host named \"nowhere\""), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

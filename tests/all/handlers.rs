@@ -171,3 +171,14 @@ fn handler_configuration_errors_name_the_key() {
     let e = bad("[[host]]\nname = \"h\"\nevent_handlers = [\"missing\"]\n");
     assert!(e.contains("host \"h\": key 'event_handlers': no handler named \"missing\""), "{e}");
 }
+
+#[test]
+fn a_configuration_built_in_code_with_an_unknown_handler_is_refused() {
+    let mut c = config("OK", "result", "", "");
+    c.services[0].event_handlers = vec!["echo".into(), "missing".into()];
+    let e = match wasmon_runtime::engine::Engine::new(c, crate::sandbox()) {
+        Ok(_) => panic!("an unknown handler name was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(e, "configuration: service \"Lifecycle\" on host \"web1\": no event handler named \"missing\"");
+}

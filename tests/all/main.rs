@@ -6,6 +6,7 @@
 //! - `standard`: the standard checks, end to end against local servers and
 //!   against the monitoring-plugins on the same machine.
 
+mod dependency;
 mod engine;
 mod handlers;
 mod hostile;

@@ -45,6 +45,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         let status = match &e {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::Refused { .. } => StatusCode::CONFLICT,
             Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -250,8 +250,8 @@ async fn results(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<
     }
     let mut items = Vec::with_capacity(submissions.len());
     let (mut accepted, mut rejected) = (0, 0);
-    for submission in submissions {
-        match s.monitor.submit(submission).await {
+    for outcome in s.monitor.submit_batch(submissions).await {
+        match outcome {
             Ok(event) => {
                 accepted += 1;
                 items.push(json!({ "event": event }));

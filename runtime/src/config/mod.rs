@@ -19,6 +19,7 @@
 //! address = "127.0.0.1"
 //! check = "tcp"                 # optional host check
 //! params = { port = 22 }
+//! parents = ["router1"]         # hosts it depends on (not in [defaults])
 //!
 //! [[service]]
 //! host = "web1"
@@ -27,6 +28,16 @@
 //! check = "dummy"               # a standard check or a path to a .wasm
 //! params = { sequence = "OK,WARNING,CRITICAL" }
 //! contacts = ["ops"]
+//! parents = ["SNMP Agent", { host = "core1", service = "SNMP Agent" }]
+//!
+//! [[service]]
+//! host = "web1"
+//! name = "Backup"
+//! active_checks = false         # passive only (default true); no check needed
+//! passive_checks = true         # false refuses submitted results (default true)
+//! check_freshness = true        # a threshold alone enables it too
+//! freshness_threshold = "10m"   # default: check_interval + 15s
+//! stale_state = "UNKNOWN"       # the default
 //!
 //! [[contact]]
 //! name = "ops"
@@ -45,11 +56,18 @@
 //! `params` merge key by key the same way; every other key (lists included)
 //! is replaced as a whole by the layer above.
 //!
+//! `parents` name hosts (for a host) or services (for a service: a plain
+//! name is a service of the same host); an unknown name or a dependency
+//! cycle is a problem naming it (`a -> b -> a`). A service's own host is
+//! always its parent too. See [`crate::state::dependency`] for what a
+//! failed parent does, and [`crate::engine::Due`] for freshness.
+//!
 //! Every problem is reported, each as `FILE:LINE:COLUMN: what: why`, and a
 //! file with any problem yields no [`Config`] at all.
 
 mod api;
 pub mod model;
+mod parents;
 mod read;
 #[cfg(test)]
 mod tests;

@@ -126,6 +126,10 @@ pub struct Host {
     pub notification: NotificationPolicy,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
+    /// `parents`: the hosts it depends on (dependency failure, seed 002).
+    pub parents: Vec<String>,
+    /// Passive results and freshness.
+    pub passive: PassiveSettings,
 }
 
 /// A service (`[[service]]`). The default has empty names: set `host`,
@@ -138,7 +142,8 @@ pub struct Service {
     pub name: String,
     /// The item it monitors, if the check has items.
     pub item: Option<String>,
-    /// Its check.
+    /// Its check (the default, an empty module, for a passive-only service
+    /// without one: `active_checks = false` and no `check`).
     pub check: CheckSpec,
     /// Its schedule.
     pub schedule: Schedule,
@@ -148,6 +153,55 @@ pub struct Service {
     pub notification: NotificationPolicy,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
+    /// `parents`: the services it depends on (dependency failure, seed 002).
+    pub parents: Vec<ServiceRef>,
+    /// Passive results and freshness.
+    pub passive: PassiveSettings,
+}
+
+/// A service named as a parent: `"SNMP Agent"` (on the same host) or
+/// `{ host = "core1", service = "SNMP Agent" }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ServiceRef {
+    /// The parent's host.
+    pub host: String,
+    /// The parent service's name.
+    pub service: String,
+}
+
+/// Passive results and freshness checking of one object (seed 002,
+/// "Freshness Checking"). The default is Nagios's: active and passive
+/// checks on, no freshness checking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassiveSettings {
+    /// `active_checks` (default true): false makes the object passive only
+    /// (its check, if it has one, runs only when its result is stale).
+    pub active_checks: bool,
+    /// `passive_checks` (default true): false refuses submitted results.
+    pub passive_checks: bool,
+    /// `check_freshness` with `freshness_threshold`: how long without any
+    /// result (active or passive) the object may go before it is stale.
+    /// `None`: no freshness checking. Enabled without a threshold, it is
+    /// the check interval plus [`FRESHNESS_LATENCY`].
+    pub freshness_threshold: Option<Duration>,
+    /// `stale_state` (default UNKNOWN): the state of a stale object that
+    /// has no check to run.
+    pub stale_state: crate::outcome::State,
+}
+
+/// What a derived freshness threshold adds to the check interval (as
+/// Nagios adds latency).
+pub const FRESHNESS_LATENCY: Duration = Duration::from_secs(15);
+
+impl Default for PassiveSettings {
+    fn default() -> PassiveSettings {
+        PassiveSettings {
+            active_checks: true,
+            passive_checks: true,
+            freshness_threshold: None,
+            stale_state: crate::outcome::State::Unknown,
+        }
+    }
 }
 
 /// When an event handler runs (`on`).

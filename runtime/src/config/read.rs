@@ -44,6 +44,12 @@ const SETTING_KEYS: &[&str] = &[
     "output_limit",
     "timeout_state",
     "grants",
+    "parents",
+    "active_checks",
+    "passive_checks",
+    "check_freshness",
+    "freshness_threshold",
+    "stale_state",
 ];
 
 /// What kind of table an object's keys come from.
@@ -72,7 +78,7 @@ impl Kind {
             Kind::Host => (&["name", "address", "use"], &[]),
             Kind::Service => (&["host", "name", "use", "item"], &[]),
         };
-        let settings = SETTING_KEYS.iter().filter(|k| self != Kind::Defaults || **k != "check");
+        let settings = SETTING_KEYS.iter().filter(|k| self != Kind::Defaults || (**k != "check" && **k != "parents"));
         before.iter().chain(settings).chain(after).copied().collect()
     }
 }
@@ -100,6 +106,12 @@ struct Layer {
     output_limit: Option<usize>,
     timeout_state: Option<State>,
     grants: Option<Vec<String>>,
+    parents: Option<Vec<super::parents::Written>>,
+    active_checks: Option<bool>,
+    passive_checks: Option<bool>,
+    check_freshness: Option<bool>,
+    freshness_threshold: Option<Duration>,
+    stale_state: Option<State>,
 }
 
 impl Layer {
@@ -126,6 +138,12 @@ impl Layer {
         over(&mut self.output_limit, &top.output_limit);
         over(&mut self.timeout_state, &top.timeout_state);
         over(&mut self.grants, &top.grants);
+        over(&mut self.parents, &top.parents);
+        over(&mut self.active_checks, &top.active_checks);
+        over(&mut self.passive_checks, &top.passive_checks);
+        over(&mut self.check_freshness, &top.check_freshness);
+        over(&mut self.freshness_threshold, &top.freshness_threshold);
+        over(&mut self.stale_state, &top.stale_state);
         for (k, v) in &top.params {
             match self.params.iter_mut().find(|(name, _)| name == k) {
                 Some(slot) => slot.1.clone_from(v),
@@ -140,6 +158,21 @@ impl Layer {
             check_interval: self.check_interval.unwrap_or(d.check_interval),
             retry_interval: self.retry_interval.unwrap_or(d.retry_interval),
             max_check_attempts: self.max_check_attempts.unwrap_or(d.max_check_attempts),
+        }
+    }
+
+    /// Passive results and freshness: a threshold enables freshness
+    /// checking unless `check_freshness = false`; enabled without one, it
+    /// is the check interval plus [`FRESHNESS_LATENCY`].
+    fn passive(&self) -> PassiveSettings {
+        let d = PassiveSettings::default();
+        let enabled = self.check_freshness.unwrap_or(self.freshness_threshold.is_some());
+        let threshold = self.freshness_threshold.unwrap_or(self.schedule().check_interval + FRESHNESS_LATENCY);
+        PassiveSettings {
+            active_checks: self.active_checks.unwrap_or(d.active_checks),
+            passive_checks: self.passive_checks.unwrap_or(d.passive_checks),
+            freshness_threshold: enabled.then_some(threshold),
+            stale_state: self.stale_state.unwrap_or(d.stale_state),
         }
     }
 
@@ -301,6 +334,7 @@ impl Reader<'_> {
         };
 
         let mut hosts = Vec::new();
+        let mut host_parents = Vec::new();
         let mut seen = HashMap::new();
         for (i, t) in self.tables(root, "host").iter().enumerate() {
             let o = self.object(Kind::Host, i, t);
@@ -322,11 +356,29 @@ impl Reader<'_> {
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
+                passive: layer.passive(),
+                ..Host::default()
             });
+            host_parents.push((o.context.clone(), layer.parents.clone().unwrap_or_default()));
+        }
+        {
+            let nodes: Vec<_> = hosts
+                .iter()
+                .zip(&host_parents)
+                .map(|(h, (context, parents))| super::parents::Node { context, host: &h.name, service: None, parents })
+                .collect();
+            let (resolved, problems) = super::parents::hosts(&nodes);
+            for (span, message) in problems {
+                self.problem(span, message);
+            }
+            for (h, parents) in hosts.iter_mut().zip(resolved) {
+                h.parents = parents;
+            }
         }
 
         let host_names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
         let mut services = Vec::new();
+        let mut service_parents = Vec::new();
         let mut seen = HashMap::new();
         for (i, t) in self.tables(root, "service").iter().enumerate() {
             let o = self.object(Kind::Service, i, t);
@@ -349,7 +401,14 @@ impl Reader<'_> {
             }
             seen.insert(id, name.span().start);
             let layer = resolve(&o);
-            let Some(check) = layer.check_spec() else {
+            let passive = layer.passive();
+            let check = match layer.check_spec() {
+                Some(check) => Some(check),
+                // A passive-only service needs no check.
+                None if !passive.active_checks && !layer.check_written => Some(CheckSpec::default()),
+                None => None,
+            };
+            let Some(check) = check else {
                 if layer.check_written {
                     continue;
                 }
@@ -368,7 +427,29 @@ impl Reader<'_> {
                 contacts: layer.contacts.clone().unwrap_or_default(),
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
+                passive,
+                ..Service::default()
             });
+            service_parents.push((o.context.clone(), layer.parents.clone().unwrap_or_default()));
+        }
+        {
+            let nodes: Vec<_> = services
+                .iter()
+                .zip(&service_parents)
+                .map(|(s, (context, parents))| super::parents::Node {
+                    context,
+                    host: &s.host,
+                    service: Some(&s.name),
+                    parents,
+                })
+                .collect();
+            let (resolved, problems) = super::parents::services(&nodes);
+            for (span, message) in problems {
+                self.problem(span, message);
+            }
+            for (s, parents) in services.iter_mut().zip(resolved) {
+                s.parents = parents;
+            }
         }
 
         Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers, api }
@@ -436,7 +517,7 @@ impl Reader<'_> {
     }
 
     fn unknown(&mut self, span: Range<usize>, context: &str, key: &str, header: &str, expected: &[&str]) {
-        let hint = if header == "[defaults]" && (key == "check" || key == "item") {
+        let hint = if header == "[defaults]" && (key == "check" || key == "item" || key == "parents") {
             format!(": '{key}' cannot be a default; set it on the object or in a template")
         } else {
             format!(" (expected one of: {})", expected.join(", "))
@@ -518,15 +599,25 @@ impl Reader<'_> {
                 "max_check_attempts" => l.max_check_attempts = self.integer(v, cx, k, 1, u32::MAX.into()).map(|n| n as u32),
                 "memory" => l.memory = self.size(v, cx, k),
                 "output_limit" => l.output_limit = self.size(v, cx, k),
-                "timeout_state" => {
-                    l.timeout_state = match v.get_ref().as_str().map(str::parse::<State>) {
+                "timeout_state" | "stale_state" => {
+                    let state = match v.get_ref().as_str().map(str::parse::<State>) {
                         Some(Ok(s)) => Some(s),
                         _ => {
                             self.bad(v.span(), cx, k, format!("expected a state: OK, WARNING, CRITICAL or UNKNOWN, found {}", describe(v)));
                             None
                         }
+                    };
+                    if k == "timeout_state" {
+                        l.timeout_state = state;
+                    } else {
+                        l.stale_state = state;
                     }
                 }
+                "active_checks" => l.active_checks = self.boolean(v, cx, k),
+                "passive_checks" => l.passive_checks = self.boolean(v, cx, k),
+                "check_freshness" => l.check_freshness = self.boolean(v, cx, k),
+                "freshness_threshold" => l.freshness_threshold = self.duration(v, cx, k, false),
+                "parents" => l.parents = self.parents(v, cx),
                 "contacts" => {
                     let names = self.strings(v, cx, k, "a list of contact names");
                     let mut ok = names.is_some();
@@ -782,6 +873,67 @@ impl Reader<'_> {
             }
         };
         method.filter(|_| ok)
+    }
+
+    fn boolean(&mut self, v: &Val<'_>, cx: &str, key: &str) -> Option<bool> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.bad(v.span(), cx, key, format!("expected true or false, found {}", describe(v)));
+                None
+            }
+        }
+    }
+
+    /// `parents`: a list of names, or (for services) of tables
+    /// `{ host = "h", service = "s" }`; checked against the objects later.
+    fn parents(&mut self, v: &Val<'_>, cx: &str) -> Option<Vec<super::parents::Written>> {
+        const WHAT: &str = "a list of parents such as [\"router1\"] or [\"SNMP Agent\", { host = \"core1\", service = \"SNMP Agent\" }]";
+        let Some(items) = v.get_ref().as_array() else {
+            self.bad(v.span(), cx, "parents", format!("expected {WHAT}, found {}", describe(v)));
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) if !s.trim().is_empty() => {
+                    out.push(super::parents::Written { span: item.span(), host: None, name: s.to_string() })
+                }
+                DeValue::Table(t) => {
+                    let mut host = None;
+                    let mut service = None;
+                    for (key, value) in sorted(t) {
+                        let slot = match key.get_ref().as_ref() {
+                            "host" => &mut host,
+                            "service" => &mut service,
+                            other => {
+                                self.unknown(key.span(), cx, &format!("parents.{other}"), "a parent", &["host", "service"]);
+                                ok = false;
+                                continue;
+                            }
+                        };
+                        *slot = self.nonempty(value, cx, &format!("parents.{}", key.get_ref()), "a name");
+                        ok &= slot.is_some();
+                    }
+                    match (host, service) {
+                        (Some(host), Some(name)) => {
+                            out.push(super::parents::Written { span: item.span(), host: Some(host), name })
+                        }
+                        _ if !ok => {}
+                        _ => {
+                            self.bad(item.span(), cx, "parents", "expected a table with both 'host' and 'service'");
+                            ok = false;
+                        }
+                    }
+                }
+                _ => {
+                    self.bad(item.span(), cx, "parents", format!("expected {WHAT}: each a name or a table, found {}", describe(item)));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     fn string(&mut self, v: &Val<'_>, cx: &str, key: &str, what: &str) -> Option<String> {

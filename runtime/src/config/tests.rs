@@ -405,3 +405,115 @@ fn the_builtin_configuration_monitors_this_machine() {
     assert_eq!(c.engine.state_file, std::path::PathBuf::from("wasmon.db"));
     assert_eq!(c.contacts[0].methods, [super::Method::Log]);
 }
+
+const TREE: &str = r#"
+[[template]]
+name = "behind-router"
+parents = ["router"]
+
+[[host]]
+name = "router"
+
+[[host]]
+name = "switch"
+use = "behind-router"
+
+[[host]]
+name = "server"
+parents = ["switch"]
+
+[[service]]
+host = "router"
+name = "SNMP Agent"
+check = "dummy"
+
+[[service]]
+host = "server"
+name = "Interface"
+check = "dummy"
+parents = ["Agent", { host = "router", service = "SNMP Agent" }]
+
+[[service]]
+host = "server"
+name = "Agent"
+check = "dummy"
+"#;
+
+#[test]
+fn parents_resolve_for_hosts_from_templates_and_for_services_on_any_host() {
+    let c = parse(TREE, Path::new("wasmon.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let parents: Vec<(&str, Vec<String>)> = c.hosts.iter().map(|h| (h.name.as_str(), h.parents.clone())).collect();
+    assert_eq!(parents, [("router", vec![]), ("switch", vec!["router".to_string()]), ("server", vec!["switch".to_string()])]);
+    assert_eq!(
+        c.services[1].parents,
+        [
+            ServiceRef { host: "server".into(), service: "Agent".into() },
+            ServiceRef { host: "router".into(), service: "SNMP Agent".into() }
+        ]
+    );
+    assert!(c.services[0].parents.is_empty());
+}
+
+#[test]
+fn unknown_parents_and_cycles_are_rejected_where_they_are_written() {
+    one_error(
+        "[[host]]\nname = \"a\"\nparents = [\"nope\"]\n",
+        3,
+        &["host \"a\": key 'parents': no host named \"nope\" (hosts: a)"],
+    );
+    one_error(
+        &format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck = \"dummy\"\nparents = [{{ host = \"web1\", service = \"y\" }}]\n"),
+        14,
+        &["service \"x\" on host \"web1\": key 'parents': no service \"y\" on host \"web1\""],
+    );
+    one_error(
+        "[[host]]\nname = \"a\"\nparents = [\"b\"]\n\n[[host]]\nname = \"b\"\nparents = [\"a\"]\n",
+        7,
+        &["host \"b\": key 'parents': dependency cycle a -> b -> a"],
+    );
+    one_error(
+        "[[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"dummy\"\nparents = [\"s\"]\n",
+        8,
+        &["dependency cycle h/s -> h/s"],
+    );
+    one_error("[defaults]\nparents = [\"a\"]\n", 2, &["unknown key 'parents' in [defaults]", "cannot be a default"]);
+    one_error("[[host]]\nname = \"a\"\nparents = \"b\"\n", 3, &["key 'parents': expected a list of parents"]);
+}
+
+#[test]
+fn passive_and_freshness_keys_with_their_defaults() {
+    let c = parse(
+        &format!(
+            "{BASE}[[service]]\nhost = \"web1\"\nname = \"Backup\"\nactive_checks = false\ncheck_freshness = true\n\n\
+             [[service]]\nhost = \"web1\"\nname = \"Push\"\ncheck = \"dummy\"\npassive_checks = false\n\
+             freshness_threshold = \"10m\"\nstale_state = \"CRITICAL\"\n"
+        ),
+        Path::new("wasmon.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let backup = &c.services[0];
+    assert_eq!(backup.check, CheckSpec::default(), "a passive-only service needs no check");
+    assert_eq!(
+        backup.passive,
+        PassiveSettings {
+            active_checks: false,
+            passive_checks: true,
+            freshness_threshold: Some(CHECK_INTERVAL + FRESHNESS_LATENCY),
+            stale_state: State::Unknown
+        }
+    );
+    let push = &c.services[1];
+    assert_eq!(
+        push.passive,
+        PassiveSettings {
+            active_checks: true,
+            passive_checks: false,
+            freshness_threshold: Some(Duration::from_secs(600)),
+            stale_state: State::Critical
+        }
+    );
+    assert_eq!(c.hosts[0].passive, PassiveSettings::default());
+    // Without active_checks = false a service still needs its check.
+    one_error(&format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck_freshness = true\n"), 10, &["no 'check'"]);
+    one_error(&with_service("active_checks = \"no\""), 14, &["key 'active_checks': expected true or false"]);
+}

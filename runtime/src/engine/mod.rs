@@ -5,7 +5,13 @@
 //! [`simulate`] drives it on a simulated clock as fast as it can; the
 //! [`crate::Monitor`] (`wasmon run`, embedders) drives the same steps on a
 //! real clock.
+//!
+//! Dependency failure, passive-only objects and freshness are in
+//! [`dependency`](self::Due) (seed 002).
 
+mod dependency;
+
+pub use self::dependency::Due;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs};
@@ -45,7 +51,7 @@ pub enum Event {
         host: String,
         /// The service, or null for a host result.
         service: Option<String>,
-        /// OK/WARNING/CRITICAL/UNKNOWN for services, UP/DOWN for hosts.
+        /// OK/WARNING/CRITICAL/UNKNOWN for services, UP/DOWN/UNREACHABLE for hosts.
         state: String,
         /// SOFT or HARD.
         state_type: StateType,
@@ -104,6 +110,12 @@ pub enum Source {
     Active,
     /// A result submitted from outside (the API, [`crate::Monitor::submit`]).
     Passive,
+    /// A state the engine imposed or restored: the object entered, changed
+    /// or left dependency failure (seed 002).
+    Dependency,
+    /// A stale object's `stale_state`: no result came within its freshness
+    /// threshold and it has no check to run.
+    Freshness,
 }
 
 /// One monitored object and everything the engine keeps for it. Names are
@@ -115,7 +127,8 @@ struct Object {
     check: Arc<CheckSpec>,
     /// The plugin arguments, macros expanded (empty for a wasmon check).
     args: Arc<[String]>,
-    module: usize,
+    /// The module of its check; `None` for a passive-only object without one.
+    module: Option<usize>,
     target: Arc<Target>,
     schedule: Schedule,
     notification: NotificationPolicy,
@@ -127,6 +140,8 @@ struct Object {
     values: Values,
     /// A check of it is running (its value store is out with the run).
     running: bool,
+    /// Dependencies, passive results and freshness.
+    dep: dependency::Links,
 }
 
 impl Object {
@@ -219,17 +234,28 @@ impl Engine {
         let handler_index: HashMap<String, usize> =
             handlers.iter().enumerate().map(|(i, h)| (h.name.to_string(), i)).collect();
         let mut last_handlers: Option<Arc<[usize]>> = None;
-        let mut handlers_of = |names: Vec<String>| -> Arc<[usize]> {
-            let ids: Vec<usize> = names.iter().filter_map(|n| handler_index.get(n).copied()).collect();
-            match &last_handlers {
+        let mut handlers_of = |names: Vec<String>, object: &str| -> Result<Arc<[usize]>, Error> {
+            // The file reader refuses unknown names; a Config built in code
+            // is checked here.
+            let ids = names
+                .iter()
+                .map(|n| {
+                    handler_index
+                        .get(n)
+                        .copied()
+                        .ok_or_else(|| Error::Config(format!("{object}: no event handler named \"{n}\"")))
+                })
+                .collect::<Result<Vec<usize>, Error>>()?;
+            Ok(match &last_handlers {
                 Some(last) if **last == *ids => last.clone(),
                 _ => {
                     let ids: Arc<[usize]> = ids.into();
                     last_handlers = Some(ids.clone());
                     ids
                 }
-            }
+            })
         };
+        let mut graph = dependency::Graph { host_parents: HashMap::new(), service_parents: Vec::new() };
         let mut hosts: HashMap<String, (Arc<str>, Arc<Target>)> = HashMap::new();
         let mut objects = Vec::with_capacity(config.hosts.len() + config.services.len());
         let mut host_objects = Vec::new();
@@ -240,25 +266,31 @@ impl Engine {
             };
             let name: Arc<str> = Arc::from(h.name.as_str());
             let target = Arc::new(Target::new(h.name.clone(), address));
+            graph.host_parents.insert(h.name.clone(), h.parents);
             hosts.insert(h.name, (name.clone(), target.clone()));
-            if let Some(check) = h.check {
+            // A passive-only host is an object even without a check.
+            let has_check = h.check.is_some();
+            if has_check || !h.passive.active_checks {
+                let check = h.check.unwrap_or_default();
                 let args = expand(&check, &target, "")?;
+                let handlers = handlers_of(h.event_handlers, &format!("host \"{name}\""))?;
                 host_objects.push(Object {
                     host: name,
                     service: None,
                     item: None,
                     args,
-                    module: load(&check.module)?,
+                    module: if has_check { Some(load(&check.module)?) } else { None },
                     check: share(check),
                     target,
                     schedule: h.schedule,
                     notification: h.notification,
                     contacts: h.contacts.into(),
-                    handlers: handlers_of(h.event_handlers),
+                    handlers,
                     state: ObjectState::default(),
                     notify: NotifyState::default(),
                     values: Values::new(),
                     running: false,
+                    dep: dependency::Links { passive: h.passive, has_check, ..Default::default() },
                 });
             }
         }
@@ -283,27 +315,34 @@ impl Engine {
                 }
             };
             let args = expand(&s.check, &target, &s.name)?;
+            let handlers = handlers_of(s.event_handlers, &format!("service \"{}\" on host \"{}\"", s.name, s.host))?;
+            // A passive-only service may have no check.
+            let has_check = !s.check.module.is_empty();
+            if !s.parents.is_empty() {
+                graph.service_parents.push((objects.len(), s.parents));
+            }
             objects.push(Object {
                 host,
                 service: Some(Arc::from(s.name)),
                 item: s.item,
                 args,
-                module: load(&s.check.module)?,
+                module: if has_check { Some(load(&s.check.module)?) } else { None },
                 check: share(s.check),
                 target,
                 schedule: s.schedule,
                 notification: s.notification,
                 contacts,
-                handlers: handlers_of(s.event_handlers),
+                handlers,
                 state: ObjectState::default(),
                 notify: NotifyState::default(),
                 values: Values::new(),
                 running: false,
+                dep: dependency::Links { passive: s.passive, has_check, ..Default::default() },
             });
         }
         let index = objects.iter().enumerate().map(|(id, o)| ((o.host.clone(), o.service.clone()), id)).collect();
         let contacts = config.contacts.into_iter().map(|c| (c.name.clone(), c)).collect();
-        Ok(Engine {
+        let mut engine = Engine {
             objects,
             index,
             modules,
@@ -314,7 +353,9 @@ impl Engine {
             track_dirty: false,
             dirty: Vec::new(),
             dirty_ids: Vec::new(),
-        })
+        };
+        engine.link(graph);
+        Ok(engine)
     }
 
     /// Remembers the objects whose results were not significant (see
@@ -368,10 +409,10 @@ impl Engine {
     }
 
     /// Schedules every object's first check at `at` (the simulator starts
-    /// them all at t = 0).
+    /// them all at t = 0; see [`Engine::schedule_first`]).
     pub fn schedule_all_at(&mut self, at: Time) {
         for id in 0..self.objects.len() {
-            self.scheduler.schedule(id, at);
+            self.schedule_first(id, at);
         }
     }
 
@@ -386,13 +427,25 @@ impl Engine {
     pub async fn run_due(&mut self, now: Time) -> Vec<Event> {
         let mut events = Vec::new();
         for (id, _) in self.scheduler.pop_due(now) {
+            match self.on_due(id, now) {
+                Due::Run => {}
+                Due::Handled(f) => {
+                    flatten(*f, &mut events);
+                    continue;
+                }
+                Due::Skip => continue,
+            }
             let pending = self.start(id);
             let run = pending.module.check(&pending.call).await;
-            let finished = self.finish(id, run, now);
+            let mut finished = self.finish(id, run, now);
+            let dependents = std::mem::take(&mut finished.dependents);
             events.extend(finished.events);
             for h in finished.handlers {
                 let outcome = h.module.handle(&h.call).await;
                 events.push(h.event(outcome, now));
+            }
+            for d in dependents {
+                flatten(d, &mut events);
             }
         }
         events
@@ -407,7 +460,7 @@ impl Engine {
         let o = &mut self.objects[id];
         o.running = true;
         PendingCheck {
-            module: self.modules[o.module].clone(),
+            module: self.modules[o.module.expect("only an object with a check is started")].clone(),
             call: CheckCall {
                 target: (*o.target).clone(),
                 item: o.item.clone(),
@@ -434,19 +487,35 @@ impl Engine {
         let finished = self.process(id, run.outcome, now, Source::Active);
         let o = &self.objects[id];
         let next = now + crate::state::next_check_after(&o.state, &o.schedule.state_config(self.semantics));
-        self.scheduler.schedule(id, next);
+        if self.in_failure(id) {
+            // A manual recheck: it re-enters dependency failure when due next.
+            self.rechecked(id);
+            self.scheduler.schedule(id, next);
+        } else {
+            self.schedule_next(id, next, now);
+        }
         finished
     }
 
     /// Applies a result submitted from outside at `now`, through the same
     /// state processor and notification rules as a check's. The object's
-    /// schedule and value store are left as they are.
+    /// value store is left as it is, and so is its schedule, but for a
+    /// passive-only object's freshness deadline, which moves on.
     pub fn submit(&mut self, id: ObjectId, outcome: Outcome, now: Time) -> Finished {
-        self.process(id, outcome, now, Source::Passive)
+        let f = self.process(id, outcome, now, Source::Passive);
+        let d = &self.objects[id].dep;
+        if !(d.passive.active_checks && d.has_check) && !self.in_failure(id) && !self.objects[id].running {
+            self.schedule_next(id, now, now);
+        }
+        f
     }
 
     fn process(&mut self, id: ObjectId, outcome: Outcome, now: Time, source: Source) -> Finished {
         let mut events = Vec::new();
+        let failing_before = self.failing_before(id);
+        self.before_result(id, source, now);
+        // In dependency failure: no notification, no event handler.
+        let quiet = self.in_failure(id);
         let o = &mut self.objects[id];
         // A host check's OK and WARNING mean UP, anything else DOWN.
         let state = match (o.is_host(), outcome.state) {
@@ -463,8 +532,11 @@ impl Engine {
         let cfg = o.schedule.state_config(self.semantics);
         let previous_state = o.state.state;
         let transition = process(&o.state, &input, now, &cfg);
-        let (notify_state, notification) =
-            notify::decide(&o.notify, &transition.state, &transition.events, now, &o.notification);
+        let (notify_state, notification) = if quiet {
+            (o.notify, None)
+        } else {
+            notify::decide(&o.notify, &transition.state, &transition.events, now, &o.notification)
+        };
         let (before, after) = (&o.state, &transition.state);
         let significant = !transition.events.is_empty()
             || notification.is_some()
@@ -542,7 +614,7 @@ impl Engine {
             .handlers
             .iter()
             .map(|i| &self.handlers[*i])
-            .filter(|h| trigger.runs(h.on))
+            .filter(|h| !quiet && trigger.runs(h.on))
             .map(|h| PendingHandler {
                 name: h.name.clone(),
                 module: h.module.clone(),
@@ -575,17 +647,22 @@ impl Engine {
             }
             self.dirty[id] = !significant;
         }
-        Finished {
+        let mut finished = Finished {
             key: o.key(),
             time: now,
             handlers,
-            significant,
+            significant: significant || quiet,
             transition,
             notify: o.notify,
             values: o.values.clone(),
             deliveries,
             events,
-        }
+            dependency: None,
+            dependents: Vec::new(),
+        };
+        finished.dependency = self.dependency_record(id);
+        finished.dependents = self.propagate(id, failing_before, now);
+        finished
     }
 
     /// The objects' keys, in table order.
@@ -641,6 +718,8 @@ impl Engine {
             last_hard_state_change: o.state.last_hard_state_change.map(|t| t.as_secs_f64()),
             next_check: self.scheduler.due(id).map(|t| t.as_secs_f64()),
             running: o.running,
+            dependency_failure: o.dep.failure.as_ref().map(|f| f.output.clone()),
+            stale: o.dep.stale,
         }
     }
 
@@ -664,7 +743,7 @@ pub struct ObjectStatus {
     pub host: String,
     /// The service, or null for the host itself.
     pub service: Option<String>,
-    /// OK/WARNING/CRITICAL/UNKNOWN, or UP/DOWN for a host.
+    /// OK/WARNING/CRITICAL/UNKNOWN, or UP/DOWN/UNREACHABLE for a host.
     pub state: String,
     /// SOFT or HARD.
     pub state_type: StateType,
@@ -688,6 +767,11 @@ pub struct ObjectStatus {
     pub next_check: Option<f64>,
     /// Whether a check of it is running now.
     pub running: bool,
+    /// The cause while it is in dependency failure ("Dependency failure:
+    /// router is DOWN").
+    pub dependency_failure: Option<String>,
+    /// Whether its freshness threshold passed without a result.
+    pub stale: bool,
 }
 
 /// What one finished check changed, for the store and the notifier.
@@ -714,6 +798,22 @@ pub struct Finished {
     pub events: Vec<Event>,
     /// The event handlers to run, in configuration order.
     pub handlers: Vec<PendingHandler>,
+    /// The object's dependency failure after the result (`None`: not in
+    /// one), for the store.
+    pub dependency: Option<crate::state::dependency::DependencyFailure>,
+    /// What the result caused below the object in the dependency tree:
+    /// objects entering, changing or leaving dependency failure, parents
+    /// first. Publish (and persist) them after this one.
+    pub dependents: Vec<Finished>,
+}
+
+/// Appends the events of `f` and of what it caused, in order.
+fn flatten(mut f: Finished, events: &mut Vec<Event>) {
+    let dependents = std::mem::take(&mut f.dependents);
+    events.append(&mut f.events);
+    for d in dependents {
+        flatten(d, events);
+    }
 }
 
 /// An event handler call the engine decided, ready to run on its own.
@@ -754,11 +854,13 @@ pub struct PendingCheck {
     pub call: CheckCall,
 }
 
-/// How a state is named: OK/WARNING/CRITICAL/UNKNOWN for a service, UP
-/// (OK) or DOWN (anything else) for a host.
+/// How a state is named: OK/WARNING/CRITICAL/UNKNOWN for a service; for a
+/// host UP (OK), UNREACHABLE (UNKNOWN: only dependency failure imposes it)
+/// or DOWN (anything else).
 pub(crate) fn state_name(is_host: bool, s: State) -> String {
     match (is_host, s) {
         (true, State::Ok) => "UP".to_string(),
+        (true, State::Unknown) => "UNREACHABLE".to_string(),
         (true, _) => "DOWN".to_string(),
         (false, s) => s.to_string(),
     }
@@ -794,18 +896,83 @@ pub async fn simulate(
     config: &Config,
     sandbox: &Sandbox,
     duration: Duration,
+    sink: impl FnMut(&Event),
+) -> Result<(), Error> {
+    simulate_with(config, sandbox, duration, Vec::new(), sink).await
+}
+
+/// Something done to a simulated engine from outside, at a simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SimInput {
+    /// A passive result, as [`crate::Monitor::submit`] takes it.
+    Submit(crate::Submission),
+    /// A manual recheck, as [`crate::Monitor::run_now`]: the host and the
+    /// service (`None`: the host check).
+    RunNow(String, Option<String>),
+}
+
+/// [`simulate`], with `inputs` applied at their times (each before the
+/// checks due at the same time). An input naming no object, or one the
+/// object refuses, ends the simulation with that error.
+pub async fn simulate_with(
+    config: &Config,
+    sandbox: &Sandbox,
+    duration: Duration,
+    mut inputs: Vec<(Duration, SimInput)>,
     mut sink: impl FnMut(&Event),
 ) -> Result<(), Error> {
     let clock = SimClock::new();
     let mut engine = Engine::new(config.clone(), sandbox)?;
     engine.schedule_all_at(clock.now());
-    while let Some(t) = engine.next_due() {
+    inputs.sort_by_key(|(t, _)| *t);
+    let mut inputs = std::collections::VecDeque::from(inputs);
+    loop {
+        let next_input = inputs.front().map(|(t, _)| *t);
+        let t = match (engine.next_due(), next_input) {
+            (Some(d), Some(i)) => d.min(i),
+            (Some(d), None) => d,
+            (None, Some(i)) => i,
+            (None, None) => break,
+        };
         if t > duration {
             break;
         }
         clock.advance_to(t);
-        for event in engine.run_due(clock.now()).await {
-            sink(&event);
+        let now = clock.now();
+        while inputs.front().is_some_and(|(at, _)| *at <= now) {
+            let (_, input) = inputs.pop_front().expect("checked");
+            let mut events = Vec::new();
+            match input {
+                SimInput::Submit(s) => {
+                    let id = engine.find(&s.host, s.service.as_deref()).ok_or(Error::NotFound { host: s.host.clone(), service: s.service.clone() })?;
+                    engine.accepts_passive(id)?;
+                    flatten(engine.submit(id, s.outcome(), now), &mut events);
+                }
+                SimInput::RunNow(host, service) => {
+                    let id = engine.find(&host, service.as_deref()).ok_or(Error::NotFound { host: host.clone(), service: service.clone() })?;
+                    engine.can_run(id)?;
+                    let pending = engine.start(id);
+                    let run = pending.module.check(&pending.call).await;
+                    let mut f = engine.finish(id, run, now);
+                    let dependents = std::mem::take(&mut f.dependents);
+                    events.append(&mut f.events);
+                    for h in f.handlers {
+                        let outcome = h.module.handle(&h.call).await;
+                        events.push(h.event(outcome, now));
+                    }
+                    for d in dependents {
+                        flatten(d, &mut events);
+                    }
+                }
+            }
+            for e in &events {
+                sink(e);
+            }
+        }
+        if engine.next_due().is_some_and(|d| d <= now) {
+            for event in engine.run_due(now).await {
+                sink(&event);
+            }
         }
     }
     Ok(())

@@ -168,10 +168,14 @@ impl MonitorBuilder {
         if let Some(store) = &store {
             let mut retained = store.load_objects().map_err(|e| Error::Retention(e.to_string()))?;
             let keys: Vec<_> = engine.keys().collect();
+            let mut failures = store.load_dependencies().map_err(|e| Error::Retention(e.to_string()))?;
             for (id, key) in keys {
                 if let Some(r) = retained.remove(&key) {
                     engine.restore(id, r);
                     restored += 1;
+                }
+                if let Some(f) = failures.remove(&key) {
+                    engine.restore_dependency(id, f);
                 }
             }
         }
@@ -180,7 +184,7 @@ impl MonitorBuilder {
             let status = engine.status(id);
             let interval = crate::state::next_check_after(engine.state(id), &engine.state_config(id));
             let name = format!("{}/{}", status.host, status.service.as_deref().unwrap_or(""));
-            engine.schedule(id, now + initial_offset(&name, interval));
+            engine.schedule_first(id, now + initial_offset(&name, interval));
         }
         let writer = Writer::start(store, notifier, engine.contacts())?;
         if writer.keeps_state() {
@@ -253,8 +257,24 @@ pub struct Submission {
     pub metrics: Vec<crate::Metric>,
 }
 
+impl Submission {
+    /// The outcome the state processor gets.
+    pub fn outcome(self) -> Outcome {
+        Outcome {
+            state: self.state,
+            summary: self.output,
+            long_output: self.long_output,
+            metrics: self.metrics,
+            duration: Duration::ZERO,
+            termination: Termination::Completed,
+            truncated: false,
+        }
+    }
+}
+
 enum Command {
     Submit(Submission, oneshot::Sender<Result<Event, Error>>),
+    SubmitBatch(Vec<(Submission, Waiter)>),
     RunNow(String, Option<String>, oneshot::Sender<Result<Event, Error>>),
     Status(Option<(String, Option<String>)>, oneshot::Sender<Result<Vec<ObjectStatus>, Error>>),
     Stop,
@@ -275,7 +295,8 @@ impl Monitor {
     }
 
     /// The sandbox a configuration asks for: its concurrency cap, an
-    /// instance pool sized for its largest memory limit, the default
+    /// instance pool sized for its largest memory limit (of checks and
+    /// event handlers), the default
     /// module cache.
     pub fn sandbox_for(config: &Config) -> SandboxBuilder {
         let max_memory = config
@@ -284,6 +305,8 @@ impl Monitor {
             .filter_map(|h| h.check.as_ref())
             .chain(config.services.iter().map(|s| &s.check))
             .map(|spec| spec.limits.memory)
+            // Handlers run in the same pool, under their own limits.
+            .chain(config.handlers.iter().map(|h| h.limits.memory))
             .max()
             .unwrap_or_default()
             .max(crate::Limits::default().memory);
@@ -297,13 +320,37 @@ impl Monitor {
 
     /// Processes a passive result through the same state processor and
     /// notification rules as a check's; returns its result event.
+    /// An object with `passive_checks = false` refuses it ([`Error::Refused`]).
     pub async fn submit(&self, submission: Submission) -> Result<Event, Error> {
         self.ask(|reply| Command::Submit(submission, reply)).await?
     }
 
+    /// Processes passive results in order, in one command to the engine
+    /// (the API's batch endpoint); returns each one's result event or why
+    /// it was refused, in the same order.
+    pub async fn submit_batch(&self, submissions: Vec<Submission>) -> Vec<Result<Event, Error>> {
+        let (batch, replies): (Vec<_>, Vec<_>) = submissions
+            .into_iter()
+            .map(|s| {
+                let (tx, rx) = oneshot::channel();
+                ((s, tx), rx)
+            })
+            .unzip();
+        if self.commands.send(Command::SubmitBatch(batch)).is_err() {
+            return replies.iter().map(|_| Err(Error::Stopped)).collect();
+        }
+        let mut out = Vec::with_capacity(replies.len());
+        for rx in replies {
+            out.push(rx.await.unwrap_or(Err(Error::Stopped)));
+        }
+        out
+    }
+
     /// Runs the check of `host`'s `service` (`None`: the host check) now,
     /// out of schedule, and returns its result event. If one is running
-    /// already, returns that one's result.
+    /// already, returns that one's result. An object in dependency failure
+    /// runs its check once and re-enters the failure when it is due next; a
+    /// passive-only object without a check refuses ([`Error::Refused`]).
     pub async fn run_now(&self, host: &str, service: Option<&str>) -> Result<Event, Error> {
         self.ask(|reply| Command::RunNow(host.to_string(), service.map(str::to_string), reply)).await?
     }
@@ -517,8 +564,13 @@ impl Task {
                 self.dispatch(id, now);
             }
         }
-        for (id, due) in self.engine.pop_due(self.clock.now(), self.idle.len()) {
-            self.dispatch(id, due);
+        let now = self.clock.now();
+        for (id, due) in self.engine.pop_due(now, self.idle.len()) {
+            match self.engine.on_due(id, now) {
+                crate::engine::Due::Run => self.dispatch(id, due),
+                crate::engine::Due::Handled(f) => self.publish(*f),
+                crate::engine::Due::Skip => {}
+            }
         }
     }
 
@@ -561,16 +613,7 @@ impl Task {
     }
 
     fn submit(&mut self, id: ObjectId, s: Submission, reply: Waiter) {
-        let outcome = Outcome {
-            state: s.state,
-            summary: s.output,
-            long_output: s.long_output,
-            metrics: s.metrics,
-            duration: Duration::ZERO,
-            termination: Termination::Completed,
-            truncated: false,
-        };
-        let f = self.engine.submit(id, outcome, self.clock.now());
+        let f = self.engine.submit(id, s.outcome(), self.clock.now());
         let _ = reply.send(Ok(f.events[0].clone()));
         self.publish(f);
     }
@@ -579,6 +622,7 @@ impl Task {
     /// hands it to the writer (which persists, then delivers).
     fn publish(&mut self, mut f: Finished) {
         let changed = !f.transition.events.is_empty();
+        let dependents = std::mem::take(&mut f.dependents);
         for h in std::mem::take(&mut f.handlers) {
             let events = self.events.clone();
             let clock = self.clock.clone();
@@ -601,15 +645,28 @@ impl Task {
         if f.significant || !f.deliveries.is_empty() {
             self.writer.result(f);
         }
+        // What it caused below it in the dependency tree, parents first.
+        for d in dependents {
+            self.publish(d);
+        }
     }
 
     fn command(&mut self, command: Command) {
         match command {
+            Command::SubmitBatch(batch) => {
+                for (s, reply) in batch {
+                    self.command(Command::Submit(s, reply));
+                }
+            }
             Command::Submit(s, reply) => {
                 let Some(id) = self.engine.find(&s.host, s.service.as_deref()) else {
                     let _ = reply.send(Err(Error::NotFound { host: s.host, service: s.service }));
                     return;
                 };
+                if let Err(e) = self.engine.accepts_passive(id) {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
                 if self.engine.is_running(id) {
                     // Its value store is out with the run: apply after it.
                     self.queued.entry(id).or_default().push((s, reply));
@@ -622,6 +679,10 @@ impl Task {
                     let _ = reply.send(Err(Error::NotFound { host, service }));
                     return;
                 };
+                if let Err(e) = self.engine.can_run(id) {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
                 self.waiters.entry(id).or_default().push(reply);
                 if !self.engine.is_running(id) && !self.urgent.contains(&id) {
                     self.urgent.push_back(id);

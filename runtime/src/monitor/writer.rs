@@ -299,6 +299,7 @@ impl Thread {
                             })
                             .collect();
                         ids.push(tx.save_result(&f.key, now, &f.transition, &f.notify, &f.values, &records)?);
+                        tx.save_dependency(&f.key, f.dependency.as_ref())?;
                     }
                 }
             }

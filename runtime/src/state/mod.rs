@@ -17,6 +17,7 @@
 //!   an immediate HARD change and the attempt stays at the maximum; a
 //!   recovery is immediately HARD.
 
+pub mod dependency;
 pub mod notify;
 
 use std::time::Duration;

@@ -56,6 +56,7 @@
 //! Several results may share one transaction ([`Store::transaction`]) to
 //! write fewer commits; the order above holds for each of them.
 
+mod dependency;
 mod schema;
 
 use std::collections::HashMap;

@@ -15,7 +15,10 @@ pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 /// [`SCHEMA`] and then all of them; an older one gets those it lacks, in one
 /// transaction, when it is opened. Add a step at the end; never edit one
 /// that has been released.
-pub const MIGRATIONS: &[&str] = &[];
+pub const MIGRATIONS: &[&str] = &[
+    // 1 -> 2: dependency failures and the states saved to restore.
+    super::dependency::MIGRATION,
+];
 
 /// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and
 /// other tools can tell it apart from other SQLite files.

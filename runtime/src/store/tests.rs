@@ -529,3 +529,53 @@ fn a_restart_mid_problem_keeps_the_hard_state_and_does_not_renotify() {
         StateEvent::StateChange { from: State::Ok, to: State::Critical, state_type: StateType::Soft }
     );
 }
+
+#[test]
+fn a_version_1_database_gets_the_dependency_table_with_its_data_intact() {
+    let dir = TempDir::new("v1-dependency");
+    let path = dir.file("v1.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', 1)", []).unwrap();
+    }
+    {
+        // Written as version 1 would: through the objects table only.
+        let conn = Connection::open(&path).unwrap();
+        let store = Store { conn, path: path.display().to_string() };
+        store.transaction_v1_object(&ObjectKey::service("web1", "HTTP"), &full_state());
+    }
+    let mut store = Store::open(&path).unwrap();
+    let v: i64 = store.conn.query_row("SELECT version FROM wasmon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 2);
+    let loaded = store.load_objects().unwrap();
+    assert_eq!(loaded[&ObjectKey::service("web1", "HTTP")].state, full_state(), "the data is intact");
+    assert!(store.load_dependencies().unwrap().is_empty());
+
+    // The new table works: a failure with its saved state, then none.
+    let key = ObjectKey::service("web1", "HTTP");
+    let failure = crate::state::dependency::DependencyFailure {
+        cause: ("router".into(), None),
+        output: "Dependency failure: router is DOWN".into(),
+        saved: Some(full_state()),
+    };
+    store.save_dependency(&key, Some(&failure)).unwrap();
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.load_dependencies().unwrap()[&key], failure);
+    let overwritten = crate::state::dependency::DependencyFailure { saved: None, ..failure };
+    store.save_dependency(&key, Some(&overwritten)).unwrap();
+    assert_eq!(store.load_dependencies().unwrap()[&key], overwritten);
+    store.save_dependency(&key, None).unwrap();
+    assert!(store.load_dependencies().unwrap().is_empty());
+}
+
+impl Store {
+    /// Writes an object row with the version-1 statement, for the
+    /// migration test.
+    fn transaction_v1_object(&self, key: &ObjectKey, state: &ObjectState) {
+        let tx = StoreTx { conn: &self.conn, path: &self.path };
+        tx.save_object(key, state, &NotifyState::default(), &Values::new()).unwrap();
+    }
+}
