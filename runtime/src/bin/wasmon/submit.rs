@@ -132,7 +132,7 @@ fn reqwest_reason(e: &reqwest::Error) -> String {
 }
 
 /// The results of a batch file: a JSON array, or one JSON object per line.
-fn read_batch(path: &PathBuf) -> anyhow::Result<Vec<Value>> {
+fn read_batch(path: &std::path::Path) -> anyhow::Result<Vec<Value>> {
     let name = path.display().to_string();
     let text = if name == "-" {
         let mut s = String::new();
