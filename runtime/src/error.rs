@@ -64,6 +64,44 @@ pub enum Error {
         /// Why, in words.
         reason: String,
     },
+    /// A request (a downtime, an acknowledgement) is malformed.
+    #[error("invalid request: field '{field}': {reason}")]
+    InvalidRequest {
+        /// The field that is wrong.
+        field: &'static str,
+        /// What was expected.
+        reason: String,
+    },
+    /// Only an object in a problem state can be acknowledged.
+    #[error(
+        "cannot acknowledge host '{host}'{}: it is {state}; only a problem (not OK/UP) can be acknowledged",
+        service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default()
+    )]
+    NotAProblem {
+        /// The host.
+        host: String,
+        /// The service, if any.
+        service: Option<String>,
+        /// Its state (UP for a host).
+        state: String,
+    },
+    /// The object has no acknowledgement to remove.
+    #[error(
+        "host '{host}'{} has no acknowledgement",
+        service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default()
+    )]
+    NotAcknowledged {
+        /// The host.
+        host: String,
+        /// The service, if any.
+        service: Option<String>,
+    },
+    /// No downtime has that id (it may have ended).
+    #[error("no downtime with id {id} (it may have ended or been cancelled)")]
+    NoSuchDowntime {
+        /// The id asked for.
+        id: u64,
+    },
     /// The monitor has stopped.
     #[error("the monitor has stopped")]
     Stopped,

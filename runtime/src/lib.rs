@@ -60,6 +60,7 @@ pub use error::Error;
 pub use monitor::{Monitor, MonitorBuilder, Retention, Submission};
 pub use module::{CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
+pub use state::{Acknowledgement, Downtime, DowntimeRequest, SuppressionReason};
 pub use sandbox::policy::{Grants, Limits, Target};
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
 pub use values::Values;

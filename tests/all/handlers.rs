@@ -99,7 +99,7 @@ async fn a_failing_handler_is_reported_and_does_not_change_the_state() {
     simulate(&c, crate::sandbox(), Duration::from_secs(60), |e| match e {
         Event::Result { state, .. } => results.push(state.clone()),
         Event::Handler { ok, output, .. } => handled.push((*ok, output.clone())),
-        Event::Notification { .. } => {}
+        _ => {}
     })
     .await
     .unwrap();

@@ -7,6 +7,7 @@
 //!   against the monitoring-plugins on the same machine.
 
 mod dependency;
+mod downtime;
 mod engine;
 mod handlers;
 mod hostile;

@@ -9,6 +9,9 @@
 //!
 //! [defaults]                    # optional: any object key but name, host, use, check, item
 //! check_interval = "5m"
+//! flap_detection = true         # flapping: default true, thresholds in percent
+//! low_flap_threshold = 20.0     # stops flapping below (0 <= low < high <= 100)
+//! high_flap_threshold = 30.0    # starts flapping above
 //!
 //! [[template]]                  # a named set of object keys
 //! name = "fast"

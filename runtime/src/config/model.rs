@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::sandbox::policy::{Grants, Limits};
-use crate::state::{NotificationPolicy, Semantics, StateConfig};
+use crate::state::{FlapPolicy, NotificationPolicy, Semantics, StateConfig};
 
 /// A validated configuration. `Config::default()` is an empty one (no
 /// objects), for building a configuration in code with `..Default::default()`.
@@ -130,6 +130,8 @@ pub struct Host {
     pub parents: Vec<String>,
     /// Passive results and freshness.
     pub passive: PassiveSettings,
+    /// Flap detection (`flap_detection`, `low_flap_threshold`, `high_flap_threshold`).
+    pub flapping: FlapPolicy,
 }
 
 /// A service (`[[service]]`). The default has empty names: set `host`,
@@ -157,6 +159,8 @@ pub struct Service {
     pub parents: Vec<ServiceRef>,
     /// Passive results and freshness.
     pub passive: PassiveSettings,
+    /// Flap detection (`flap_detection`, `low_flap_threshold`, `high_flap_threshold`).
+    pub flapping: FlapPolicy,
 }
 
 /// A service named as a parent: `"SNMP Agent"` (on the same host) or

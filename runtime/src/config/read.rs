@@ -14,7 +14,7 @@ use super::model::*;
 use crate::outcome::State;
 use crate::sandbox::policy::{Grants, Limits};
 use crate::standard;
-use crate::state::{NotificationPolicy, Semantics};
+use crate::state::{FlapPolicy, NotificationPolicy, Semantics};
 
 mod api;
 
@@ -50,6 +50,9 @@ const SETTING_KEYS: &[&str] = &[
     "check_freshness",
     "freshness_threshold",
     "stale_state",
+    "flap_detection",
+    "low_flap_threshold",
+    "high_flap_threshold",
 ];
 
 /// What kind of table an object's keys come from.
@@ -112,6 +115,10 @@ struct Layer {
     check_freshness: Option<bool>,
     freshness_threshold: Option<Duration>,
     stale_state: Option<State>,
+    flap_detection: Option<bool>,
+    /// The value and where it is written (for the low < high check).
+    low_flap_threshold: Option<(f64, Range<usize>)>,
+    high_flap_threshold: Option<(f64, Range<usize>)>,
 }
 
 impl Layer {
@@ -144,6 +151,9 @@ impl Layer {
         over(&mut self.check_freshness, &top.check_freshness);
         over(&mut self.freshness_threshold, &top.freshness_threshold);
         over(&mut self.stale_state, &top.stale_state);
+        over(&mut self.flap_detection, &top.flap_detection);
+        over(&mut self.low_flap_threshold, &top.low_flap_threshold);
+        over(&mut self.high_flap_threshold, &top.high_flap_threshold);
         for (k, v) in &top.params {
             match self.params.iter_mut().find(|(name, _)| name == k) {
                 Some(slot) => slot.1.clone_from(v),
@@ -180,6 +190,15 @@ impl Layer {
         NotificationPolicy {
             interval: self.notification_interval.unwrap_or(Duration::ZERO),
             first_delay: self.first_notification_delay.unwrap_or(Duration::ZERO),
+        }
+    }
+
+    fn flapping(&self) -> FlapPolicy {
+        let d = FlapPolicy::default();
+        FlapPolicy {
+            enabled: self.flap_detection.unwrap_or(d.enabled),
+            low_threshold: self.low_flap_threshold.as_ref().map_or(d.low_threshold, |(v, _)| *v),
+            high_threshold: self.high_flap_threshold.as_ref().map_or(d.high_threshold, |(v, _)| *v),
         }
     }
 
@@ -348,6 +367,7 @@ impl Reader<'_> {
                 continue;
             }
             let layer = resolve(&o);
+            self.flap_thresholds(&o.context, &layer);
             hosts.push(Host {
                 name: name.get_ref().clone(),
                 address: o.address.clone(),
@@ -357,6 +377,7 @@ impl Reader<'_> {
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
                 passive: layer.passive(),
+                flapping: layer.flapping(),
                 ..Host::default()
             });
             host_parents.push((o.context.clone(), layer.parents.clone().unwrap_or_default()));
@@ -401,6 +422,7 @@ impl Reader<'_> {
             }
             seen.insert(id, name.span().start);
             let layer = resolve(&o);
+            self.flap_thresholds(&o.context, &layer);
             let passive = layer.passive();
             let check = match layer.check_spec() {
                 Some(check) => Some(check),
@@ -428,6 +450,7 @@ impl Reader<'_> {
                 notification: layer.notification(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
                 passive,
+                flapping: layer.flapping(),
                 ..Service::default()
             });
             service_parents.push((o.context.clone(), layer.parents.clone().unwrap_or_default()));
@@ -453,6 +476,48 @@ impl Reader<'_> {
         }
 
         Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers, api }
+    }
+
+    /// Reports an object whose resolved `low_flap_threshold` is not below
+    /// its `high_flap_threshold`, at the threshold written last in the
+    /// file (each was checked for 0 to 100 where it is written).
+    fn flap_thresholds(&mut self, cx: &str, layer: &Layer) {
+        let policy = layer.flapping();
+        if policy.low_threshold < policy.high_threshold {
+            return;
+        }
+        let (low, high) = (&layer.low_flap_threshold, &layer.high_flap_threshold);
+        let (key, span) = match (low, high) {
+            (Some((_, l)), Some((_, h))) if l.start > h.start => ("low_flap_threshold", l.clone()),
+            (_, Some((_, h))) => ("high_flap_threshold", h.clone()),
+            (Some((_, l)), None) => ("low_flap_threshold", l.clone()),
+            (None, None) => return,
+        };
+        self.bad(
+            span,
+            cx,
+            key,
+            format!(
+                "expected low_flap_threshold below high_flap_threshold, found low {} and high {}",
+                policy.low_threshold, policy.high_threshold
+            ),
+        );
+    }
+
+    /// A percentage from 0 to 100 (an integer or a float).
+    fn percent(&mut self, v: &Val<'_>, cx: &str, key: &str) -> Option<(f64, Range<usize>)> {
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (0.0..=100.0).contains(&n) => Some((n, v.span())),
+            _ => {
+                self.bad(v.span(), cx, key, format!("expected a percentage from 0 to 100, found {}", describe(v)));
+                None
+            }
+        }
     }
 
     /// Records `name` as seen; reports and returns true if it was already.
@@ -653,6 +718,12 @@ impl Reader<'_> {
                     }
                     o.layer.grants = grants.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
                 }
+                "flap_detection" => match v.get_ref() {
+                    DeValue::Boolean(b) => l.flap_detection = Some(*b),
+                    _ => self.bad(v.span(), cx, k, format!("expected true or false, found {}", describe(v))),
+                },
+                "low_flap_threshold" => l.low_flap_threshold = self.percent(v, cx, k),
+                "high_flap_threshold" => l.high_flap_threshold = self.percent(v, cx, k),
                 _ => unreachable!("every allowed key is handled: {k}"),
             }
         }

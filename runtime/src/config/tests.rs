@@ -517,3 +517,25 @@ fn passive_and_freshness_keys_with_their_defaults() {
     one_error(&format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck_freshness = true\n"), 10, &["no 'check'"]);
     one_error(&with_service("active_checks = \"no\""), 14, &["key 'active_checks': expected true or false"]);
 }
+
+#[test]
+fn flap_detection_keys_inherit_and_are_validated() {
+    let text = "[defaults]\nlow_flap_threshold = 10\n\n[[template]]\nname = \"calm\"\nflap_detection = false\n\
+                high_flap_threshold = 50.5\n\n[[host]]\nname = \"web1\"\n\n[[service]]\nhost = \"web1\"\nname = \"S\"\n\
+                check = \"dummy\"\nuse = \"calm\"\n";
+    let c = parse(text, Path::new("conf/wasmon.toml")).unwrap();
+    let s = &c.services[0];
+    assert_eq!(s.flapping, crate::state::FlapPolicy { enabled: false, low_threshold: 10.0, high_threshold: 50.5 });
+    // A host without the keys gets the defaults (and [defaults]).
+    assert_eq!(c.hosts[0].flapping, crate::state::FlapPolicy { low_threshold: 10.0, ..Default::default() });
+
+    one_error(&with_service("low_flap_threshold = 101\n"), 14, &["key 'low_flap_threshold'", "expected a percentage from 0 to 100", "integer 101"]);
+    one_error(&with_service("high_flap_threshold = \"30\"\n"), 14, &["key 'high_flap_threshold'", "found \"30\""]);
+    one_error(&with_service("flap_detection = \"yes\"\n"), 14, &["key 'flap_detection'", "expected true or false"]);
+    one_error(
+        &with_service("high_flap_threshold = 25\nlow_flap_threshold = 25.0\n"),
+        15,
+        &["service \"Lifecycle\" on host \"web1\"", "key 'low_flap_threshold'", "expected low_flap_threshold below high_flap_threshold, found low 25 and high 25"],
+    );
+    one_error(&with_service("high_flap_threshold = 15\n"), 14, &["key 'high_flap_threshold'", "found low 20 and high 15"]);
+}

@@ -317,6 +317,7 @@ impl Engine {
             events: vec![event],
             dependency: self.dependency_record(id),
             dependents: Vec::new(),
+            suppressed: None,
         }
     }
 

@@ -7,9 +7,13 @@
 //! real clock.
 //!
 //! Dependency failure, passive-only objects and freshness are in
-//! [`dependency`](self::Due) (seed 002).
+//! [`dependency`](self::Due) (seed 002). Downtime, acknowledgements and
+//! flapping are in `suppress`; the timers that start and end downtimes in
+//! [`timers`].
 
 mod dependency;
+mod suppress;
+pub mod timers;
 
 pub use self::dependency::Due;
 
@@ -31,9 +35,10 @@ use crate::sandbox::policy::Target;
 use crate::schedule::{ObjectId, Scheduler};
 use crate::notify::NotificationMessage;
 use crate::state::{
-    NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput, Semantics, StateConfig, StateEvent,
-    StateType, Time, Transition, notify, process,
+    Acknowledgement, FlapPolicy, NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput,
+    Semantics, StateConfig, StateEvent, StateType, SuppressionReason, Time, Transition, notify, process,
 };
+use crate::store::SuppressedRecord;
 use crate::store::{ObjectKey, Retained};
 use crate::values::Values;
 
@@ -100,6 +105,77 @@ pub enum Event {
         /// What it said it did, or why it failed.
         output: String,
     },
+    /// An object started or stopped flapping (one kind, `flapping`, with
+    /// `started` true or false).
+    Flapping {
+        /// Seconds since the clock's epoch.
+        t: f64,
+        /// The host.
+        host: String,
+        /// The service, or null for a host.
+        service: Option<String>,
+        /// True when flapping started, false when it stopped.
+        started: bool,
+        /// The weighted percent state change that decided it.
+        percent_state_change: f64,
+    },
+    /// A scheduled downtime started or ended (at its exact time: a timer,
+    /// or for a flexible one the problem result that triggered it), or an
+    /// active one was cancelled (`started` false).
+    Downtime {
+        /// Seconds since the clock's epoch.
+        t: f64,
+        /// The host.
+        host: String,
+        /// The service, or null for a host downtime.
+        service: Option<String>,
+        /// The downtime's id.
+        id: u64,
+        /// True when it started, false when it ended.
+        started: bool,
+        /// Whether it is a flexible one.
+        flexible: bool,
+        /// For a host downtime, whether it covers the host's services.
+        with_services: bool,
+        /// Who scheduled it.
+        author: String,
+        /// Why.
+        comment: String,
+    },
+    /// An acknowledgement was given (`active` true) or cleared (false: by a
+    /// state change, a recovery or a removal).
+    Acknowledgement {
+        /// Seconds since the clock's epoch.
+        t: f64,
+        /// The host.
+        host: String,
+        /// The service, or null for a host.
+        service: Option<String>,
+        /// Who acknowledged.
+        author: String,
+        /// Their comment.
+        comment: String,
+        /// Cleared only by a recovery.
+        sticky: bool,
+        /// Given (true) or cleared (false).
+        active: bool,
+    },
+    /// A notification that was decided and not sent, and why.
+    NotificationSuppressed {
+        /// Seconds since the clock's epoch.
+        t: f64,
+        /// The host.
+        host: String,
+        /// The service, or null for a host.
+        service: Option<String>,
+        /// PROBLEM or RECOVERY.
+        #[serde(rename = "type")]
+        kind: NotificationKind,
+        /// The state it was about (UP/DOWN for hosts).
+        state: String,
+        /// `downtime`, `flapping` or `acknowledged`.
+        reason: SuppressionReason,
+    },
 }
 
 /// Where a result came from.
@@ -135,6 +211,7 @@ struct Object {
     contacts: Arc<[String]>,
     /// Indexes into the engine's handlers.
     handlers: Arc<[usize]>,
+    flap_policy: FlapPolicy,
     state: ObjectState,
     notify: NotifyState,
     values: Values,
@@ -185,6 +262,8 @@ pub struct Engine {
     dirty: Vec<bool>,
     /// The objects marked dirty, in order (may hold ones written since).
     dirty_ids: Vec<ObjectId>,
+    /// Downtimes (pending and in effect) and their timers.
+    downtimes: suppress::Downtimes,
 }
 
 /// What a flush writes of one object: its latest state, notification
@@ -286,6 +365,7 @@ impl Engine {
                     notification: h.notification,
                     contacts: h.contacts.into(),
                     handlers,
+                    flap_policy: h.flapping,
                     state: ObjectState::default(),
                     notify: NotifyState::default(),
                     values: Values::new(),
@@ -333,6 +413,7 @@ impl Engine {
                 notification: s.notification,
                 contacts,
                 handlers,
+                flap_policy: s.flapping,
                 state: ObjectState::default(),
                 notify: NotifyState::default(),
                 values: Values::new(),
@@ -353,6 +434,7 @@ impl Engine {
             track_dirty: false,
             dirty: Vec::new(),
             dirty_ids: Vec::new(),
+            downtimes: suppress::Downtimes::default(),
         };
         engine.link(graph);
         Ok(engine)
@@ -416,16 +498,23 @@ impl Engine {
         }
     }
 
-    /// When the next check is due.
+    /// When the next check or timer is due.
     pub fn next_due(&self) -> Option<Time> {
+        [self.scheduler.next_due(), self.next_timer()].into_iter().flatten().min()
+    }
+
+    /// When the next check is due.
+    pub fn next_check(&self) -> Option<Time> {
         self.scheduler.next_due()
     }
 
-    /// Runs every check due at `now`, one after the other in schedule order,
-    /// and returns what happened. The simulator uses this: simulated time
-    /// does not move while a check runs.
+    /// Fires the timers due at `now`, then runs every check due at `now`,
+    /// one after the other in schedule order, and returns what happened.
+    /// The simulator uses this: simulated time does not move while a check
+    /// runs. Timers come first, so a downtime that starts when a check is
+    /// due covers its result, and one that ends then does not.
     pub async fn run_due(&mut self, now: Time) -> Vec<Event> {
-        let mut events = Vec::new();
+        let mut events = self.fire_timers(now);
         for (id, _) in self.scheduler.pop_due(now) {
             match self.on_due(id, now) {
                 Due::Run => {}
@@ -531,14 +620,31 @@ impl Engine {
         };
         let cfg = o.schedule.state_config(self.semantics);
         let previous_state = o.state.state;
-        let transition = process(&o.state, &input, now, &cfg);
-        let (notify_state, notification) = if quiet {
+        let mut transition = process(&o.state, &input, now, &cfg);
+        // Flapping, acknowledgements cleared, flexible downtime triggered:
+        // all before the notification decision they may suppress.
+        let after_events = self.after_process(id, &mut transition, now);
+        let suppressors = self.suppressors(id, &transition.state);
+        let o = &mut self.objects[id];
+        // In dependency failure nothing is notified (nor decided: there is
+        // nothing to suppress, the object is disabled, seed 002).
+        let (mut notify_state, mut notification) = if quiet {
             (o.notify, None)
         } else {
             notify::decide(&o.notify, &transition.state, &transition.events, now, &o.notification)
         };
+        let mut suppressed = None;
+        if let Some(n) = notification
+            && let Some(reason) = crate::state::suppression(&n, &suppressors)
+        {
+            notify_state = notify::suppressed(&o.notify, &notify_state, &n);
+            notification = None;
+            suppressed = Some((n, reason));
+        }
         let (before, after) = (&o.state, &transition.state);
         let significant = !transition.events.is_empty()
+            || !after_events.is_empty()
+            || suppressed.is_some()
             || notification.is_some()
             || notify_state != o.notify
             || (before.state, before.state_type, before.attempt, before.last_hard_state)
@@ -557,6 +663,18 @@ impl Engine {
             output: o.state.output.clone(),
             source,
         });
+        events.extend(after_events);
+        if let Some((n, reason)) = suppressed {
+            events.push(Event::NotificationSuppressed {
+                t,
+                host: o.host.to_string(),
+                service: o.service.as_deref().map(str::to_string),
+                kind: n.kind,
+                state: o.state_name(n.state),
+                reason,
+            });
+        }
+        let suppressed = suppressed.map(|(n, reason)| SuppressedRecord::new(now, n.kind, n.state, reason));
         let mut deliveries = Vec::new();
         if let Some(n) = notification {
             let message = NotificationMessage {
@@ -656,6 +774,7 @@ impl Engine {
             notify: o.notify,
             values: o.values.clone(),
             deliveries,
+            suppressed,
             events,
             dependency: None,
             dependents: Vec::new(),
@@ -720,6 +839,17 @@ impl Engine {
             running: o.running,
             dependency_failure: o.dep.failure.as_ref().map(|f| f.output.clone()),
             stale: o.dep.stale,
+            flapping: o.state.flapping.flapping,
+            percent_state_change: o.state.flapping.percent_state_change,
+            in_downtime: self.in_downtime(id),
+            downtimes: self.downtime_ids(id),
+            acknowledgement: o.state.acknowledgement.as_ref().map(|a| Acknowledgement {
+                host: o.host.to_string(),
+                service: o.service.as_deref().map(str::to_string),
+                author: a.author.clone(),
+                comment: a.comment.clone(),
+                sticky: a.sticky,
+            }),
         }
     }
 
@@ -772,6 +902,16 @@ pub struct ObjectStatus {
     pub dependency_failure: Option<String>,
     /// Whether its freshness threshold passed without a result.
     pub stale: bool,
+    /// Whether it is flapping.
+    pub flapping: bool,
+    /// Its weighted percent state change over the last 21 results.
+    pub percent_state_change: f64,
+    /// Whether a downtime covering it is in effect.
+    pub in_downtime: bool,
+    /// The ids of the downtimes covering it, pending and in effect.
+    pub downtimes: Vec<u64>,
+    /// The acknowledgement of its problem, if any.
+    pub acknowledgement: Option<Acknowledgement>,
 }
 
 /// What one finished check changed, for the store and the notifier.
@@ -794,6 +934,8 @@ pub struct Finished {
     /// The notification to deliver, once per contact method: a contact
     /// holding that one method, and the message.
     pub deliveries: Vec<(Contact, NotificationMessage)>,
+    /// The notification decided and suppressed instead, with why.
+    pub suppressed: Option<SuppressedRecord>,
     /// The events, for subscribers.
     pub events: Vec<Event>,
     /// The event handlers to run, in configuration order.
@@ -891,7 +1033,8 @@ fn resolve(address: &str) -> Result<IpAddr, String> {
 
 /// Runs the engine on a simulated clock for `duration`, as fast as it can,
 /// handing every event to `sink` in time order. Every object's first check
-/// runs at t = 0.
+/// runs at t = 0. Timers (downtime start and end) fire at their times,
+/// before the checks due at the same time.
 pub async fn simulate(
     config: &Config,
     sandbox: &Sandbox,

@@ -49,7 +49,7 @@ use crate::notify::{Notifier, NotifierSettings};
 use crate::outcome::{Outcome, State, Termination};
 use crate::sandbox::{Sandbox, SandboxBuilder};
 use crate::schedule::{ObjectId, initial_offset};
-use crate::state::Time;
+use crate::state::{Acknowledgement, Downtime, DowntimeRequest, Time};
 use crate::store::Store;
 
 use self::writer::{Writer, WriterHandle};
@@ -166,6 +166,8 @@ impl MonitorBuilder {
         let now = self.clock.now();
         let mut restored = 0;
         if let Some(store) = &store {
+            let (downtimes, last_id) = store.load_downtimes().map_err(|e| Error::Retention(e.to_string()))?;
+            engine.restore_downtimes(downtimes, last_id);
             let mut retained = store.load_objects().map_err(|e| Error::Retention(e.to_string()))?;
             let keys: Vec<_> = engine.keys().collect();
             let mut failures = store.load_dependencies().map_err(|e| Error::Retention(e.to_string()))?;
@@ -277,6 +279,11 @@ enum Command {
     SubmitBatch(Vec<(Submission, Waiter)>),
     RunNow(String, Option<String>, oneshot::Sender<Result<Event, Error>>),
     Status(Option<(String, Option<String>)>, oneshot::Sender<Result<Vec<ObjectStatus>, Error>>),
+    Acknowledge(Acknowledgement, oneshot::Sender<Result<(), Error>>),
+    RemoveAcknowledgement(String, Option<String>, oneshot::Sender<Result<(), Error>>),
+    ScheduleDowntime(DowntimeRequest, oneshot::Sender<Result<Downtime, Error>>),
+    CancelDowntime(u64, oneshot::Sender<Result<(), Error>>),
+    Downtimes(oneshot::Sender<Vec<Downtime>>),
     Stop,
 }
 
@@ -365,6 +372,36 @@ impl Monitor {
     /// The status of every object, hosts first, in configuration order.
     pub async fn statuses(&self) -> Result<Vec<ObjectStatus>, Error> {
         self.ask(|reply| Command::Status(None, reply)).await?
+    }
+
+    /// Acknowledges an object's problem: its notifications are suppressed
+    /// until the next state change (normal) or the recovery (sticky).
+    /// Refused for an unknown object and for one in OK/UP.
+    pub async fn acknowledge(&self, ack: Acknowledgement) -> Result<(), Error> {
+        self.ask(|reply| Command::Acknowledge(ack, reply)).await?
+    }
+
+    /// Removes an object's acknowledgement (an error if it has none).
+    pub async fn remove_acknowledgement(&self, host: &str, service: Option<&str>) -> Result<(), Error> {
+        self.ask(|reply| Command::RemoveAcknowledgement(host.to_string(), service.map(str::to_string), reply)).await?
+    }
+
+    /// Schedules a downtime and returns it with its id (started if it is a
+    /// fixed one whose start has come). Refused: `end` not after `start` or
+    /// already past, a flexible duration of zero, an unknown object, an
+    /// empty author.
+    pub async fn schedule_downtime(&self, request: DowntimeRequest) -> Result<Downtime, Error> {
+        self.ask(|reply| Command::ScheduleDowntime(request, reply)).await?
+    }
+
+    /// Cancels a downtime (one in effect ends now).
+    pub async fn cancel_downtime(&self, id: u64) -> Result<(), Error> {
+        self.ask(|reply| Command::CancelDowntime(id, reply)).await?
+    }
+
+    /// Every downtime, pending and in effect, by id.
+    pub async fn downtimes(&self) -> Result<Vec<Downtime>, Error> {
+        self.ask(Command::Downtimes).await
     }
 
     /// How many checks ran and how late they started.
@@ -502,15 +539,21 @@ impl Task {
                 self.flushing = chunk.len() == FLUSH_CHUNK;
                 self.writer.snapshots(chunk);
             }
+            // Downtimes start and end before the checks due with them.
+            if self.engine.next_timer().is_some_and(|d| d <= self.clock.now()) {
+                let events = self.engine.fire_timers(self.clock.now());
+                self.emit(events);
+            }
             // Start what is due now at once: a timer set to a moment already
             // past fires only at the timer wheel's next millisecond.
             if !self.idle.is_empty()
-                && (!self.urgent.is_empty() || self.engine.next_due().is_some_and(|d| d <= self.clock.now()))
+                && (!self.urgent.is_empty() || self.engine.next_check().is_some_and(|d| d <= self.clock.now()))
             {
                 self.start_due();
             }
             // At capacity, due checks wait in the schedule for a slot.
-            let due = self.engine.next_due().filter(|_| !self.idle.is_empty());
+            let due = self.engine.next_check().filter(|_| !self.idle.is_empty());
+            let due = [due, self.engine.next_timer()].into_iter().flatten().min();
             if let Some(due) = due {
                 let wait = due.saturating_sub(self.clock.now());
                 sleep.as_mut().reset(tokio::time::Instant::now() + wait);
@@ -537,6 +580,7 @@ impl Task {
         while self.in_flight > 0 && self.done.recv_many(&mut batch, BATCH).await > 0 {
             self.finish(&mut batch);
         }
+        self.persist_downtimes();
         self.workers.clear();
         while self.handling.join_next().await.is_some() {}
         self.writer.snapshots(self.engine.take_dirty(usize::MAX));
@@ -618,6 +662,29 @@ impl Task {
         self.publish(f);
     }
 
+    /// Logs and publishes events that are no check result's (timers,
+    /// commands), and writes the downtimes if they changed.
+    fn emit(&mut self, events: Vec<Event>) {
+        for event in events {
+            log_event(&event, true);
+            let _ = self.events.send(event);
+        }
+        self.persist_downtimes();
+    }
+
+    fn persist_downtimes(&mut self) {
+        if let Some((downtimes, last_id)) = self.engine.take_downtimes_changed() {
+            self.writer.downtimes(downtimes, last_id);
+        }
+    }
+
+    /// An acknowledgement given or removed: written with a flush now.
+    fn flush_soon(&mut self) {
+        if self.writer.keeps_state() {
+            self.flushing = self.engine.has_dirty();
+        }
+    }
+
     /// Sends a processed result's events to subscribers and waiters and
     /// hands it to the writer (which persists, then delivers).
     fn publish(&mut self, mut f: Finished) {
@@ -641,6 +708,8 @@ impl Task {
                 let _ = self.events.send(event.clone());
             }
         }
+        // A flexible downtime a result started: written before the result.
+        self.persist_downtimes();
         // Results that changed only output are written by the next flush.
         if f.significant || !f.deliveries.is_empty() {
             self.writer.result(f);
@@ -698,6 +767,35 @@ impl Task {
                 };
                 let _ = reply.send(answer);
             }
+            Command::Acknowledge(ack, reply) => {
+                let answer = self.engine.acknowledge(ack, self.clock.now()).map(|events| self.emit(events));
+                self.flush_soon();
+                let _ = reply.send(answer);
+            }
+            Command::RemoveAcknowledgement(host, service, reply) => {
+                let answer = self
+                    .engine
+                    .remove_acknowledgement(&host, service.as_deref(), self.clock.now())
+                    .map(|events| self.emit(events));
+                self.flush_soon();
+                let _ = reply.send(answer);
+            }
+            Command::ScheduleDowntime(request, reply) => {
+                let answer = self.engine.schedule_downtime(request, self.clock.now()).map(|(downtime, events)| {
+                    self.emit(events);
+                    downtime
+                });
+                self.persist_downtimes();
+                let _ = reply.send(answer);
+            }
+            Command::CancelDowntime(id, reply) => {
+                let answer = self.engine.cancel_downtime(id, self.clock.now()).map(|events| self.emit(events));
+                self.persist_downtimes();
+                let _ = reply.send(answer);
+            }
+            Command::Downtimes(reply) => {
+                let _ = reply.send(self.engine.downtimes());
+            }
             Command::Stop => unreachable!("handled by the loop"),
         }
     }
@@ -723,6 +821,25 @@ fn log_event(event: &Event, changed: bool) {
             } else {
                 tracing::warn!(%host, service, %handler, ?trigger, %output, "event handler failed");
             }
+        }
+        Event::Flapping { host, service, started, percent_state_change, .. } => {
+            let service = service.as_deref().unwrap_or("");
+            let what = if *started { "flapping started" } else { "flapping stopped" };
+            tracing::info!(%host, service, percent_state_change, "{what}");
+        }
+        Event::Downtime { host, service, id, started, author, comment, .. } => {
+            let service = service.as_deref().unwrap_or("");
+            let what = if *started { "downtime started" } else { "downtime ended" };
+            tracing::info!(%host, service, id, %author, %comment, "{what}");
+        }
+        Event::Acknowledgement { host, service, author, comment, sticky, active, .. } => {
+            let service = service.as_deref().unwrap_or("");
+            let what = if *active { "problem acknowledged" } else { "acknowledgement cleared" };
+            tracing::info!(%host, service, %author, %comment, sticky, "{what}");
+        }
+        Event::NotificationSuppressed { host, service, kind, state, reason, .. } => {
+            let service = service.as_deref().unwrap_or("");
+            tracing::info!(%host, service, ?kind, %state, reason = reason.as_str(), "notification suppressed");
         }
     }
 }

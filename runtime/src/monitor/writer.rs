@@ -29,6 +29,7 @@ use crate::config::Contact;
 use crate::engine::{Finished, Snapshot, state_name};
 use crate::error::Error;
 use crate::notify::{self, NotificationMessage, Notifier};
+use crate::state::Downtime;
 use crate::store::{DeliveryOutcome, NotificationId, NotificationRecord, Store};
 
 /// One write of a transaction.
@@ -36,11 +37,13 @@ enum Write {
     Result(Box<Finished>),
     Snapshot(Box<Snapshot>),
     Outcome(NotificationId, DeliveryOutcome, u32),
+    Downtimes(Vec<Downtime>, u64),
 }
 
 enum Op {
     Result(Box<Finished>),
     Snapshots(Vec<Snapshot>),
+    Downtimes(Vec<Downtime>, u64),
     Outcome(NotificationId, DeliveryOutcome, u32),
     Close(oneshot::Sender<()>),
 }
@@ -146,6 +149,15 @@ impl WriterHandle {
         }
     }
 
+    /// Replaces the stored downtimes (and the highest id given out).
+    pub(super) fn downtimes(&self, downtimes: Vec<Downtime>, last_id: u64) {
+        if let Some(ops) = &self.ops
+            && ops.send(Op::Downtimes(downtimes, last_id)).is_err()
+        {
+            tracing::error!("the retention thread has stopped; the downtimes were not written");
+        }
+    }
+
     /// Writes everything, waits for the deliveries under way to end and be
     /// recorded, and stops the thread.
     pub(super) async fn close(mut self) {
@@ -242,6 +254,7 @@ impl Thread {
                     Op::Result(f) => writes.push(Write::Result(f)),
                     Op::Snapshots(s) => writes.extend(s.into_iter().map(|s| Write::Snapshot(Box::new(s)))),
                     Op::Outcome(id, outcome, attempts) => writes.push(Write::Outcome(id, outcome, attempts)),
+                    Op::Downtimes(d, last) => writes.push(Write::Downtimes(d, last)),
                     Op::Close(reply) => closing = Some(reply),
                 }
             }
@@ -281,6 +294,7 @@ impl Thread {
                         tx.save_object(key, state, notify, values)?
                     }
                     Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
+                    Write::Downtimes(downtimes, last) => tx.save_downtimes(downtimes, *last)?,
                     Write::Result(f) => {
                         let now = f.time;
                         let records: Vec<NotificationRecord> = f
@@ -300,6 +314,9 @@ impl Thread {
                             .collect();
                         ids.push(tx.save_result(&f.key, now, &f.transition, &f.notify, &f.values, &records)?);
                         tx.save_dependency(&f.key, f.dependency.as_ref())?;
+                        if let Some(s) = &f.suppressed {
+                            tx.record_suppressed(&f.key, s)?;
+                        }
                     }
                 }
             }

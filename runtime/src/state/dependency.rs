@@ -65,6 +65,10 @@ pub fn impose(current: &ObjectState, state: State, output: String, now: Time) ->
         output,
         long_output: None,
         perfdata: Vec::new(),
+        // Imposed states are not results: flap history and any
+        // acknowledgement stay as the last real result left them.
+        flapping: current.flapping.clone(),
+        acknowledgement: current.acknowledgement.clone(),
     };
     let mut events = Vec::new();
     if changed {
@@ -91,6 +95,8 @@ pub fn restore(current: &ObjectState, saved: &ObjectState, now: Time) -> Transit
         output: format!("{RESTORED}{}", saved.output),
         long_output: saved.long_output.clone(),
         perfdata: Vec::new(),
+        flapping: current.flapping.clone(),
+        acknowledgement: current.acknowledgement.clone(),
     };
     let mut events = Vec::new();
     if changed {
@@ -125,6 +131,7 @@ mod tests {
             output: "WARNING - load 5".into(),
             long_output: Some("details".into()),
             perfdata: vec![Metric { label: "load".into(), value: 5.0, uom: String::new(), warn: None, crit: None, min: None, max: None }],
+            ..ObjectState::default()
         }
     }
 

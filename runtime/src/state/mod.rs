@@ -18,13 +18,19 @@
 //!   recovery is immediately HARD.
 
 pub mod dependency;
+pub mod downtime;
+pub mod flapping;
 pub mod notify;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::notify::{Notification, NotificationKind, NotificationPolicy, NotifyState};
+pub use self::downtime::{AckState, Acknowledgement, Downtime, DowntimeRequest};
+pub use self::flapping::{FlapPolicy, FlapState};
+pub use self::notify::{
+    Notification, NotificationKind, NotificationPolicy, NotifyState, SuppressionReason, Suppressors, suppression,
+};
 use crate::outcome::{Metric, State};
 
 /// A point in time: the time since the clock's epoch (the UNIX epoch for
@@ -97,6 +103,14 @@ pub struct ObjectState {
     pub long_output: Option<String>,
     /// The last performance data.
     pub perfdata: Vec<Metric>,
+    /// Flap detection: the recent states and whether it is flapping
+    /// (updated by the engine with [`flapping::record`], not by [`process`]).
+    #[serde(default)]
+    pub flapping: FlapState,
+    /// The acknowledgement of its problem, if any (cleared by [`process`]
+    /// as [`downtime::ack_survives`] says).
+    #[serde(default)]
+    pub acknowledgement: Option<AckState>,
 }
 
 impl Default for ObjectState {
@@ -114,6 +128,8 @@ impl Default for ObjectState {
             output: String::new(),
             long_output: None,
             perfdata: Vec::new(),
+            flapping: FlapState::default(),
+            acknowledgement: None,
         }
     }
 }
@@ -216,6 +232,8 @@ pub fn process(current: &ObjectState, result: &ResultInput, now: Time, config: &
         output: result.output.clone(),
         long_output: result.long_output.clone(),
         perfdata: result.perfdata.clone(),
+        flapping: cur.flapping.clone(),
+        acknowledgement: None,
     };
     let mut events = Vec::new();
     if changed || cur.last_check.is_none() {
@@ -233,6 +251,8 @@ pub fn process(current: &ObjectState, result: &ResultInput, now: Time, config: &
             next.last_hard_state_change = Some(now);
         }
     }
+    next.acknowledgement =
+        cur.acknowledgement.clone().filter(|ack| downtime::ack_survives(ack, &events, result.state));
     Transition { state: next, events }
 }
 

@@ -2,8 +2,10 @@
 //! recovery (seed 002), never for SOFT states; repeated every
 //! `notification_interval` while the HARD problem lasts (0 = once); held back
 //! for `first_notification_delay` after the problem became HARD. Pure, like
-//! the state processor; suppression (downtime, acknowledgement, flapping,
-//! dependency failure) is decided by the caller before it asks.
+//! the state processor. Whether a decided notification is then held back
+//! (downtime, flapping, acknowledgement) is decided in one place,
+//! [`suppression`], and [`suppressed`] keeps the bookkeeping of one that
+//! was.
 
 use std::time::Duration;
 
@@ -97,4 +99,129 @@ pub fn decide(
     n.problem_notified = true;
     n.last_notification = Some(now);
     (n, Some(Notification { kind: NotificationKind::Problem, state: object.last_hard_state }))
+}
+
+/// Why a notification was not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SuppressionReason {
+    /// The object (or its host, with `with_services`) is in scheduled downtime.
+    Downtime,
+    /// The object is flapping.
+    Flapping,
+    /// The problem is acknowledged.
+    Acknowledged,
+}
+
+impl SuppressionReason {
+    /// The reason as the event stream and the store name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionReason::Downtime => "downtime",
+            SuppressionReason::Flapping => "flapping",
+            SuppressionReason::Acknowledged => "acknowledged",
+        }
+    }
+}
+
+/// What may hold an object's notifications back, as the engine knows it at
+/// the moment a notification is decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Suppressors {
+    /// A downtime covering the object is in effect.
+    pub in_downtime: bool,
+    /// The object is flapping.
+    pub flapping: bool,
+    /// The object's problem is acknowledged.
+    pub acknowledged: bool,
+}
+
+/// The one place that decides whether a notification [`decide`] chose is
+/// suppressed, and why (the first reason that applies, in this order):
+/// downtime and flapping hold back problems and recoveries alike (as in
+/// Nagios); an acknowledgement holds back problems only (a recovery clears
+/// it anyway).
+pub fn suppression(notification: &Notification, s: &Suppressors) -> Option<SuppressionReason> {
+    if s.in_downtime {
+        return Some(SuppressionReason::Downtime);
+    }
+    if s.flapping {
+        return Some(SuppressionReason::Flapping);
+    }
+    if s.acknowledged && notification.kind == NotificationKind::Problem {
+        return Some(SuppressionReason::Acknowledged);
+    }
+    None
+}
+
+/// The bookkeeping after a suppressed notification: `decided` as
+/// [`decide`] returned it, with the notification counted as not sent. So a
+/// suppressed first problem notification is sent by the first result after
+/// the suppression ends (if the HARD problem lasts and any
+/// `first_notification_delay` has passed), a suppressed repeat by the
+/// first result after it ends once `notification_interval` has passed since
+/// the last one sent, and a recovery after a problem that was never sent
+/// notifies nobody.
+pub fn suppressed(before: &NotifyState, decided: &NotifyState, notification: &Notification) -> NotifyState {
+    match notification.kind {
+        NotificationKind::Problem => NotifyState {
+            problem_since: decided.problem_since,
+            problem_notified: before.problem_notified && before.problem_since == decided.problem_since,
+            last_notification: before.last_notification,
+        },
+        NotificationKind::Recovery => NotifyState { last_notification: before.last_notification, ..*decided },
+    }
+}
+
+#[cfg(test)]
+mod suppression_tests {
+    use super::*;
+
+    fn problem() -> Notification {
+        Notification { kind: NotificationKind::Problem, state: State::Critical }
+    }
+
+    fn recovery() -> Notification {
+        Notification { kind: NotificationKind::Recovery, state: State::Ok }
+    }
+
+    #[test]
+    fn reasons_in_order() {
+        let all = Suppressors { in_downtime: true, flapping: true, acknowledged: true };
+        assert_eq!(suppression(&problem(), &all), Some(SuppressionReason::Downtime));
+        let s = Suppressors { in_downtime: false, ..all };
+        assert_eq!(suppression(&problem(), &s), Some(SuppressionReason::Flapping));
+        assert_eq!(suppression(&recovery(), &s), Some(SuppressionReason::Flapping));
+        let ack = Suppressors { acknowledged: true, ..Suppressors::default() };
+        assert_eq!(suppression(&problem(), &ack), Some(SuppressionReason::Acknowledged));
+        assert_eq!(suppression(&recovery(), &ack), None);
+        assert_eq!(suppression(&problem(), &Suppressors::default()), None);
+        assert_eq!(serde_json::to_string(&SuppressionReason::Acknowledged).unwrap(), "\"acknowledged\"");
+    }
+
+    #[test]
+    fn a_suppressed_problem_stays_unsent_and_is_sent_after() {
+        let object = ObjectState {
+            state: State::Critical,
+            state_type: StateType::Hard,
+            last_hard_state: State::Critical,
+            ..ObjectState::default()
+        };
+        let events = [StateEvent::HardStateChange { from: State::Ok, to: State::Critical }];
+        let policy = NotificationPolicy::default();
+        let t = Duration::from_secs;
+        let before = NotifyState::default();
+        let (decided, n) = decide(&before, &object, &events, t(10), &policy);
+        let n = n.unwrap();
+        let after = suppressed(&before, &decided, &n);
+        assert_eq!(after, NotifyState { problem_since: Some(t(10)), problem_notified: false, last_notification: None });
+        // The next result of the same HARD problem, unsuppressed, notifies.
+        let (_, again) = decide(&after, &object, &[], t(20), &policy);
+        assert_eq!(again, Some(problem()));
+        // A recovery after it notifies nobody.
+        let ok = ObjectState::default();
+        let (_, r) = decide(&after, &ok, &[StateEvent::HardStateChange { from: State::Critical, to: State::Ok }], t(30), &policy);
+        assert_eq!(r, None);
+    }
 }

@@ -68,7 +68,9 @@ use serde::{Deserialize, Serialize};
 
 pub use self::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION};
 use crate::outcome::{Metric, State};
-use crate::state::{NotificationKind, NotifyState, ObjectState, StateEvent, StateType, Time, Transition};
+use crate::state::{
+    Downtime, NotificationKind, NotifyState, ObjectState, StateEvent, StateType, SuppressionReason, Time, Transition,
+};
 use crate::values::Values;
 
 /// Identifies a monitored object: a host (no service) or one of its
@@ -172,6 +174,26 @@ pub struct NotificationRecord {
     pub outcome: DeliveryOutcome,
     /// Delivery attempts made so far.
     pub attempts: u32,
+}
+
+/// A notification that was decided and not sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuppressedRecord {
+    /// When it was decided.
+    pub time: Time,
+    /// Problem or recovery.
+    pub kind: NotificationKind,
+    /// The state it was about (OK or CRITICAL for a host's UP or DOWN).
+    pub state: State,
+    /// Why it was not sent, as [`SuppressionReason::as_str`] names it.
+    pub reason: String,
+}
+
+impl SuppressedRecord {
+    /// The record of a notification suppressed at `time` for `reason`.
+    pub fn new(time: Time, kind: NotificationKind, state: State, reason: SuppressionReason) -> SuppressedRecord {
+        SuppressedRecord { time, kind, state, reason: reason.as_str().to_string() }
+    }
 }
 
 /// A notification's row number: stable for the life of the file.
@@ -405,6 +427,101 @@ impl Store {
         self.transaction(|tx| tx.set_notification_outcome(id, outcome, attempts))
     }
 
+    /// Replaces the stored downtimes with `downtimes` and remembers `last_id`
+    /// as the highest id given out.
+    pub fn save_downtimes(&mut self, downtimes: &[Downtime], last_id: u64) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.save_downtimes(downtimes, last_id))
+    }
+
+    /// The stored downtimes, by id, and the highest id ever given out.
+    pub fn load_downtimes(&self) -> Result<(Vec<Downtime>, u64), StoreError> {
+        const OP: &str = "load the downtimes";
+        let p = self.path.as_str();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, host, service, with_services, start, end_time, flexible, author, comment, started \
+                 FROM downtimes ORDER BY id",
+            )
+            .map_err(sql_error(p, OP))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, bool>(3)?,
+                    [r.get::<_, i64>(4)?, r.get::<_, i64>(5)?],
+                    [r.get::<_, Option<i64>>(6)?, r.get::<_, Option<i64>>(9)?],
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                ))
+            })
+            .map_err(sql_error(p, OP))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, host, service, with_services, [start, end], [flexible, started], author, comment) =
+                row.map_err(sql_error(p, OP))?;
+            let corrupt =
+                |detail: String| StoreError::Corrupt { path: p.to_string(), table: "downtimes", detail: format!("id {id}: {detail}") };
+            let ns = |t: Option<i64>| t.map(from_ns).transpose();
+            out.push(Downtime {
+                id: u64::try_from(id).map_err(|_| corrupt(format!("negative id {id}")))?,
+                host,
+                service,
+                with_services,
+                start: from_ns(start).map_err(corrupt)?,
+                end: from_ns(end).map_err(corrupt)?,
+                flexible: ns(flexible).map_err(corrupt)?,
+                author,
+                comment,
+                started: ns(started).map_err(corrupt)?,
+            });
+        }
+        let last: Option<i64> = self
+            .conn
+            .query_row("SELECT last FROM downtime_ids WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(sql_error(p, OP))?;
+        let last = u64::try_from(last.unwrap_or(0)).unwrap_or(0).max(out.iter().map(|d| d.id).max().unwrap_or(0));
+        Ok((out, last))
+    }
+
+    /// Records a suppressed notification of the object.
+    pub fn record_suppressed(&mut self, key: &ObjectKey, record: &SuppressedRecord) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.record_suppressed(key, record))
+    }
+
+    /// The object's last `limit` suppressed notifications, newest first.
+    pub fn suppressed_notifications(&self, key: &ObjectKey, limit: usize) -> Result<Vec<SuppressedRecord>, StoreError> {
+        const OP: &str = "read the suppressed notifications";
+        let p = self.path.as_str();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT time, kind, state, reason FROM suppressed_notifications \
+                 WHERE host = ?1 AND service IS ?2 ORDER BY id DESC LIMIT ?3",
+            )
+            .map_err(sql_error(p, OP))?;
+        let rows = stmt
+            .query_map(params![key.host, key.service, limit_sql(limit)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })
+            .map_err(sql_error(p, OP))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (time, kind, state, reason) = row.map_err(sql_error(p, OP))?;
+            let corrupt = |detail: String| StoreError::Corrupt { path: p.to_string(), table: "suppressed_notifications", detail };
+            out.push(SuppressedRecord {
+                time: from_ns(time).map_err(corrupt)?,
+                kind: parse_kind(&kind).map_err(corrupt)?,
+                state: parse_state(&state).map_err(corrupt)?,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
     /// Every object the store holds.
     pub fn load_objects(&self) -> Result<HashMap<ObjectKey, Retained>, StoreError> {
         const OP: &str = "load the objects";
@@ -415,7 +532,7 @@ impl Store {
             .prepare(
                 "SELECT id, host, service, state, state_type, attempt, last_hard_state, last_check, \
                  last_state_change, last_hard_state_change, output, long_output, perfdata, problem_since, \
-                 problem_notified, last_notification FROM objects",
+                 problem_notified, last_notification, flapping, acknowledgement FROM objects",
             )
             .map_err(sql_error(p, OP))?;
         let rows = stmt.query_map([], ObjectRow::read).map_err(sql_error(p, OP))?;
@@ -589,6 +706,20 @@ impl StoreTx<'_> {
             table: "objects",
             detail: format!("cannot encode the perfdata of {key:?}: {e}"),
         })?;
+        let json = |what: &str, v: Result<String, serde_json::Error>| {
+            v.map_err(|e| StoreError::Corrupt {
+                path: p.to_string(),
+                table: "objects",
+                detail: format!("cannot encode the {what} of {key:?}: {e}"),
+            })
+        };
+        let flapping = if state.flapping == Default::default() {
+            None
+        } else {
+            Some(json("flapping state", serde_json::to_string(&state.flapping))?)
+        };
+        let acknowledgement =
+            state.acknowledgement.as_ref().map(|a| json("acknowledgement", serde_json::to_string(a))).transpose()?;
         let times = [
             ns(state.last_check)?,
             ns(state.last_state_change)?,
@@ -601,8 +732,8 @@ impl StoreTx<'_> {
             .prepare_cached(
                 "INSERT INTO objects (host, service, state, state_type, attempt, last_hard_state, last_check, \
                  last_state_change, last_hard_state_change, output, long_output, perfdata, problem_since, \
-                 problem_notified, last_notification) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 problem_notified, last_notification, flapping, acknowledgement) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
                  ON CONFLICT (host, coalesce(service, x'')) DO UPDATE SET state = excluded.state, \
                  state_type = excluded.state_type, attempt = excluded.attempt, \
                  last_hard_state = excluded.last_hard_state, last_check = excluded.last_check, \
@@ -610,7 +741,8 @@ impl StoreTx<'_> {
                  last_hard_state_change = excluded.last_hard_state_change, output = excluded.output, \
                  long_output = excluded.long_output, perfdata = excluded.perfdata, \
                  problem_since = excluded.problem_since, problem_notified = excluded.problem_notified, \
-                 last_notification = excluded.last_notification \
+                 last_notification = excluded.last_notification, flapping = excluded.flapping, \
+                 acknowledgement = excluded.acknowledgement \
                  RETURNING id",
             )
             .and_then(|mut s| {
@@ -631,6 +763,8 @@ impl StoreTx<'_> {
                         times[3],
                         notify.problem_notified,
                         times[4],
+                        flapping,
+                        acknowledgement,
                     ],
                     |r| r.get(0),
                 )
@@ -648,6 +782,60 @@ impl StoreTx<'_> {
             insert.execute(params![id, k, v]).map_err(sql_error(p, OP))?;
         }
         Ok(())
+    }
+
+    /// [`Store::save_downtimes`] inside this transaction.
+    pub fn save_downtimes(&self, downtimes: &[Downtime], last_id: u64) -> Result<(), StoreError> {
+        const OP: &str = "save the downtimes";
+        let p = self.path;
+        self.conn.execute("DELETE FROM downtimes", []).map_err(sql_error(p, OP))?;
+        let mut insert = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO downtimes (id, host, service, with_services, start, end_time, flexible, author, comment, \
+                 started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(sql_error(p, OP))?;
+        let ns = |t: Option<Time>| t.map(|t| to_ns(t, p, OP)).transpose();
+        for d in downtimes {
+            insert
+                .execute(params![
+                    d.id as i64,
+                    d.host,
+                    d.service,
+                    d.with_services,
+                    to_ns(d.start, p, OP)?,
+                    to_ns(d.end, p, OP)?,
+                    ns(d.flexible)?,
+                    d.author,
+                    d.comment,
+                    ns(d.started)?,
+                ])
+                .map_err(sql_error(p, OP))?;
+        }
+        self.conn
+            .execute(
+                "INSERT INTO downtime_ids (id, last) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET last = excluded.last",
+                [i64::try_from(last_id).unwrap_or(i64::MAX)],
+            )
+            .map(drop)
+            .map_err(sql_error(p, OP))
+    }
+
+    /// [`Store::record_suppressed`] inside this transaction.
+    pub fn record_suppressed(&self, key: &ObjectKey, record: &SuppressedRecord) -> Result<(), StoreError> {
+        const OP: &str = "record a suppressed notification";
+        let time = to_ns(record.time, self.path, OP)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO suppressed_notifications (host, service, time, kind, state, reason) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![key.host, key.service, time, kind_str(record.kind), record.state.as_str(), record.reason])
+            })
+            .map(drop)
+            .map_err(sql_error(self.path, OP))
     }
 
     /// [`Store::record_state_change`] inside this transaction.
@@ -766,6 +954,8 @@ struct ObjectRow {
     problem_since: Option<i64>,
     problem_notified: bool,
     last_notification: Option<i64>,
+    flapping: Option<String>,
+    acknowledgement: Option<String>,
 }
 
 impl ObjectRow {
@@ -787,6 +977,8 @@ impl ObjectRow {
             problem_since: r.get(13)?,
             problem_notified: r.get(14)?,
             last_notification: r.get(15)?,
+            flapping: r.get(16)?,
+            acknowledgement: r.get(17)?,
         })
     }
 
@@ -812,6 +1004,14 @@ impl ObjectRow {
             output: self.output,
             long_output: self.long_output,
             perfdata,
+            flapping: match &self.flapping {
+                Some(j) => serde_json::from_str(j).map_err(|e| corrupt(format!("flapping: {e}")))?,
+                None => Default::default(),
+            },
+            acknowledgement: match &self.acknowledgement {
+                Some(j) => Some(serde_json::from_str(j).map_err(|e| corrupt(format!("acknowledgement: {e}")))?),
+                None => None,
+            },
         };
         let notify = NotifyState {
             problem_since: ns(self.problem_since).map_err(corrupt)?,
@@ -929,6 +1129,14 @@ fn parse_state_type(s: &str) -> Result<StateType, String> {
         "SOFT" => Ok(StateType::Soft),
         "HARD" => Ok(StateType::Hard),
         other => Err(format!("unknown state type '{other}'")),
+    }
+}
+
+fn parse_kind(s: &str) -> Result<NotificationKind, String> {
+    match s {
+        "PROBLEM" => Ok(NotificationKind::Problem),
+        "RECOVERY" => Ok(NotificationKind::Recovery),
+        other => Err(format!("unknown kind '{other}'")),
     }
 }
 

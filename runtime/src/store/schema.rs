@@ -18,6 +18,40 @@ pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 pub const MIGRATIONS: &[&str] = &[
     // 1 -> 2: dependency failures and the states saved to restore.
     super::dependency::MIGRATION,
+    // 2 -> 3: flapping, acknowledgements, downtime, suppressed notifications.
+    "
+ALTER TABLE objects ADD COLUMN flapping TEXT;         -- JSON FlapState (history, flapping, percent), NULL: none
+ALTER TABLE objects ADD COLUMN acknowledgement TEXT;  -- JSON AckState (author, comment, sticky, time), NULL: none
+
+-- Scheduled downtime, pending (started IS NULL) or in effect; a row goes
+-- when its downtime ends or is cancelled.
+CREATE TABLE downtimes (
+    id            INTEGER PRIMARY KEY,
+    host          TEXT    NOT NULL,
+    service       TEXT,
+    with_services INTEGER NOT NULL CHECK (with_services IN (0, 1)),
+    start         INTEGER NOT NULL,  -- ns since the clock's epoch
+    end_time      INTEGER NOT NULL,
+    flexible      INTEGER,           -- duration in ns; NULL: fixed
+    author        TEXT    NOT NULL,
+    comment       TEXT    NOT NULL,
+    started       INTEGER
+);
+-- Ids are never reused, also after the newest downtime ended.
+CREATE TABLE downtime_ids (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+
+-- Every notification decided and not sent, with why.
+CREATE TABLE suppressed_notifications (
+    id      INTEGER PRIMARY KEY,
+    host    TEXT    NOT NULL,
+    service TEXT,
+    time    INTEGER NOT NULL,
+    kind    TEXT    NOT NULL CHECK (kind IN ('PROBLEM', 'RECOVERY')),
+    state   TEXT    NOT NULL,
+    reason  TEXT    NOT NULL  -- downtime, flapping, acknowledged (and later reasons)
+);
+CREATE INDEX suppressed_notifications_object ON suppressed_notifications (host, service, id);
+",
 ];
 
 /// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and

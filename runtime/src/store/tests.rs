@@ -66,6 +66,17 @@ fn full_state() -> ObjectState {
                 max: None,
             },
         ],
+        flapping: crate::state::FlapState {
+            history: [State::Ok, State::Critical, State::Ok].into_iter().collect(),
+            flapping: true,
+            percent_state_change: 34.25,
+        },
+        acknowledgement: Some(crate::state::AckState {
+            author: "alice".to_string(),
+            comment: "on it".to_string(),
+            sticky: true,
+            time: t(1_763_699_000, 5),
+        }),
     }
 }
 
@@ -540,17 +551,23 @@ fn a_version_1_database_gets_the_dependency_table_with_its_data_intact() {
         conn.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', 1)", []).unwrap();
     }
     {
-        // Written as version 1 would: through the objects table only.
+        // Written as version 1 would: an objects row only.
         let conn = Connection::open(&path).unwrap();
-        let store = Store { conn, path: path.display().to_string() };
-        store.transaction_v1_object(&ObjectKey::service("web1", "HTTP"), &full_state());
+        conn.execute(
+            "INSERT INTO objects (host, service, state, state_type, attempt, last_hard_state, last_check, output, \
+             perfdata, problem_notified) \
+             VALUES ('web1', 'HTTP', 'WARNING', 'SOFT', 2, 'OK', 50000000000, 'slow', '[]', 0)",
+            [],
+        )
+        .unwrap();
     }
     let mut store = Store::open(&path).unwrap();
     let v: i64 = store.conn.query_row("SELECT version FROM wasmon_schema", [], |r| r.get(0)).unwrap();
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3, "version 1, the dependency step, the suppression step");
     let loaded = store.load_objects().unwrap();
-    assert_eq!(loaded[&ObjectKey::service("web1", "HTTP")].state, full_state(), "the data is intact");
+    let r = &loaded[&ObjectKey::service("web1", "HTTP")].state;
+    assert_eq!((r.state, r.state_type, r.attempt, r.output.as_str()), (State::Warning, StateType::Soft, 2, "slow"), "the data is intact");
     assert!(store.load_dependencies().unwrap().is_empty());
 
     // The new table works: a failure with its saved state, then none.
@@ -571,11 +588,63 @@ fn a_version_1_database_gets_the_dependency_table_with_its_data_intact() {
     assert!(store.load_dependencies().unwrap().is_empty());
 }
 
-impl Store {
-    /// Writes an object row with the version-1 statement, for the
-    /// migration test.
-    fn transaction_v1_object(&self, key: &ObjectKey, state: &ObjectState) {
-        let tx = StoreTx { conn: &self.conn, path: &self.path };
-        tx.save_object(key, state, &NotifyState::default(), &Values::new()).unwrap();
+/// A database written before flapping, acknowledgements and downtime
+/// (schema version 1) is upgraded when opened, its rows intact.
+#[test]
+fn a_version_1_database_is_upgraded_with_its_data() {
+    let dir = TempDir::new("v1-upgrade");
+    let path = dir.file("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', 1)", []).unwrap();
+        conn.execute(
+            "INSERT INTO objects (host, service, state, state_type, attempt, last_hard_state, last_check, output, \
+             perfdata, problem_since, problem_notified) \
+             VALUES ('web1', 'HTTP', 'CRITICAL', 'HARD', 1, 'CRITICAL', 31000000000, 'down', '[]', 20000000000, 1)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO notifications (host, service, time, change_time, kind, state, output, outcome, attempts) \
+             VALUES ('web1', 'HTTP', 20000000000, 20000000000, 'PROBLEM', 'CRITICAL', 'down', 'delivered', 1)",
+            [],
+        )
+        .unwrap();
     }
+    let mut store = Store::open(&path).unwrap();
+    let key = ObjectKey::service("web1", "HTTP");
+    let objects = store.load_objects().unwrap();
+    let r = &objects[&key];
+    assert_eq!((r.state.state, r.state.output.as_str(), r.state.last_check), (State::Critical, "down", Some(t(31, 0))));
+    assert_eq!(r.notify, NotifyState { problem_since: Some(t(20, 0)), problem_notified: true, last_notification: None });
+    assert_eq!((r.state.flapping.clone(), r.state.acknowledgement.clone()), (Default::default(), None));
+    assert_eq!(store.notifications(&key, 10).unwrap().len(), 1);
+    assert_eq!(store.load_downtimes().unwrap(), (vec![], 0));
+    // The new tables and columns work.
+    store.save_object(&key, &full_state(), &full_notify(), &Values::new()).unwrap();
+    assert_eq!(store.load_objects().unwrap()[&key].state, full_state());
+    let d = crate::state::Downtime {
+        id: 4,
+        host: "web1".into(),
+        service: None,
+        with_services: true,
+        start: t(100, 0),
+        end: t(200, 0),
+        flexible: Some(Duration::from_secs(30)),
+        author: "alice".into(),
+        comment: "patch".into(),
+        started: Some(t(150, 7)),
+    };
+    store.save_downtimes(std::slice::from_ref(&d), 9).unwrap();
+    assert_eq!(store.load_downtimes().unwrap(), (vec![d], 9));
+    store.save_downtimes(&[], 9).unwrap();
+    assert_eq!(store.load_downtimes().unwrap(), (vec![], 9), "ids are not reused after the last one ended");
+    let s = SuppressedRecord::new(t(40, 0), NotificationKind::Problem, State::Critical, SuppressionReason::Downtime);
+    store.record_suppressed(&key, &s).unwrap();
+    assert_eq!(store.suppressed_notifications(&key, 5).unwrap(), vec![s]);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = conn.query_row("SELECT version FROM wasmon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
 }

@@ -88,7 +88,8 @@ pub enum Command {
     /// README), which stops with it.
     Run(RunConfigArgs),
     /// Run the engine on a simulated clock, as fast as it can, and print one
-    /// JSON object per line for every result and every notification, in time
+    /// JSON object per line for every result and every notification (and
+    /// every suppressed notification, flapping start and stop), in time
     /// order. Every object's first check runs at t = 0. Shows what a
     /// configuration will do before it is deployed.
     Simulate(SimulateArgs),
