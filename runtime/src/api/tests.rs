@@ -57,7 +57,7 @@ fn the_checker_finds_what_is_wrong() {
     let status = json!({
         "host": "web1", "service": null, "state": "UP", "state_type": "HARD", "attempt": 1, "max_attempts": 3,
         "output": "ok", "long_output": null, "perfdata": "", "last_check": 1.5, "last_state_change": null,
-        "last_hard_state_change": null, "next_check": 2.0, "running": false, "dependency_failure": null, "stale": false
+        "last_hard_state_change": null, "next_check": 2.0, "running": false, "dependency_failure": null, "stale": false, "flapping": false, "percent_state_change": 0.0, "in_downtime": false, "downtimes": [], "acknowledgement": null
     });
     d.check_response("GET", "/api/v1/hosts/web1", 200, &json!({"host": status, "services": []})).unwrap();
     d.check_response("GET", "/api/v1/status", 200, &json!({"objects": [status]})).unwrap();
