@@ -50,6 +50,9 @@ pub enum Error {
         /// The service asked for, if any.
         service: Option<String>,
     },
+    /// The HTTP API could not listen or serve.
+    #[error("HTTP API: {0}")]
+    Api(String),
     /// The object does not take what was asked of it: a passive result
     /// with `passive_checks = false`, a recheck of an object without a check.
     #[error("host '{host}'{}: {reason}", service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default())]

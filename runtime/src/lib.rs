@@ -35,6 +35,7 @@
 //! rest wait for a slot.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod clock;
 pub mod config;
 pub mod contract;

@@ -49,6 +49,13 @@
 //! [[contact]]
 //! name = "ops"
 //! methods = [{ type = "log" }]
+//!
+//! [api]                         # optional: the HTTP API of `wasmon run`
+//! listen = "127.0.0.1:8642"
+//! [[api.token]]
+//! name = "ci"
+//! token_env = "WASMON_API_TOKEN"
+//! scopes = ["read", "write"]
 //! ```
 //!
 //! A value is taken from, in rising precedence: the built-in defaults, the
@@ -65,6 +72,7 @@
 //! Every problem is reported, each as `FILE:LINE:COLUMN: what: why`, and a
 //! file with any problem yields no [`Config`] at all.
 
+mod api;
 pub mod model;
 mod parents;
 pub(crate) mod read;
@@ -74,6 +82,7 @@ mod tests;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use api::{API_MAX_BODY, API_PORT, ApiSettings, ApiToken, Scope, Secret};
 pub use model::*;
 
 /// Why a configuration could not be used.

@@ -24,6 +24,8 @@ pub struct Config {
     pub contacts: Vec<Contact>,
     /// Event handlers, in file order.
     pub handlers: Vec<Handler>,
+    /// The HTTP API (`[api]`), if `wasmon run` is to serve one.
+    pub api: Option<super::ApiSettings>,
 }
 
 /// Engine-wide settings (`[engine]`); the default is what a file without

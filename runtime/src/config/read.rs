@@ -18,13 +18,15 @@ use crate::sandbox::policy::{Grants, Limits};
 use crate::standard;
 use crate::state::{FlapPolicy, NotificationPolicy, Semantics};
 
+mod api;
+
 type Val<'i> = Spanned<DeValue<'i>>;
 
 /// The built-in webhook timeout (schedule and engine defaults are in the
 /// model, sandbox limits come from [`Limits::default`]).
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
-const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler"];
+const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler", "api"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
 const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir", "packs_dir"];
 /// Keys every host, service, template and `[defaults]` may set.
@@ -293,6 +295,7 @@ impl Reader<'_> {
         }
         let engine = self.engine(root.get("engine"));
         self.packs_dir = engine.packs_dir.clone();
+        let api = root.get("api").and_then(|v| self.api(v));
 
         // Contacts and templates first: objects refer to them.
         let contact_tables = self.tables(root, "contact");
@@ -480,7 +483,7 @@ impl Reader<'_> {
             }
         }
 
-        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers }
+        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers, api }
     }
 
     /// Reports an object whose resolved `low_flap_threshold` is not below

@@ -339,7 +339,7 @@ fn engine_defaults_contacts_and_top_level() {
     one_error(&format!("[engine]\nthreads = 4\n{BASE}"), 2, &["[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir)"]);
     one_error(&format!("[defaults]\ncheck = \"dummy\"\n{BASE}"), 2, &["unknown key 'check' in [defaults]: 'check' cannot be a default"]);
     one_error(&format!("[defaults]\nretry_interval = \"-1s\"\n{BASE}"), 2, &["[defaults]: key 'retry_interval'"]);
-    one_error(&format!("{BASE}[hosts]\nname = \"x\"\n"), 10, &["unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler)"]);
+    one_error(&format!("{BASE}[hosts]\nname = \"x\"\n"), 10, &["unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api)"]);
     one_error("[host]\nname = \"x\"\n", 1, &["key 'host': expected an array of tables [[host]], found a table"]);
     one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"pager\" }}]\n"), 12, &["contact \"dev\": methods[1]: key 'type': expected \"log\", \"webhook\" or \"email\", found \"pager\""]);
     one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"webhook\", url = \"ftp://x\" }}]\n"), 12, &["methods[1]: key 'url': expected an http:// or https:// URL, found \"ftp://x\""]);

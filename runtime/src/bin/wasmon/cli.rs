@@ -83,7 +83,9 @@ pub enum Command {
     /// keep state in the SQLite file of `[engine] state_file` across
     /// restarts. Structured logs go to stderr. SIGTERM or SIGINT stops it
     /// gracefully: checks in flight finish or are cut at their timeout, state
-    /// is flushed.
+    /// is flushed. With an `[api]` table it also serves the HTTP API
+    /// (status, passive results, rechecks, server-sent events; see the
+    /// README), which stops with it.
     ///
     /// Check modules are hot-loaded: the checks folder (`[engine] checks_dir`,
     /// default `checks` beside the config if it exists) and the folder of
@@ -117,6 +119,11 @@ pub enum Command {
     /// list and show what is installed. A host with `packs = ["NAME"]`
     /// gets every service of the installed pack.
     Pack(crate::pack::PackArgs),
+    /// Send a passive result (or a batch of them) to a running `wasmon run`
+    /// through its HTTP API: `wasmon submit -H HOST [-s SERVICE] --state
+    /// STATE [OUTPUT...]`. Prints the result the engine made of it; exits 0,
+    /// or 3 with the reason when it could not be delivered or was refused.
+    Submit(crate::submit::SubmitArgs),
 }
 
 /// Where and how a check runs; shared by `check` and `discover`.
@@ -300,6 +307,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) };
         let command = match cli.command {
             Command::Bench(args) => return crate::bench::bench(cache_dir, args).await,
+            Command::Submit(args) => return crate::submit::submit(args).await,
             other => other,
         };
         // The pool reserves address space for the largest memory limit asked for.
@@ -328,7 +336,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Discover(args) => discover(&sandbox, args).await,
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
             Command::Run(args) => daemon(&sandbox, &config.expect("loaded above"), !args.no_watch).await,
-            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) => unreachable!("handled above"),
+            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) | Command::Submit(_) => unreachable!("handled above"),
         }
     })
 }
@@ -475,12 +483,25 @@ fn validate(args: &ValidateArgs, cache_dir: Option<PathBuf>) -> Result<u8, Failu
 
 async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, watch: bool) -> Result<u8, Failure> {
     tracing::info!(state_file = %config.engine.state_file.display(), "starting");
+    // Bind first: a taken port stops the start before any check runs.
+    let api = match &config.api {
+        Some(settings) => Some(wasmon_runtime::api::Server::bind(settings.clone()).await?),
+        None => None,
+    };
     let monitor = wasmon_runtime::Monitor::builder()
         .config(config.clone())
         .sandbox(sandbox.clone())
         .watch_modules(watch)
         .start()
         .await?;
+    let monitor = std::sync::Arc::new(monitor);
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = api.map(|server| {
+        tracing::info!(address = %server.local_addr(), "API listening");
+        tokio::spawn(server.serve(monitor.clone(), async move {
+            let _ = api_stopped.await;
+        }))
+    });
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -503,6 +524,11 @@ async fn daemon(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, watc
                 }
             }
         }
+    }
+    // The API first: requests under way are answered by the running engine.
+    let _ = stop_api.send(());
+    if let Some(served) = served {
+        served.await.context("the API task failed")??;
     }
     monitor.stop().await?;
     Ok(0)

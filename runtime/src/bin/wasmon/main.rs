@@ -4,6 +4,7 @@ mod bench;
 #[macro_use]
 mod cli;
 mod pack;
+mod submit;
 
 use std::io::Write;
 use std::process::ExitCode;

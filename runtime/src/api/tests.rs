@@ -1,0 +1,86 @@
+//! The routes against the OpenAPI description, without a server.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::*;
+
+#[path = "../../tests/support/openapi.rs"]
+mod checker;
+
+fn doc() -> checker::Doc {
+    checker::Doc::parse(OPENAPI)
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_operation_is_served() {
+    let served: BTreeSet<(String, String)> = routes().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let documented = doc().operations();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(undocumented.is_empty(), "served but not in openapi.json: {undocumented:?}");
+    assert!(unserved.is_empty(), "in openapi.json but not served: {unserved:?}");
+}
+
+#[test]
+fn the_description_is_whole() {
+    let d = doc();
+    assert_eq!(d.0["openapi"], "3.1.0");
+    assert_eq!(d.broken_refs(), Vec::<String>::new());
+    for (method, path) in d.operations() {
+        let op = &d.0["paths"][&path][method.to_lowercase()];
+        assert!(op["summary"].is_string(), "{method} {path} has a summary");
+        // Every request needs a token.
+        for status in ["200", "401", "403"] {
+            assert!(op["responses"].get(status).is_some(), "{method} {path} documents {status}");
+        }
+        if method == "POST" {
+            for status in ["400", "413", "415"] {
+                assert!(op["responses"].get(status).is_some(), "{method} {path} documents {status}");
+            }
+        }
+        for param in path.split('/').filter(|p| p.starts_with('{')) {
+            let name = param.trim_matches(|c| c == '{' || c == '}');
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            assert!(
+                params.iter().any(|p| d.resolve(p).unwrap()["name"] == name),
+                "{method} {path} documents its parameter {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_checker_finds_what_is_wrong() {
+    let d = doc();
+    let status = json!({
+        "host": "web1", "service": null, "state": "UP", "state_type": "HARD", "attempt": 1, "max_attempts": 3,
+        "output": "ok", "long_output": null, "perfdata": "", "last_check": 1.5, "last_state_change": null,
+        "last_hard_state_change": null, "next_check": 2.0, "running": false, "dependency_failure": null, "stale": false, "flapping": false, "percent_state_change": 0.0, "in_downtime": false, "downtimes": [], "acknowledgement": null
+    });
+    d.check_response("GET", "/api/v1/hosts/web1", 200, &json!({"host": status, "services": []})).unwrap();
+    d.check_response("GET", "/api/v1/status", 200, &json!({"objects": [status]})).unwrap();
+    let mut missing = status.clone();
+    missing.as_object_mut().unwrap().remove("state_type");
+    let e = d.check_response("GET", "/api/v1/status", 200, &json!({"objects": [missing]})).unwrap_err();
+    assert!(e.contains("$.objects[0]: the required property 'state_type' is missing"), "{e}");
+    let mut wrong = status.clone();
+    wrong["attempt"] = json!("1");
+    let e = d.check_response("GET", "/api/v1/hosts/web1/services/HTTP", 200, &wrong).unwrap_err();
+    assert!(e.contains("$.attempt: expected integer"), "{e}");
+    let e = d.check_response("GET", "/api/v1/status", 500, &json!({"error": "x"})).unwrap_err();
+    assert!(e.contains("status 500 is not documented"), "{e}");
+    d.check_response("POST", "/api/v1/results", 400, &json!({"error": "field 'state': ..."})).unwrap();
+    assert!(d.check_response("POST", "/api/v1/results", 400, &json!({"message": "x"})).is_err());
+    assert!(d.check_response("DELETE", "/api/v1/status", 200, &json!({})).is_err());
+}
+
+#[test]
+fn templates() {
+    assert!(matches_template("/api/v1/hosts/{host}", "/api/v1/hosts/web1"));
+    assert!(!matches_template("/api/v1/hosts/{host}", "/api/v1/hosts/"));
+    assert!(!matches_template("/api/v1/hosts/{host}", "/api/v1/hosts/web1/services/x"));
+    assert!(matches_template("/api/v1/status", "/api/v1/status"));
+    assert_eq!(doc().template_for("/api/v1/hosts/web1/services/HTTP").as_deref(), Some("/api/v1/hosts/{host}/services/{service}"));
+}

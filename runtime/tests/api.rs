@@ -1,0 +1,500 @@
+//! The HTTP API of a real `wasmon run` on loopback, and `wasmon submit`
+//! against it. Every JSON answer is checked against the OpenAPI
+//! description the server itself serves.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use support::openapi::Doc;
+
+const CI: &str = "ci-token-0123456789";
+const DASH: &str = "dash-token-0123456789";
+
+/// A `wasmon run` with an `[api]` on a free loopback port.
+struct Daemon {
+    child: Option<Child>,
+    base: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// Starts wasmon with `objects` (hosts and services) and an API with
+    /// the tokens `ci` (read, write) and `dash` (read), body limit 4 KiB.
+    fn start(name: &str, objects: &str) -> Daemon {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("api-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("wasmon.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[engine]\nstate_file = \"state.db\"\n\n{objects}\n\
+                 [api]\nlisten = \"127.0.0.1:0\"\nmax_body = \"4KiB\"\n\n\
+                 [[api.token]]\nname = \"ci\"\ntoken = \"{CI}\"\nscopes = [\"read\", \"write\"]\n\n\
+                 [[api.token]]\nname = \"dash\"\ntoken_env = \"WASMON_TEST_DASH_TOKEN\"\nscopes = [\"read\"]\n"
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmon"))
+            .args(["-v", "run", "--config", config.to_str().unwrap()])
+            .env("WASMON_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache"))
+            .env("WASMON_TEST_DASH_TOKEN", DASH)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start wasmon run");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = stderr.clone();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if line.contains("API listening")
+                    && let Some(addr) = line.split("address=").nth(1)
+                {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("wasmon run did not say where it listens:\n{}", stderr.lock().unwrap().join("\n"));
+            }
+        };
+        Daemon { child: Some(child), base: format!("http://{addr}"), stderr, dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM; the exit code.
+    fn stop(&mut self) -> Option<i32> {
+        let child = self.child.take()?;
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        out.status.code()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("wasmon run's log:\n{}", self.stderr.lock().unwrap().join("\n"));
+        }
+    }
+}
+
+const OBJECTS: &str = "[defaults]\ncheck_interval = \"1h\"\nretry_interval = \"1h\"\nmax_check_attempts = 1\n\n\
+    [[host]]\nname = \"web1\"\naddress = \"127.0.0.1\"\ncheck = \"dummy\"\nparams = { state = \"OK\", text = \"pings\" }\n\n\
+    [[host]]\nname = \"nocheck\"\n\n\
+    [[service]]\nhost = \"nocheck\"\nname = \"Only\"\ncheck = \"dummy\"\n\n\
+    [[service]]\nhost = \"web1\"\nname = \"Passive\"\ncheck = \"dummy\"\nparams = { state = \"OK\", text = \"active says fine\" }\n\n\
+    [[service]]\nhost = \"web1\"\nname = \"Disk\"\ncheck = \"dummy\"\nparams = { state = \"WARNING\", text = \"Disk nearly full\" }\n";
+
+/// A client that checks every JSON answer against the description.
+struct Api {
+    http: reqwest::Client,
+    doc: Doc,
+}
+
+/// An answer: status, headers, JSON body (null if none).
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Api {
+    async fn new(d: &Daemon) -> Api {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        let doc = http.get(d.url("/api/v1/openapi.json")).bearer_auth(DASH).send().await.unwrap();
+        assert_eq!(doc.status(), 200);
+        assert_eq!(doc.headers()["content-type"], "application/json");
+        let doc = Doc::parse(&doc.text().await.unwrap());
+        Api { http, doc }
+    }
+
+    async fn call(&self, d: &Daemon, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut req = self.http.request(method.parse().unwrap(), d.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(method, path, req).await
+    }
+
+    async fn send(&self, method: &str, path: &str, req: reqwest::RequestBuilder) -> Answer {
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
+        println!("{method} {path} -> {status} {body}");
+        // Statuses the router itself gives to what is not in the
+        // description (404 of no route, 405) are not in it.
+        if self.doc.template_for(path).is_some() && status != 405 {
+            self.doc.check_response(method, path, status, &body).unwrap();
+        }
+        Answer { status, headers, body }
+    }
+}
+
+fn error(a: &Answer) -> &str {
+    a.body["error"].as_str().unwrap_or_else(|| panic!("an error body: {}", a.body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_scopes_and_malformed_requests() {
+    let d = Daemon::start("auth", OBJECTS);
+    let api = Api::new(&d).await;
+
+    // No token, a bad one, a token without the scope.
+    let a = api.call(&d, "GET", "/api/v1/status", None, None).await;
+    assert_eq!(a.status, 401);
+    assert_eq!(a.headers["www-authenticate"], "Bearer realm=\"wasmon\"");
+    assert!(error(&a).contains("missing bearer token"));
+    let a = api.call(&d, "GET", "/api/v1/status", Some("not-a-token"), None).await;
+    assert_eq!(a.status, 401);
+    assert!(a.headers["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    let a = api.call(&d, "POST", "/api/v1/results", None, Some(json!({"host": "web1", "state": "DOWN"}))).await;
+    assert_eq!(a.status, 401, "unauthenticated writes are refused");
+    let a = api.call(&d, "POST", "/api/v1/results", Some(DASH), Some(json!({"host": "web1", "state": "DOWN"}))).await;
+    assert_eq!(a.status, 403);
+    assert!(error(&a).starts_with("token 'dash' lacks the 'write' scope"), "{}", error(&a));
+    let a = api.call(&d, "GET", "/api/v1/nothing-here", None, None).await;
+    assert_eq!(a.status, 401, "no route is told to a caller without a token");
+
+    // Reads with the read token.
+    let a = api.call(&d, "GET", "/api/v1/status", Some(DASH), None).await;
+    assert_eq!(a.status, 200);
+    let names: Vec<(String, Option<String>)> = a.body["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["host"].as_str().unwrap().to_string(), o["service"].as_str().map(str::to_string)))
+        .collect();
+    assert!(names.contains(&("web1".into(), Some("Disk".into()))), "{names:?}");
+    let a = api.call(&d, "GET", "/api/v1/hosts/web1", Some(DASH), None).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["services"].as_array().unwrap().len(), 2);
+    assert_eq!(a.body["host"]["host"], "web1");
+    let a = api.call(&d, "GET", "/api/v1/hosts/nocheck", Some(DASH), None).await;
+    assert_eq!(a.status, 200);
+    assert!(a.body["host"].is_null(), "a host without a check has no status of its own");
+    assert_eq!(a.body["services"][0]["service"], "Only");
+    let a = api.call(&d, "GET", "/api/v1/hosts/web2", Some(DASH), None).await;
+    assert_eq!((a.status, error(&a)), (404, "no such object: host 'web2'"));
+    let a = api.call(&d, "GET", "/api/v1/hosts/web1/services/No%20Such", Some(DASH), None).await;
+    assert_eq!((a.status, error(&a)), (404, "no such object: host 'web1', service 'No Such'"));
+
+    // Malformed bodies: each names its field.
+    let cases = [
+        (json!({"host": "web1", "service": "Passive", "state": "BAD"}), r#"field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "BAD""#),
+        (json!({"host": "web1", "state": "WARNING"}), r#"field 'state': expected one of UP, DOWN (or 0-3), found "WARNING""#),
+        (json!({"service": "Passive", "state": "OK"}), "field 'host': missing (expected a host name)"),
+        (json!({"host": "web1", "service": "Passive", "state": "OK", "exit": 0}), "field 'exit': unknown field (expected one of: host, service, state, output)"),
+        (json!({"host": "web1", "service": "Passive", "state": "OK", "output": 12}), "field 'output': expected plugin output (a string), found 12"),
+        (json!({"results": [{"host": "web1", "state": "UP"}, {"host": "web1", "service": "Passive"}]}), "field 'results[1].state': missing (expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3))"),
+        (json!([1, 2]), "the request body: expected a JSON object, found an array"),
+    ];
+    for (body, expected) in cases {
+        let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(body)).await;
+        assert_eq!((a.status, error(&a)), (400, expected));
+    }
+    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": 3}))).await;
+    assert_eq!((a.status, error(&a)), (400, "field 'service': expected a service name, or null for the host (a string), found 3"));
+    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "web1", "service": "Nope", "state": "OK"}))).await;
+    assert_eq!((a.status, error(&a)), (404, "no such object: host 'web1', service 'Nope'"));
+
+    let raw = |content_type: &'static str, body: Vec<u8>| {
+        api.http.post(d.url("/api/v1/results")).bearer_auth(CI).header("content-type", content_type).body(body)
+    };
+    let a = api.send("POST", "/api/v1/results", raw("application/json", b"{\"host\": \"web1\",".to_vec())).await;
+    assert_eq!(a.status, 400);
+    assert!(error(&a).starts_with("the request body is not valid JSON: EOF while parsing"), "{}", error(&a));
+    let a = api.send("POST", "/api/v1/results", raw("text/plain", b"{}".to_vec())).await;
+    assert_eq!((a.status, error(&a)), (415, "header 'Content-Type': expected application/json, found 'text/plain'"));
+    let a = api.send("POST", "/api/v1/results", api.http.post(d.url("/api/v1/results")).bearer_auth(CI).body("{}")).await;
+    assert_eq!((a.status, error(&a)), (415, "header 'Content-Type': missing (expected application/json)"));
+    // Oversized: declared, and streamed without a length.
+    let big = format!("{{\"host\": \"web1\", \"state\": \"UP\", \"output\": \"{}\"}}", "x".repeat(5000));
+    let a = api.send("POST", "/api/v1/results", raw("application/json", big.clone().into_bytes())).await;
+    assert_eq!((a.status, error(&a)), (413, "request body too large: the limit is 4 KiB (4096 bytes) ([api] max_body)"));
+    let (status, answer) = chunked(&d, "/api/v1/results", CI, big.as_bytes());
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.contains("the limit is 4 KiB"), "{answer}");
+
+    // Not in the description: the router's own 404 and 405, as JSON.
+    let a = api.call(&d, "GET", "/api/v1/nothing-here", Some(DASH), None).await;
+    assert_eq!((a.status, error(&a)), (404, "no such endpoint: GET /api/v1/nothing-here (see GET /api/v1/openapi.json)"));
+    let a = api.call(&d, "DELETE", "/api/v1/status", Some(CI), None).await;
+    assert_eq!((a.status, error(&a)), (405, "method DELETE is not allowed on /api/v1/status (allowed: GET)"));
+
+    // Every documented operation is served (neither the no-route 404 nor 405).
+    for (method, template) in api.doc.operations() {
+        let path = template.replace("{host}", "web1").replace("{service}", "Disk");
+        let mut req = api.http.request(method.parse().unwrap(), d.url(&path)).bearer_auth(CI);
+        if method != "GET" {
+            req = req.json(&json!({}));
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        if path == "/api/v1/events" {
+            assert_eq!(status, 200);
+            assert_eq!(r.headers()["content-type"], "text/event-stream");
+            continue;
+        }
+        let body: Value = r.json().await.unwrap();
+        println!("{method} {path} -> {status} {body}");
+        assert_ne!(status, 405, "{method} {template} is served");
+        assert!(!body["error"].as_str().unwrap_or("").starts_with("no such endpoint"), "{method} {template} is served");
+    }
+    assert_eq!(d.stderr.lock().unwrap().iter().filter(|l| l.contains("panicked")).count(), 0);
+}
+
+/// POSTs `body` with chunked transfer encoding (no length declared) on a
+/// raw connection; the status and the whole answer.
+fn chunked(d: &Daemon, path: &str, token: &str, body: &[u8]) -> (u16, String) {
+    use std::io::Read;
+    let mut conn = std::net::TcpStream::connect(d.base.trim_start_matches("http://")).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    for chunk in body.chunks(1000) {
+        // The server may answer and close before it has read everything.
+        if conn.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).and_then(|()| conn.write_all(chunk)).and_then(|()| conn.write_all(b"\r\n")).is_err() {
+            break;
+        }
+    }
+    let _ = conn.write_all(b"0\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
+}
+
+/// Reads server-sent events until one of `kind` whose data `matches`.
+async fn next_event(stream: &mut reqwest::Response, buffer: &mut String, kind: &str, matches: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let message: String = buffer.drain(..end + 2).collect();
+            let mut event = None;
+            let mut data = String::new();
+            for line in message.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    event = Some(e.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            if event.as_deref() == Some(kind) {
+                let value: Value = serde_json::from_str(&data).unwrap();
+                assert_eq!(value["kind"], kind, "event: is the kind");
+                if matches(&value) {
+                    return value;
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk()).await.unwrap_or_else(|_| panic!("no {kind} event in 30 s; got {buffer}"));
+        let chunk = chunk.unwrap().expect("the stream goes on");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+fn submit(d: &Daemon, token: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmon"));
+    cmd.arg("submit").arg("--url").arg(&d.base).args(args).env_remove("WASMON_API_TOKEN");
+    if let Some(t) = token {
+        cmd.env("WASMON_API_TOKEN", t);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    println!(
+        "wasmon submit {}\nexit {:?}\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_results_rechecks_and_the_event_stream() {
+    let mut d = Daemon::start("passive", OBJECTS);
+    let api = Api::new(&d).await;
+
+    // Subscribed (with the read token) before anything is submitted.
+    let mut stream = api.http.get(d.url("/api/v1/events")).bearer_auth(DASH).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let mut buffer = String::new();
+    while !buffer.contains(": subscribed") {
+        buffer.push_str(&String::from_utf8_lossy(&stream.chunk().await.unwrap().unwrap()));
+    }
+
+    let a = api
+        .call(
+            &d,
+            "POST",
+            "/api/v1/results",
+            Some(CI),
+            Some(json!({"host": "web1", "service": "Passive", "state": "CRITICAL", "output": "HTTP 500 | time=2.5s;1;2;0 size=512B\nfirst detail\nsecond detail"})),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!((a.body["state"].as_str(), a.body["state_type"].as_str(), a.body["source"].as_str()), (Some("CRITICAL"), Some("HARD"), Some("passive")));
+    assert_eq!(a.body["output"], "HTTP 500");
+
+    let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Passive", Some(DASH), None).await;
+    assert_eq!(s.status, 200);
+    assert_eq!((s.body["state"].as_str(), s.body["state_type"].as_str()), (Some("CRITICAL"), Some("HARD")));
+    assert_eq!(s.body["output"], "HTTP 500");
+    assert_eq!(s.body["long_output"], "first detail\nsecond detail");
+    let perfdata = s.body["perfdata"].as_str().unwrap();
+    assert!(perfdata.contains("time=2.5s;1;2;0") && perfdata.contains("size=512B"), "perfdata became metrics: {perfdata}");
+    assert!(s.body["last_check"].as_f64().unwrap() > 1.7e9, "seconds since the UNIX epoch");
+
+    // The stream delivers the change, and the notification it caused.
+    let e = next_event(&mut stream, &mut buffer, "result", |e| e["service"] == "Passive").await;
+    assert_eq!((e["state"].as_str(), e["output"].as_str(), e["source"].as_str()), (Some("CRITICAL"), Some("HTTP 500"), Some("passive")));
+    api.doc.validate(&json!({"$ref": "#/components/schemas/Event"}), &e, "$").unwrap();
+    let n = next_event(&mut stream, &mut buffer, "notification", |e| e["service"] == "Passive").await;
+    assert_eq!((n["type"].as_str(), n["state"].as_str()), (Some("PROBLEM"), Some("CRITICAL")));
+
+    // `wasmon submit`, with the token from the environment.
+    let out = submit(&d, Some(CI), &["-H", "web1", "-s", "Passive", "--state", "0", "back to normal | time=0.1s\nall", "good"], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "web1/Passive: OK HARD 1/1: back to normal");
+    let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Passive", Some(DASH), None).await;
+    assert_eq!((s.body["state"].as_str(), s.body["long_output"].as_str()), (Some("OK"), Some("all good")));
+    assert_eq!(s.body["perfdata"], "time=0.1s");
+    let e = next_event(&mut stream, &mut buffer, "result", |e| e["service"] == "Passive").await;
+    assert_eq!(e["state"], "OK");
+
+    // Refusals, with the server's reason; exit 3.
+    let out = submit(&d, None, &["--token", DASH, "-H", "web1", "--state", "DOWN"], None);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("403 Forbidden") && stderr.contains("token 'dash' lacks the 'write' scope"), "{stderr}");
+    let out = submit(&d, Some(CI), &["-H", "web1", "-s", "Passive", "--state", "SO-SO"], None);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(r#"400 Bad Request): field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "SO-SO""#), "{stderr}");
+    let out = submit(&d, None, &["-H", "web1", "--state", "DOWN"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no API token: give --token or set WASMON_API_TOKEN"));
+
+    // A batch on stdin, JSON lines; one item is for no object.
+    let batch = "{\"host\": \"web1\", \"state\": \"DOWN\", \"output\": \"no ping\"}\n\n\
+                 {\"host\": \"web1\", \"service\": \"Ghost\", \"state\": \"OK\"}\n";
+    let out = submit(&d, Some(CI), &["--batch", "-"], Some(batch));
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "web1: DOWN HARD 1/1: no ping");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("result 2 refused: no such object: host 'web1', service 'Ghost'"), "{stderr}");
+    assert!(stderr.contains("1 of 2 results were refused"), "{stderr}");
+    let a = api
+        .call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"results": [{"host": "web1", "state": 0}, {"host": "web1", "service": "Ghost", "state": 0}]})))
+        .await;
+    assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
+    assert_eq!(a.body["results"][1]["status"], 404);
+    let file = d.dir.join("batch.json");
+    std::fs::write(&file, r#"[{"host": "web1", "service": "Disk", "state": "WARNING", "output": "from a file"}]"#).unwrap();
+    let out = submit(&d, Some(CI), &["--batch", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "web1/Disk: WARNING HARD 1/1: from a file");
+
+    // A recheck runs the active check now and answers with its result.
+    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": "Passive"}))).await;
+    assert_eq!(a.status, 200);
+    assert_eq!((a.body["state"].as_str(), a.body["source"].as_str()), (Some("OK"), Some("active")));
+    assert!(a.body["output"].as_str().unwrap().contains("active says fine"), "{}", a.body);
+    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": "Gone"}))).await;
+    assert_eq!((a.status, error(&a)), (404, "no such object: host 'web1', service 'Gone'"));
+
+    // SIGTERM stops it cleanly, the open event stream too.
+    let started = Instant::now();
+    assert_eq!(d.stop(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(20), "stopped with a subscriber connected");
+    let rest = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the event stream ends when wasmon stops");
+
+    // A stopped API: submit cannot reach it.
+    let out = submit(&d, Some(CI), &["-H", "web1", "--state", "UP"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the wasmon API at http://127.0.0.1:"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependency_failure_and_objects_that_refuse() {
+    let objects = "[defaults]\ncheck_interval = \"1h\"\nretry_interval = \"1h\"\nmax_check_attempts = 1\n\n\
+        [[host]]\nname = \"router\"\ncheck = \"dummy\"\n\n\
+        [[host]]\nname = \"web2\"\nparents = [\"router\"]\ncheck = \"dummy\"\n\n\
+        [[service]]\nhost = \"web2\"\nname = \"HTTP\"\ncheck = \"dummy\"\n\n\
+        [[service]]\nhost = \"router\"\nname = \"Closed\"\ncheck = \"dummy\"\npassive_checks = false\n\n\
+        [[service]]\nhost = \"router\"\nname = \"Backup\"\nactive_checks = false\n";
+    let d = Daemon::start("dependency", objects);
+    let api = Api::new(&d).await;
+
+    // The parent goes DOWN by a passive result: the child's status names it.
+    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "router", "state": "DOWN", "output": "no route"}))).await;
+    assert_eq!((a.status, a.body["state"].as_str()), (200, Some("DOWN")));
+    let h = api.call(&d, "GET", "/api/v1/hosts/web2", Some(DASH), None).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.body["host"]["state"], "UNREACHABLE");
+    assert_eq!(h.body["host"]["dependency_failure"], "Dependency failure: router is DOWN");
+    assert_eq!(h.body["services"][0]["dependency_failure"], "Dependency failure: router is DOWN");
+    let s = api.call(&d, "GET", "/api/v1/hosts/router/services/Backup", Some(DASH), None).await;
+    assert_eq!((s.body["stale"].as_bool(), s.body["dependency_failure"].is_null()), (Some(false), false), "{}", s.body);
+
+    // Objects that do not take what is asked: 409, naming them.
+    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "router", "service": "Closed", "state": "OK"}))).await;
+    assert_eq!(a.status, 409);
+    assert!(error(&a).starts_with("host 'router', service 'Closed': "), "{}", error(&a));
+    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "router", "service": "Backup"}))).await;
+    assert_eq!(a.status, 409);
+    assert!(error(&a).starts_with("host 'router', service 'Backup': "), "{}", error(&a));
+    let a = api
+        .call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"results": [
+            {"host": "router", "service": "Backup", "state": "CRITICAL", "output": "backup failed"},
+            {"host": "router", "service": "Closed", "state": "OK"}
+        ]})))
+        .await;
+    assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
+    assert_eq!(a.body["results"][0]["event"]["output"], "backup failed");
+    assert_eq!(a.body["results"][1]["status"], 409);
+}
