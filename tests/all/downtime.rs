@@ -216,7 +216,7 @@ async fn host_downtime_with_services_covers_the_services() {
         run(&config, s(360), vec![(s(0), schedule(with_services)), (s(0), schedule(host_only)), (s(100), probe)])
             .await;
     assert_eq!(downtime_events(&events), [(0.0, 1, true), (0.0, 2, true)]);
-    let reasons: Vec<_> = suppressed(&events).into_iter().map(|(t, k, st, r)| (t, k, st, r)).collect();
+    let reasons: Vec<_> = suppressed(&events);
     assert_eq!(
         reasons,
         [
