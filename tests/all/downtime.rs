@@ -231,6 +231,25 @@ async fn host_downtime_with_services_covers_the_services() {
     assert_eq!(notifications(&events), []);
 }
 
+/// As in Nagios: while its host is in downtime a service is not notified
+/// about, though a host downtime without services does not put the
+/// service in downtime.
+#[tokio::test]
+async fn a_host_in_downtime_holds_back_its_services_notifications() {
+    let config = lifecycle(NotificationPolicy::default());
+    let probe: Action = Box::new(|e: &mut Engine, _| {
+        let id = e.find("web1", Some("Lifecycle")).unwrap();
+        let status = e.status(id);
+        assert!(!status.in_downtime && status.downtimes.is_empty(), "{status:?}");
+        Vec::new()
+    });
+    let (_, events) = run(&config, s(360), vec![(s(0), schedule(request(None, 0, 150, None))), (s(100), probe)]).await;
+    assert_eq!(downtime_events(&events), [(0.0, 1, true), (150.0, 1, false)]);
+    assert_eq!(suppressed(&events), [(71.0, P, "WARNING".into(), InDowntime), (102.0, P, "WARNING".into(), InDowntime)]);
+    // After the host's downtime the HARD CRITICAL is notified.
+    assert_eq!(notifications(&events), [(173.0, P, "CRITICAL".into()), (306.0, NotificationKind::Recovery, "OK".into())]);
+}
+
 #[tokio::test]
 async fn downtime_requests_are_validated() {
     let config = lifecycle(NotificationPolicy::default());

@@ -203,6 +203,15 @@ impl Engine {
         self.downtimes.by_id.values().any(|d| d.started.is_some() && d.covers(&o.host, o.service.as_deref()))
     }
 
+    /// Whether object `id` is a service whose host is in downtime (one
+    /// without `with_services` too): as in Nagios, a service is not
+    /// notified about while its host is in downtime, though the service
+    /// itself is not in downtime.
+    fn host_in_downtime(&self, id: ObjectId) -> bool {
+        let o = &self.objects[id];
+        o.service.is_some() && self.downtimes.by_id.values().any(|d| d.started.is_some() && d.covers(&o.host, None))
+    }
+
     /// The ids of the downtimes covering object `id`, pending and in effect.
     pub fn downtime_ids(&self, id: ObjectId) -> Vec<u64> {
         let o = &self.objects[id];
@@ -224,7 +233,7 @@ impl Engine {
     /// after the result.
     pub(super) fn suppressors(&self, id: ObjectId, state: &ObjectState) -> Suppressors {
         Suppressors {
-            in_downtime: self.in_downtime(id),
+            in_downtime: self.in_downtime(id) || self.host_in_downtime(id),
             flapping: state.flapping.flapping,
             acknowledged: state.acknowledgement.is_some(),
         }
