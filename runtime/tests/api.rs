@@ -198,6 +198,12 @@ async fn tokens_scopes_and_malformed_requests() {
     assert_eq!(a.status, 200);
     assert_eq!(a.body["services"].as_array().unwrap().len(), 2);
     assert_eq!(a.body["host"]["host"], "web1");
+    let a = api.call(&d, "GET", "/api/v1/modules", Some(DASH), None).await;
+    assert_eq!(a.status, 200);
+    let dummy = a.body["modules"].as_array().unwrap().iter().find(|m| m["name"] == "dummy").expect("the dummy check is listed");
+    assert_eq!((dummy["kind"].as_str(), dummy["path"].is_null(), dummy["services"].as_u64()), (Some("check"), true, Some(4)));
+    let digest = dummy["digest"].as_str().unwrap();
+    assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{digest}");
     let a = api.call(&d, "GET", "/api/v1/hosts/nocheck", Some(DASH), None).await;
     assert_eq!(a.status, 200);
     assert!(a.body["host"].is_null(), "a host without a check has no status of its own");

@@ -94,6 +94,7 @@ fn routes() -> Vec<Route> {
         route(Method::GET, "/api/v1/hosts/{host}/services/{service}", service),
         route(Method::POST, "/api/v1/results", results),
         route(Method::POST, "/api/v1/recheck", recheck),
+        route(Method::GET, "/api/v1/modules", modules),
         route(Method::GET, "/api/v1/events", events),
         route(Method::GET, "/api/v1/openapi.json", openapi),
     ]
@@ -272,6 +273,12 @@ async fn results(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<
 async fn recheck(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Event>, ApiError> {
     let (host, service) = request::object(&body, &["host", "service"])?;
     Ok(Json(s.monitor.run_now(&host, service.as_deref()).await?))
+}
+
+/// `GET /modules`: every check module the monitor has, in load order
+/// (configured ones first).
+async fn modules(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "modules": s.monitor.modules().await? })))
 }
 
 /// `GET /openapi.json`.
