@@ -29,6 +29,11 @@ impl Daemon {
     /// Starts wasmon with `objects` (hosts and services) and an API with
     /// the tokens `ci` (read, write) and `dash` (read), body limit 4 KiB.
     fn start(name: &str, objects: &str) -> Daemon {
+        Daemon::start_with(name, objects, &[])
+    }
+
+    /// [`Daemon::start`] with more arguments for `wasmon run`.
+    fn start_with(name: &str, objects: &str, run_args: &[&str]) -> Daemon {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("api-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -45,6 +50,7 @@ impl Daemon {
         .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasmon"))
             .args(["-v", "run", "--config", config.to_str().unwrap()])
+            .args(run_args)
             .env("WASMON_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache"))
             .env("WASMON_TEST_DASH_TOKEN", DASH)
             .env_remove("RUST_LOG")
@@ -148,6 +154,11 @@ impl Api {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap();
+        if status == 204 {
+            assert!(text.is_empty(), "{method} {path} -> 204 with a body: {text}");
+            assert!(self.doc.0["paths"][self.doc.template_for(path).unwrap()][method.to_lowercase()]["responses"]["204"].is_object());
+            return Answer { status, headers, body: Value::Null };
+        }
         let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
         println!("{method} {path} -> {status} {body}");
         // Statuses the router itself gives to what is not in the
@@ -503,4 +514,176 @@ async fn dependency_failure_and_objects_that_refuse() {
     assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
     assert_eq!(a.body["results"][0]["event"]["output"], "backup failed");
     assert_eq!(a.body["results"][1]["status"], 409);
+}
+
+/// A webhook receiver on loopback: the JSON bodies POSTed to it.
+fn webhook_receiver() -> (u16, Arc<Mutex<Vec<Value>>>) {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            let body = loop {
+                let Ok(n) = conn.read(&mut buf) else { break None };
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break Some(body[..length].to_string());
+                    }
+                }
+            };
+            if let Some(body) = body {
+                sink.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+            }
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (port, got)
+}
+
+/// Waits up to 20 s for the receiver to hold `n` bodies.
+fn wait_for_hooks(got: &Arc<Mutex<Vec<Value>>>, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.lock().unwrap().len() < n {
+        assert!(Instant::now() < deadline, "{n} webhook calls expected, got {:?}", got.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    got.lock().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
+    let (port, hooks) = webhook_receiver();
+    // A module file of its own, for the reload; the daemon only reloads
+    // when asked (--no-watch), so the answer says what the request did.
+    let modules = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("api-reload-module-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&modules);
+    std::fs::create_dir_all(&modules).unwrap();
+    let probe = modules.join("probe.wasm");
+    std::fs::write(&probe, wasmon_runtime::standard::find("dummy").unwrap().wasm).unwrap();
+    let objects = format!(
+        "[defaults]\ncheck_interval = \"1h\"\nretry_interval = \"1h\"\nmax_check_attempts = 1\n\n\
+         [[host]]\nname = \"web1\"\naddress = \"127.0.0.1\"\n\n\
+         [[service]]\nhost = \"web1\"\nname = \"Backup\"\nactive_checks = false\ncontacts = [\"ops\"]\n\n\
+         [[service]]\nhost = \"web1\"\nname = \"Probe\"\ncheck = \"{}\"\nparams = {{ text = \"fine\" }}\n\n\
+         [[contact]]\nname = \"ops\"\nmethods = [{{ type = \"webhook\", url = \"http://127.0.0.1:{port}/hook\" }}]\n",
+        probe.display()
+    );
+    let mut d = Daemon::start_with("downtime", &objects, &["--no-watch"]);
+    let api = Api::new(&d).await;
+    let mut stream = api.http.get(d.url("/api/v1/events")).bearer_auth(DASH).send().await.unwrap();
+    let mut buffer = String::new();
+    while !buffer.contains(": subscribed") {
+        buffer.push_str(&String::from_utf8_lossy(&stream.chunk().await.unwrap().unwrap()));
+    }
+    let backup = json!({"host": "web1", "service": "Backup"});
+    let critical = json!({"host": "web1", "service": "Backup", "state": "CRITICAL", "output": "backup failed"});
+
+    // A downtime from now (no start) for an hour, by a read-only token: refused.
+    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() + 3600.0;
+    let request = json!({"host": "web1", "service": "Backup", "end": end, "author": "alice", "comment": "disk swap"});
+    let a = api.call(&d, "POST", "/api/v1/downtimes", Some(DASH), Some(request.clone())).await;
+    assert_eq!(a.status, 403);
+    let a = api.call(&d, "POST", "/api/v1/downtimes", Some(CI), Some(request)).await;
+    assert_eq!(a.status, 201);
+    let id = a.body["id"].as_u64().unwrap();
+    assert!(a.body["started"].is_number(), "a fixed downtime from now is in effect: {}", a.body);
+    assert_eq!((a.body["author"].as_str(), a.body["flexible"].is_null()), (Some("alice"), true));
+    let e = next_event(&mut stream, &mut buffer, "downtime", |e| e["id"] == id).await;
+    assert_eq!(e["started"], true);
+    let list = api.call(&d, "GET", "/api/v1/downtimes", Some(DASH), None).await;
+    assert_eq!(list.body["downtimes"].as_array().unwrap().iter().map(|d| d["id"].as_u64()).collect::<Vec<_>>(), [Some(id)]);
+
+    // A HARD problem in downtime: no webhook, a suppression on the stream.
+    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(critical.clone())).await;
+    assert_eq!((a.status, a.body["state_type"].as_str()), (200, Some("HARD")));
+    let e = next_event(&mut stream, &mut buffer, "notification_suppressed", |e| e["service"] == "Backup").await;
+    assert_eq!((e["reason"].as_str(), e["type"].as_str(), e["state"].as_str()), (Some("downtime"), Some("PROBLEM"), Some("CRITICAL")));
+    let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Backup", Some(DASH), None).await;
+    assert_eq!((s.body["in_downtime"].as_bool(), s.body["downtimes"].clone()), (Some(true), json!([id])));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(hooks.lock().unwrap().is_empty(), "a notification in downtime was sent: {:?}", hooks.lock().unwrap());
+
+    // Malformed and refused downtime requests name their field.
+    let cases = [
+        (json!({"host": "web1", "start": 2000, "end": 1000, "author": "a"}), 400, "field 'end': must be after 'start'"),
+        (json!({"host": "web1", "end": "next week", "author": "a"}), 400, r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found "next week""#),
+        (json!({"host": "web1", "service": "Backup", "with_services": true, "end": end, "author": "a"}), 400, "field 'with_services': applies to a host downtime only (no 'service')"),
+        (json!({"host": "web2", "end": end, "author": "a"}), 404, "no such object: host 'web2'"),
+    ];
+    for (body, status, expected) in cases {
+        let a = api.call(&d, "POST", "/api/v1/downtimes", Some(CI), Some(body)).await;
+        assert_eq!((a.status, error(&a)), (status, expected));
+    }
+
+    // Cancelled: the next problem result notifies (the suppressed one
+    // counts as not sent).
+    let a = api.call(&d, "DELETE", &format!("/api/v1/downtimes/{id}"), Some(CI), None).await;
+    assert_eq!(a.status, 204);
+    let e = next_event(&mut stream, &mut buffer, "downtime", |e| e["id"] == id).await;
+    assert_eq!(e["started"], false);
+    let a = api.call(&d, "DELETE", &format!("/api/v1/downtimes/{id}"), Some(CI), None).await;
+    assert_eq!((a.status, error(&a)), (404, format!("no downtime with id {id} (it may have ended or been cancelled)").as_str()));
+    let a = api.call(&d, "DELETE", "/api/v1/downtimes/first", Some(CI), None).await;
+    assert_eq!((a.status, error(&a)), (400, r#"path 'id': expected a downtime id (a whole number), found "first""#));
+    api.call(&d, "POST", "/api/v1/results", Some(CI), Some(critical.clone())).await;
+    let n = next_event(&mut stream, &mut buffer, "notification", |e| e["service"] == "Backup").await;
+    assert_eq!((n["type"].as_str(), n["method"].as_str(), n["contact"].as_str()), (Some("PROBLEM"), Some("webhook"), Some("ops")));
+    let got = wait_for_hooks(&hooks, 1);
+    assert_eq!((got[0]["service"].as_str(), got[0]["kind"].as_str(), got[0]["state"].as_str()), (Some("Backup"), Some("PROBLEM"), Some("CRITICAL")), "{got:?}");
+
+    // Acknowledgements: given (write scope only), shown, removed.
+    let ack = json!({"host": "web1", "service": "Backup", "author": "bob", "comment": "restoring", "sticky": true});
+    let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(DASH), Some(ack.clone())).await;
+    assert_eq!(a.status, 403);
+    let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(ack)).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["acknowledgement"], json!({"host": "web1", "service": "Backup", "author": "bob", "comment": "restoring", "sticky": true}));
+    let e = next_event(&mut stream, &mut buffer, "acknowledgement", |e| e["service"] == "Backup").await;
+    assert_eq!((e["active"].as_bool(), e["author"].as_str()), (Some(true), Some("bob")));
+    let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(json!({"host": "web1", "service": "Probe", "author": "bob"}))).await;
+    assert_eq!(a.status, 409);
+    assert!(error(&a).contains("only a problem (not OK/UP) can be acknowledged"), "{}", error(&a));
+    let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(json!({"host": "web1", "service": "Backup"}))).await;
+    assert_eq!((a.status, error(&a)), (400, "field 'author': missing (expected who acknowledges)"));
+    let a = api.call(&d, "DELETE", "/api/v1/acknowledgements", Some(CI), Some(backup.clone())).await;
+    assert_eq!((a.status, a.body["acknowledgement"].is_null()), (200, true));
+    let a = api.call(&d, "DELETE", "/api/v1/acknowledgements", Some(CI), Some(backup)).await;
+    assert_eq!((a.status, error(&a)), (404, "host 'web1', service 'Backup' has no acknowledgement"));
+
+    // Modules and a reload after the file changed.
+    let path = probe.display().to_string();
+    let m = api.call(&d, "GET", "/api/v1/modules", Some(DASH), None).await;
+    let before = m.body["modules"].as_array().unwrap().iter().find(|m| m["path"] == path.as_str()).cloned().expect("the probe module is listed");
+    assert_eq!(before["services"], 1);
+    let a = api.call(&d, "POST", "/api/v1/reload", Some(CI), None).await;
+    assert_eq!(a.body, json!({"loaded": [], "replaced": [], "rejected": [], "removed": []}), "nothing changed yet");
+    std::fs::write(&probe, std::fs::read(wasmon_tests::HOTLOAD_V2).unwrap()).unwrap();
+    let a = api.call(&d, "POST", "/api/v1/reload", Some(CI), None).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["replaced"].as_array().unwrap().len(), 1, "{}", a.body);
+    let m = api.call(&d, "GET", "/api/v1/modules", Some(DASH), None).await;
+    let after = m.body["modules"].as_array().unwrap().iter().find(|m| m["path"] == path.as_str()).cloned().unwrap();
+    assert_eq!(after["version"], "2.0.0");
+    assert_ne!(after["digest"], before["digest"]);
+    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": "Probe"}))).await;
+    assert_eq!(a.body["output"], "Version 2: fine");
+
+    assert_eq!(d.stop(), Some(0));
+    let _ = std::fs::remove_dir_all(&d.dir);
+    let _ = std::fs::remove_dir_all(&modules);
 }

@@ -1,6 +1,7 @@
 //! The HTTP API that `wasmon run` serves when the configuration has an
-//! `[api]` table: JSON status, passive results, rechecks and a stream of
-//! the engine's events, for operators and other programs.
+//! `[api]` table: JSON status, passive results, rechecks,
+//! acknowledgements, scheduled downtime, check modules and their reload,
+//! and a stream of the engine's events, for operators and other programs.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -94,7 +95,13 @@ fn routes() -> Vec<Route> {
         route(Method::GET, "/api/v1/hosts/{host}/services/{service}", service),
         route(Method::POST, "/api/v1/results", results),
         route(Method::POST, "/api/v1/recheck", recheck),
+        route(Method::POST, "/api/v1/acknowledgements", acknowledge),
+        route(Method::DELETE, "/api/v1/acknowledgements", unacknowledge),
+        route(Method::GET, "/api/v1/downtimes", downtimes),
+        route(Method::POST, "/api/v1/downtimes", schedule_downtime),
+        route(Method::DELETE, "/api/v1/downtimes/{id}", cancel_downtime),
         route(Method::GET, "/api/v1/modules", modules),
+        route(Method::POST, "/api/v1/reload", reload),
         route(Method::GET, "/api/v1/events", events),
         route(Method::GET, "/api/v1/openapi.json", openapi),
     ]
@@ -273,6 +280,51 @@ async fn results(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<
 async fn recheck(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Event>, ApiError> {
     let (host, service) = request::object(&body, &["host", "service"])?;
     Ok(Json(s.monitor.run_now(&host, service.as_deref()).await?))
+}
+
+/// `POST /acknowledgements`: acknowledges an object's problem; answers
+/// with the object's status.
+async fn acknowledge(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
+    let ack = request::acknowledgement(&body)?;
+    let (host, service) = (ack.host.clone(), ack.service.clone());
+    s.monitor.acknowledge(ack).await?;
+    Ok(Json(s.monitor.status(&host, service.as_deref()).await?))
+}
+
+/// `DELETE /acknowledgements` (body: host, service): removes an object's
+/// acknowledgement; answers with the object's status.
+async fn unacknowledge(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
+    let (host, service) = request::object(&body, &["host", "service"])?;
+    s.monitor.remove_acknowledgement(&host, service.as_deref()).await?;
+    Ok(Json(s.monitor.status(&host, service.as_deref()).await?))
+}
+
+/// `GET /downtimes`: every downtime, pending and in effect, by id.
+async fn downtimes(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "downtimes": s.monitor.downtimes().await? })))
+}
+
+/// `POST /downtimes`: schedules a downtime (`start` defaults to now);
+/// answers 201 with it and its id.
+async fn schedule_downtime(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<crate::Downtime>), ApiError> {
+    let request = request::downtime(&body, s.monitor.now())?;
+    Ok((StatusCode::CREATED, Json(s.monitor.schedule_downtime(request).await?)))
+}
+
+/// `DELETE /downtimes/{id}`: cancels a downtime (one in effect ends now).
+async fn cancel_downtime(State(s): State<AppState>, path: Result<Path<String>, PathRejection>) -> Result<StatusCode, ApiError> {
+    let id = path_params(path)?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("path 'id': expected a downtime id (a whole number), found \"{id}\"")))?;
+    s.monitor.cancel_downtime(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /reload`: looks at every module file now and hot-loads what
+/// changed; answers with what was loaded, replaced, rejected and removed.
+async fn reload(State(s): State<AppState>) -> Result<Json<crate::ReloadReport>, ApiError> {
+    Ok(Json(s.monitor.reload().await?))
 }
 
 /// `GET /modules`: every check module the monitor has, in load order

@@ -7,10 +7,13 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde_json::{Map, Value};
 
+use std::time::Duration;
+
 use super::AppState;
 use super::error::ApiError;
 use crate::monitor::Submission;
 use crate::outcome::State;
+use crate::state::{Acknowledgement, DowntimeRequest, Time};
 
 /// A request body that is one JSON value, at most `[api] max_body` long,
 /// sent as `application/json`.
@@ -155,6 +158,50 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// `true` or `false`, `default` when absent or null.
+    pub(crate) fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.bad(key, format!("expected true or false, found {}", found(v)))),
+        }
+    }
+
+    /// A point in time: seconds since the UNIX epoch (a number) or an RFC
+    /// 3339 date and time ("2026-12-01T22:00:00Z"); absent or null: `None`.
+    pub(crate) fn time(&self, key: &str) -> Result<Option<Time>, ApiError> {
+        let expected = "seconds since the UNIX epoch or an RFC 3339 time such as \"2026-12-01T22:00:00Z\"";
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => match n.as_f64().filter(|s| s.is_finite() && *s >= 0.0) {
+                Some(secs) => Ok(Some(Duration::from_secs_f64(secs))),
+                None => Err(self.bad(key, format!("expected {expected}, found {n}"))),
+            },
+            Some(Value::String(s)) => humantime::parse_rfc3339_weak(s.trim())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(Some)
+                .ok_or_else(|| self.bad(key, format!("expected {expected}, found \"{s}\""))),
+            Some(v) => Err(self.bad(key, format!("expected {expected}, found {}", found(v)))),
+        }
+    }
+
+    /// A duration of more than zero: seconds (a number) or a text such as
+    /// "30m" or "1h 30m"; absent or null: `None`.
+    pub(crate) fn duration(&self, key: &str) -> Result<Option<Duration>, ApiError> {
+        let expected = "a duration of more than zero: seconds or a text such as \"30m\"";
+        let d = match self.get(key) {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_f64().filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64),
+            Some(Value::String(s)) => humantime::parse_duration(s.trim()).ok().filter(|d| !d.is_zero()),
+            Some(_) => None,
+        };
+        match d {
+            Some(d) => Ok(Some(d)),
+            None => Err(self.bad(key, format!("expected {expected}, found {}", self.get(key).map(found).unwrap_or_default()))),
+        }
+    }
+
     /// A non-blank string that may be absent or null.
     pub(crate) fn opt_nonempty(&self, key: &str, what: &str) -> Result<Option<String>, ApiError> {
         match self.opt_string(key, what)? {
@@ -249,6 +296,43 @@ pub(crate) fn state(v: &Value, host: bool) -> Result<State, String> {
 pub(crate) fn object(body: &Value, allowed: &[&str]) -> Result<(String, Option<String>), ApiError> {
     let f = Fields::new(body, "", "the request body", allowed)?;
     Ok((f.required("host", "a host name")?, f.opt_nonempty("service", "a service name, or null for the host")?))
+}
+
+/// The body of `POST /acknowledgements`.
+pub(crate) fn acknowledgement(body: &Value) -> Result<Acknowledgement, ApiError> {
+    let f = Fields::new(body, "", "the request body", &["host", "service", "author", "comment", "sticky"])?;
+    Ok(Acknowledgement {
+        host: f.required("host", "a host name")?,
+        service: f.opt_nonempty("service", "a service name, or null for the host")?,
+        author: f.required("author", "who acknowledges")?,
+        comment: f.opt_string("comment", "a comment")?.unwrap_or_default(),
+        sticky: f.flag("sticky", false)?,
+    })
+}
+
+/// The body of `POST /downtimes`; `start` defaults to `now`.
+pub(crate) fn downtime(body: &Value, now: Time) -> Result<DowntimeRequest, ApiError> {
+    let fields = ["host", "service", "with_services", "start", "end", "flexible", "author", "comment"];
+    let f = Fields::new(body, "", "the request body", &fields)?;
+    let host = f.required("host", "a host name")?;
+    let service = f.opt_nonempty("service", "a service name, or null for the host")?;
+    // The engine checks the rest (end after start, with_services only for
+    // a host) and names the field the same way.
+    let with_services = f.flag("with_services", false)?;
+    let start = f.time("start")?.unwrap_or(now);
+    let Some(end) = f.time("end")? else {
+        return Err(f.bad("end", "missing (expected seconds since the UNIX epoch or an RFC 3339 time)"));
+    };
+    Ok(DowntimeRequest {
+        host,
+        service,
+        with_services,
+        start,
+        end,
+        flexible: f.duration("flexible")?,
+        author: f.required("author", "who schedules it")?,
+        comment: f.opt_string("comment", "a comment")?.unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
@@ -348,5 +432,45 @@ mod tests {
         assert_eq!(object(&json!({"host": "web1"}), &["host", "service"]).unwrap(), ("web1".into(), None));
         assert_eq!(object(&json!({"host": "web1", "service": "HTTP"}), &["host", "service"]).unwrap(), ("web1".into(), Some("HTTP".into())));
         assert_eq!(message(object(&json!({"host": "web1", "svc": "HTTP"}), &["host", "service"])), "field 'svc': unknown field (expected one of: host, service)");
+    }
+
+    #[test]
+    fn acknowledgements_and_downtimes() {
+        let a = acknowledgement(&json!({"host": "web1", "service": "HTTP", "author": "alice", "comment": "on it", "sticky": true})).unwrap();
+        assert_eq!(a, Acknowledgement { host: "web1".into(), service: Some("HTTP".into()), author: "alice".into(), comment: "on it".into(), sticky: true });
+        let a = acknowledgement(&json!({"host": "web1", "author": "bob"})).unwrap();
+        assert_eq!((a.service, a.comment.as_str(), a.sticky), (None, "", false));
+
+        let now = Duration::from_secs(1_000);
+        let d = downtime(&json!({"host": "web1", "end": 4600, "author": "alice", "comment": "patch"}), now).unwrap();
+        assert_eq!((d.start, d.end, d.flexible, d.with_services), (now, Duration::from_secs(4600), None, false));
+        let d = downtime(
+            &json!({"host": "web1", "with_services": true, "start": "2026-12-01T22:00:00Z", "end": 1796170000.5, "flexible": "30m", "author": "a"}),
+            now,
+        )
+        .unwrap();
+        assert_eq!(d.start, Duration::from_secs(1_796_162_400));
+        assert_eq!(d.end, Duration::from_secs_f64(1_796_170_000.5));
+        assert_eq!(d.flexible, Some(Duration::from_secs(1800)));
+        let d = downtime(&json!({"host": "web1", "end": 2000, "flexible": 90, "author": "a"}), now).unwrap();
+        assert_eq!(d.flexible, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn acknowledgement_and_downtime_problems_name_their_field() {
+        let now = Duration::from_secs(1_000);
+        let cases = [
+            (acknowledgement(&json!({"host": "web1"})).map(|_| ()), "field 'author': missing (expected who acknowledges)"),
+            (acknowledgement(&json!({"host": "web1", "author": "a", "sticky": "yes"})).map(|_| ()), r#"field 'sticky': expected true or false, found "yes""#),
+            (acknowledgement(&json!({"host": "web1", "author": "a", "until": 5})).map(|_| ()), "field 'until': unknown field (expected one of: host, service, author, comment, sticky)"),
+            (downtime(&json!({"host": "web1", "author": "a"}), now).map(|_| ()), "field 'end': missing (expected seconds since the UNIX epoch or an RFC 3339 time)"),
+            (downtime(&json!({"host": "web1", "end": "tomorrow", "author": "a"}), now).map(|_| ()), r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found "tomorrow""#),
+            (downtime(&json!({"host": "web1", "start": -5, "end": 9, "author": "a"}), now).map(|_| ()), r#"field 'start': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found -5"#),
+            (downtime(&json!({"host": "web1", "end": 2000, "flexible": 0, "author": "a"}), now).map(|_| ()), r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found 0"#),
+            (downtime(&json!({"host": "web1", "end": 2000, "flexible": "soon", "author": "a"}), now).map(|_| ()), r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found "soon""#),
+        ];
+        for (r, expected) in cases {
+            assert_eq!(message(r), expected);
+        }
     }
 }

@@ -232,7 +232,7 @@ impl MonitorBuilder {
             flush_interval: self.flush_interval,
             flushing: false,
             engine,
-            clock: self.clock,
+            clock: self.clock.clone(),
             events: events.clone(),
             stats: stats.clone(),
             writer,
@@ -249,7 +249,7 @@ impl MonitorBuilder {
         let (reloads, reloads_rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(task.run(commands_rx));
         tokio::spawn(reloader.run(reloads_rx));
-        Ok(Monitor { commands, reloads, events, stats, task: Mutex::new(Some(handle)) })
+        Ok(Monitor { commands, reloads, events, stats, clock: self.clock, task: Mutex::new(Some(handle)) })
     }
 }
 
@@ -260,6 +260,7 @@ pub struct Monitor {
     reloads: mpsc::UnboundedSender<hotload::ReloadRequest>,
     events: broadcast::Sender<Event>,
     stats: Arc<Mutex<Stats>>,
+    clock: Arc<dyn Clock>,
     task: Mutex<Option<tokio::task::JoinHandle<Result<(), Error>>>>,
 }
 
@@ -349,6 +350,12 @@ impl Monitor {
             .unwrap_or_default()
             .max(crate::Limits::default().memory);
         Sandbox::builder().max_concurrency(config.engine.max_concurrent_checks).max_memory(max_memory)
+    }
+
+    /// The time now on the monitor's clock (the UNIX epoch's for the real
+    /// clock): what a downtime's `start` and `end` are measured on.
+    pub fn now(&self) -> Time {
+        self.clock.now()
     }
 
     /// Every event from now on: results, notifications.

@@ -84,8 +84,9 @@ pub enum Command {
     /// restarts. Structured logs go to stderr. SIGTERM or SIGINT stops it
     /// gracefully: checks in flight finish or are cut at their timeout, state
     /// is flushed. With an `[api]` table it also serves the HTTP API
-    /// (status, passive results, rechecks, server-sent events; see the
-    /// README), which stops with it.
+    /// (status, passive results, rechecks, acknowledgements, downtime,
+    /// module reloads, server-sent events; see the README), which stops
+    /// with it.
     ///
     /// Check modules are hot-loaded: the checks folder (`[engine] checks_dir`,
     /// default `checks` beside the config if it exists) and the folder of
