@@ -234,3 +234,65 @@ async fn failed_discovery_is_an_unknown_service_not_a_silent_gap() {
     assert!(output.contains("Discovery of \"Disk {item}\" (pack linux-basics) failed: "), "{output}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A pack source folder `probe-pack` at `version` whose one check is the
+/// component `wasm`, run every second by the service "Probe".
+fn probe_pack(dir: &Path, version: &str, wasm: &[u8]) -> PathBuf {
+    let source = dir.join(format!("probe-pack-{version}"));
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(source.join("probe.wasm"), wasm).unwrap();
+    std::fs::write(
+        source.join("pack.toml"),
+        format!(
+            "name = \"probe-pack\"\nversion = \"{version}\"\ndescription = \"One probe, for the hot-loading test.\"\n\n\
+             [[check]]\nname = \"probe\"\ncomponent = \"probe.wasm\"\n\n\
+             [[service]]\nname = \"Probe\"\ncheck = \"probe\"\nparams = {{ text = \"fine\" }}\n\
+             check_interval = \"1s\"\nretry_interval = \"1s\"\n"
+        ),
+    )
+    .unwrap();
+    source
+}
+
+/// `wasmon pack install` of a new version under a running monitor: the
+/// hot-loading watcher sees the pack's component replaced, and the pack's
+/// service runs the new version with no restart and no failed run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installing_a_new_pack_version_under_a_running_monitor_hot_loads_it() {
+    let dir = scratch("hotload");
+    let packs = dir.join("packs");
+    let v1 = wasmon_runtime::standard::find("dummy").unwrap().wasm;
+    let built = pack::build(&probe_pack(&dir, "1.0.0", v1), crate::sandbox()).await.unwrap_or_else(|e| panic!("{e}"));
+    pack::install(&built, &packs).unwrap();
+    let config = parse(&dir, "[[host]]\nname = \"here\"\naddress = \"127.0.0.1\"\npacks = [\"probe-pack\"]\n");
+    let monitor = Monitor::builder().config(config).sandbox(crate::sandbox().clone()).retention(Retention::None).start().await.unwrap();
+    let mut events = monitor.subscribe();
+    let mut outputs = Vec::new();
+    let mut next = async || loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv()).await.expect("an event in 20 s").unwrap() {
+            Event::Result { service: Some(s), state, output, .. } if s == "Probe" => break (state, output),
+            _ => {}
+        }
+    };
+    outputs.push(next().await);
+    assert_eq!(outputs[0], ("OK".to_string(), "fine".to_string()));
+
+    let v2 = std::fs::read(wasmon_tests::HOTLOAD_V2).unwrap();
+    let built = pack::build(&probe_pack(&dir, "2.0.0", &v2), crate::sandbox()).await.unwrap();
+    pack::install(&built, &packs).unwrap();
+    loop {
+        let (state, output) = next().await;
+        // Every run is the old version's or the new one's, none failed.
+        assert!(state == "OK" && (output == "fine" || output == "Version 2: fine"), "{state} {output}");
+        if output == "Version 2: fine" {
+            break;
+        }
+        outputs.push((state, output));
+        assert!(outputs.len() < 15, "the new version never ran: {outputs:?}");
+    }
+    let modules = monitor.modules().await.unwrap();
+    let probe = modules.iter().find(|m| m.path.as_ref().is_some_and(|p| p.starts_with(&packs))).expect("the pack's module");
+    assert_eq!(probe.version.as_deref(), Some("2.0.0"));
+    monitor.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
