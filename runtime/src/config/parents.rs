@@ -60,7 +60,7 @@ pub(super) fn hosts(nodes: &[Node<'_>]) -> (Vec<Vec<String>>, Vec<Found>) {
                     known.sort();
                     problems.push((
                         p.span.clone(),
-                        format!("{}: key 'parents': no host named \"{}\" ({})", n.context, p.name, known_list(&known, "hosts")),
+                        format!("{}: key 'parents': no host named \"{}\" ({})", n.context, p.name, super::read::list(&known, "hosts")),
                     ));
                 }
             }
@@ -100,7 +100,7 @@ pub(super) fn services(nodes: &[Node<'_>]) -> (Vec<Vec<ServiceRef>>, Vec<Found>)
                             "{}: key 'parents': no service \"{}\" on host \"{host}\" ({})",
                             n.context,
                             p.name,
-                            known_list(&known, &format!("services of \"{host}\""))
+                            super::read::list(&known, &format!("services of \"{host}\""))
                         ),
                     ));
                 }
@@ -157,8 +157,4 @@ fn cycles(nodes: &[Node<'_>], edges: &[Vec<(usize, Range<usize>)>], name: impl F
         }
     }
     problems
-}
-
-fn known_list(names: &[String], what: &str) -> String {
-    if names.is_empty() { format!("no {what} are defined") } else { format!("{what}: {}", names.join(", ")) }
 }

@@ -1198,7 +1198,7 @@ pub(crate) fn sorted<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::bo
 }
 
 /// "hosts: a, b" or "no hosts are defined", for messages.
-fn list(names: &[String], what: &str) -> String {
+pub(crate) fn list(names: &[String], what: &str) -> String {
     if names.is_empty() {
         return format!("no {what} are defined");
     }
