@@ -13,6 +13,11 @@ use clap::Parser;
 
 use cli::{Cli, Command, Failure};
 
+// Check runs allocate on one thread and are freed on another; glibc malloc
+// serialised that on its arena locks (see README, Benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
