@@ -47,7 +47,9 @@ pub(super) struct Links {
     /// Its place in an order where parents come before children.
     pub rank: usize,
     /// Set while it is in dependency failure.
-    pub failure: Option<Failure>,
+    /// Boxed: it holds a whole saved state, and most objects are never in
+    /// dependency failure.
+    pub failure: Option<Box<Failure>>,
     /// `active_checks`, `passive_checks`, freshness.
     pub passive: PassiveSettings,
     /// Whether it has a check to run.
@@ -246,7 +248,7 @@ impl Engine {
                 let o = &mut self.objects[id];
                 let saved = Some(o.state.clone());
                 let t = dependency::impose(&o.state, state, output.clone(), now);
-                o.dep.failure = Some(Failure { cause, output, saved, rechecked: false });
+                o.dep.failure = Some(Box::new(Failure { cause, output, saved, rechecked: false }));
                 self.scheduler.unschedule(id);
                 Some(self.dependency_result(id, t, now))
             }
@@ -336,7 +338,8 @@ impl Engine {
     /// [`Engine::restore`]). A cause no longer configured is ignored.
     pub fn restore_dependency(&mut self, id: ObjectId, failure: DependencyFailure) {
         let Some(cause) = self.find(&failure.cause.0, failure.cause.1.as_deref()) else { return };
-        self.objects[id].dep.failure = Some(Failure { cause, output: failure.output, saved: failure.saved, rechecked: false });
+        self.objects[id].dep.failure =
+            Some(Box::new(Failure { cause, output: failure.output, saved: failure.saved, rechecked: false }));
         self.scheduler.unschedule(id);
     }
 

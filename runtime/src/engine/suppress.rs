@@ -93,8 +93,12 @@ impl Engine {
         if o.state.state == State::Ok {
             return Err(Error::NotAProblem { host: ack.host, service: ack.service, state: o.state_name(State::Ok) });
         }
-        o.state.acknowledgement =
-            Some(AckState { author: ack.author.clone(), comment: ack.comment.clone(), sticky: ack.sticky, time: now });
+        o.state.acknowledgement = Some(Box::new(AckState {
+            author: ack.author.clone(),
+            comment: ack.comment.clone(),
+            sticky: ack.sticky,
+            time: now,
+        }));
         self.mark_dirty(id);
         Ok(vec![Event::Acknowledgement {
             t: now.as_secs_f64(),
@@ -119,7 +123,7 @@ impl Engine {
             return Err(Error::NotAcknowledged { host: host.to_string(), service: service.map(str::to_string) });
         };
         self.mark_dirty(id);
-        Ok(vec![ack_cleared(host, service, ack, now)])
+        Ok(vec![ack_cleared(host, service, *ack, now)])
     }
 
     /// Schedules a downtime at `now`. A fixed one whose `start` has come
@@ -260,7 +264,7 @@ impl Engine {
             });
         }
         if let (Some(ack), None) = (&o.state.acknowledgement, &transition.state.acknowledgement) {
-            events.push(ack_cleared(&host, service.as_deref(), ack.clone(), now));
+            events.push(ack_cleared(&host, service.as_deref(), (**ack).clone(), now));
         }
         if transition.state.state != State::Ok {
             let triggered: Vec<u64> = self

@@ -67,7 +67,7 @@ pub fn impose(current: &ObjectState, state: State, output: String, now: Time) ->
         perfdata: Vec::new(),
         // Imposed states are not results: flap history and any
         // acknowledgement stay as the last real result left them.
-        flapping: current.flapping.clone(),
+        flapping: current.flapping,
         acknowledgement: current.acknowledgement.clone(),
     };
     let mut events = Vec::new();
@@ -96,7 +96,7 @@ pub fn restore(current: &ObjectState, saved: &ObjectState, now: Time) -> Transit
         output: if saved.output.starts_with(RESTORED) { saved.output.clone() } else { format!("{RESTORED}{}", saved.output) },
         long_output: saved.long_output.clone(),
         perfdata: Vec::new(),
-        flapping: current.flapping.clone(),
+        flapping: current.flapping,
         acknowledgement: current.acknowledgement.clone(),
     };
     let mut events = Vec::new();

@@ -10,9 +10,7 @@
 //! always weighs 1.2 and the percentage is always taken over 20 changes.
 //! Pure: no clock, no I/O.
 
-use std::collections::VecDeque;
-
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::outcome::State;
 
@@ -46,14 +44,86 @@ impl Default for FlapPolicy {
 }
 
 /// An object's flap detection state, kept across restarts.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlapState {
     /// The last states seen, oldest first, at most [`HISTORY`].
-    pub history: VecDeque<State>,
+    pub history: StateHistory,
     /// Whether the object is flapping.
     pub flapping: bool,
     /// The percent state change after the last result.
     pub percent_state_change: f64,
+}
+
+/// The last [`HISTORY`] states, oldest first, two bits each in one word:
+/// no allocation per object, and copied, not cloned, with its state. In
+/// the store and the API it is a list of state names, oldest first.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateHistory {
+    /// State `i` (0 the oldest) in bits `2i..2i+2`, as its exit code.
+    bits: u64,
+    len: u8,
+}
+
+impl StateHistory {
+    /// Appends the newest state, dropping the oldest past [`HISTORY`].
+    pub fn push(&mut self, state: State) {
+        if usize::from(self.len) == HISTORY {
+            self.bits >>= 2;
+            self.len -= 1;
+        }
+        self.bits |= u64::from(state.exit_code()) << (2 * u32::from(self.len));
+        self.len += 1;
+    }
+
+    /// How many states it holds.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The states, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = State> + '_ {
+        (0..u32::from(self.len)).map(|i| match (self.bits >> (2 * i)) & 3 {
+            0 => State::Ok,
+            1 => State::Warning,
+            2 => State::Critical,
+            _ => State::Unknown,
+        })
+    }
+}
+
+impl FromIterator<State> for StateHistory {
+    /// The last [`HISTORY`] of `states`.
+    fn from_iter<I: IntoIterator<Item = State>>(states: I) -> StateHistory {
+        let mut h = StateHistory::default();
+        for s in states {
+            h.push(s);
+        }
+        h
+    }
+}
+
+impl std::fmt::Debug for StateHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for StateHistory {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for StateHistory {
+    /// A list of states; only the newest [`HISTORY`] are kept.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StateHistory, D::Error> {
+        Ok(Vec::<State>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 /// A start or stop of flapping, for the event stream.
@@ -67,18 +137,17 @@ pub struct FlapChange {
 
 /// The weighted percent state change of `history` (oldest first), over
 /// [`HISTORY`] states as described in the module docs.
-pub fn percent_state_change(history: &VecDeque<State>) -> f64 {
-    let n = history.len().min(HISTORY);
-    let skip = history.len() - n;
-    let padding = HISTORY - n;
+pub fn percent_state_change(history: &StateHistory) -> f64 {
+    let padding = HISTORY - history.len();
     let mut changes = 0.0;
-    let states: Vec<State> = history.iter().skip(skip).copied().collect();
-    for j in 1..states.len() {
-        if states[j] != states[j - 1] {
+    let mut previous = None;
+    for (j, state) in history.iter().enumerate() {
+        if previous.is_some_and(|p| p != state) {
             // x counts the transitions of the full window, 1 (oldest) to 20 (newest).
             let x = (j + padding) as f64;
             changes += LOW_WEIGHT + (x - 1.0) * (HIGH_WEIGHT - LOW_WEIGHT) / (HISTORY as f64 - 2.0);
         }
+        previous = Some(state);
     }
     changes * 100.0 / (HISTORY as f64 - 1.0)
 }
@@ -91,11 +160,8 @@ pub fn record(current: &FlapState, state: State, policy: &FlapPolicy) -> (FlapSt
         let change = current.flapping.then_some(FlapChange { started: false, percent_state_change: 0.0 });
         return (FlapState::default(), change);
     }
-    let mut next = current.clone();
-    next.history.push_back(state);
-    while next.history.len() > HISTORY {
-        next.history.pop_front();
-    }
+    let mut next = *current;
+    next.history.push(state);
     let percent = percent_state_change(&next.history);
     next.percent_state_change = percent;
     let mut change = None;
@@ -114,7 +180,7 @@ mod tests {
     use super::*;
     use State::{Critical as C, Ok as O};
 
-    fn history(states: &[State]) -> VecDeque<State> {
+    fn history(states: &[State]) -> StateHistory {
         states.iter().copied().collect()
     }
 
@@ -220,6 +286,22 @@ mod tests {
         assert_eq!(next, FlapState::default());
         assert_eq!(change, Some(FlapChange { started: false, percent_state_change: 0.0 }));
         assert_eq!(record(&FlapState::default(), C, &off), (FlapState::default(), None));
+    }
+
+    #[test]
+    fn the_history_keeps_the_newest_21_in_order_and_is_stored_as_a_list() {
+        use State::{Unknown as U, Warning as W};
+        let all: Vec<State> = (0..30).map(|i| [O, W, C, U][i % 4]).collect();
+        let h: StateHistory = all.iter().copied().collect();
+        assert_eq!(h.len(), HISTORY);
+        assert_eq!(h.iter().collect::<Vec<_>>(), all[30 - HISTORY..]);
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(json.starts_with(r#"["WARNING","CRITICAL","UNKNOWN","OK""#), "{json}");
+        assert_eq!(serde_json::from_str::<StateHistory>(&json).unwrap(), h);
+        // A longer stored list keeps its newest 21.
+        let long = serde_json::to_string(&all).unwrap();
+        assert_eq!(serde_json::from_str::<StateHistory>(&long).unwrap(), h);
+        assert!(StateHistory::default().is_empty());
     }
 
     #[test]

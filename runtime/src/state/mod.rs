@@ -110,7 +110,9 @@ pub struct ObjectState {
     /// The acknowledgement of its problem, if any (cleared by [`process`]
     /// as [`downtime::ack_survives`] says).
     #[serde(default)]
-    pub acknowledgement: Option<AckState>,
+    /// Boxed: most objects have none, and an object's state is kept inline
+    /// for every configured object.
+    pub acknowledgement: Option<Box<AckState>>,
 }
 
 impl Default for ObjectState {
@@ -232,7 +234,7 @@ pub fn process(current: &ObjectState, result: &ResultInput, now: Time, config: &
         output: result.output.clone(),
         long_output: result.long_output.clone(),
         perfdata: result.perfdata.clone(),
-        flapping: cur.flapping.clone(),
+        flapping: cur.flapping,
         acknowledgement: None,
     };
     let mut events = Vec::new();

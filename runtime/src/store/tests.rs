@@ -71,12 +71,12 @@ fn full_state() -> ObjectState {
             flapping: true,
             percent_state_change: 34.25,
         },
-        acknowledgement: Some(crate::state::AckState {
+        acknowledgement: Some(Box::new(crate::state::AckState {
             author: "alice".to_string(),
             comment: "on it".to_string(),
             sticky: true,
             time: t(1_763_699_000, 5),
-        }),
+        })),
     }
 }
 
@@ -618,7 +618,7 @@ fn a_version_1_database_is_upgraded_with_its_data() {
     let r = &objects[&key];
     assert_eq!((r.state.state, r.state.output.as_str(), r.state.last_check), (State::Critical, "down", Some(t(31, 0))));
     assert_eq!(r.notify, NotifyState { problem_since: Some(t(20, 0)), problem_notified: true, last_notification: None });
-    assert_eq!((r.state.flapping.clone(), r.state.acknowledgement.clone()), (Default::default(), None));
+    assert_eq!((r.state.flapping, r.state.acknowledgement.clone()), (Default::default(), None));
     assert_eq!(store.notifications(&key, 10).unwrap().len(), 1);
     assert_eq!(store.load_downtimes().unwrap(), (vec![], 0));
     // The new tables and columns work.
