@@ -523,6 +523,45 @@ impl Engine {
         }
     }
 
+    /// Schedules every object's first check spread over its interval (the
+    /// interval its state calls for), at a place fixed by its name: a start
+    /// is no thundering herd, and a restart keeps each check's place (as
+    /// [`Engine::schedule_first`] does it). The places are worked out first
+    /// and counted from `clock`'s time after that, then entered earliest
+    /// first: with 100,000 objects, entering them in object order took long
+    /// enough that the first checks were late before they were in.
+    pub fn spread_first_checks(&mut self, clock: &dyn Clock) {
+        let mut name = String::new();
+        let started = clock.now();
+        let (mut active, mut other) = (Vec::with_capacity(self.objects.len()), Vec::new());
+        for id in 0..self.objects.len() {
+            if self.in_failure(id) {
+                continue;
+            }
+            let o = &mut self.objects[id];
+            let interval = crate::state::next_check_after(&o.state, &o.schedule.state_config(self.semantics));
+            name.clear();
+            name.push_str(&o.host);
+            name.push('/');
+            name.push_str(o.service.as_deref().unwrap_or(""));
+            let offset = crate::schedule::initial_offset(&name, interval);
+            if o.dep.passive.active_checks && o.dep.has_check {
+                o.dep.since.get_or_insert(o.state.last_check.unwrap_or(started + offset));
+                active.push((offset, id));
+            } else {
+                other.push((offset, id));
+            }
+        }
+        active.sort_unstable();
+        let at = clock.now();
+        for (offset, id) in active {
+            self.scheduler.schedule(id, at + offset);
+        }
+        for (offset, id) in other {
+            self.schedule_first(id, at + offset);
+        }
+    }
+
     /// When the next check or timer is due.
     pub fn next_due(&self) -> Option<Time> {
         [self.scheduler.next_due(), self.next_timer()].into_iter().flatten().min()

@@ -50,7 +50,7 @@ use crate::module::CheckRun;
 use crate::notify::{Notifier, NotifierSettings};
 use crate::outcome::{Outcome, State, Termination};
 use crate::sandbox::{Sandbox, SandboxBuilder};
-use crate::schedule::{ObjectId, initial_offset};
+use crate::schedule::ObjectId;
 use crate::state::{Acknowledgement, Downtime, DowntimeRequest, Time};
 use crate::store::Store;
 
@@ -201,13 +201,6 @@ impl MonitorBuilder {
         }
         // Parents may have changed with the configuration.
         let settled = engine.settle_dependencies(now);
-        for id in 0..engine.len() {
-            // The first checks spread over the interval: no thundering herd.
-            let status = engine.status(id);
-            let interval = crate::state::next_check_after(engine.state(id), &engine.state_config(id));
-            let name = format!("{}/{}", status.host, status.service.as_deref().unwrap_or(""));
-            engine.schedule_first(id, now + initial_offset(&name, interval));
-        }
         let writer = Writer::start(store, notifier, engine.contacts())?;
         for f in settled {
             writer.result(f);
@@ -228,6 +221,9 @@ impl MonitorBuilder {
                 jobs
             })
             .collect();
+        // The first checks spread over the interval: no thundering herd.
+        // Counted from now, after the set-up, so that none starts late.
+        engine.spread_first_checks(self.clock.as_ref());
         let task = Task {
             flush_interval: self.flush_interval,
             flushing: false,

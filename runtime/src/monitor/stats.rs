@@ -88,6 +88,19 @@ impl Stats {
         self.max
     }
 
+    /// The executions counted since `earlier`, a copy of these statistics
+    /// taken before. Its maximum is the upper end of the highest bucket
+    /// used since (within 6 %), no more than the overall maximum.
+    pub fn since(&self, earlier: &Stats) -> Stats {
+        let buckets: Vec<u64> =
+            self.buckets.iter().zip(&earlier.buckets).map(|(now, then)| now.saturating_sub(*then)).collect();
+        let max = buckets
+            .iter()
+            .rposition(|n| *n > 0)
+            .map_or(Duration::ZERO, |i| Duration::from_micros(upper(i)).min(self.max));
+        Stats { executions: self.executions.saturating_sub(earlier.executions), max, buckets }
+    }
+
     /// p50, p99 and the maximum.
     pub fn lateness(&self) -> Lateness {
         Lateness { p50: self.quantile(0.5), p99: self.quantile(0.99), max: self.max }
@@ -126,5 +139,25 @@ mod tests {
         near(l.p99, 9900.0);
         assert_eq!(l.max, Duration::from_millis(10));
         assert_eq!(Stats::default().lateness().p99, Duration::ZERO);
+    }
+
+    #[test]
+    fn since_counts_only_the_later_runs() {
+        let mut s = Stats::default();
+        for _ in 0..100 {
+            s.record(Duration::from_millis(40));
+        }
+        let earlier = s.clone();
+        for _ in 0..1000 {
+            s.record(Duration::from_micros(500));
+        }
+        let later = s.since(&earlier);
+        assert_eq!(later.executions(), 1000);
+        let l = later.lateness();
+        assert!(l.p99 <= Duration::from_micros(532) && l.p99 >= Duration::from_micros(500), "{l:?}");
+        assert!(l.max < Duration::from_millis(1), "{l:?}");
+        // The whole run still sees the early, late ones.
+        assert_eq!(s.lateness().max, Duration::from_millis(40));
+        assert_eq!(Stats::default().since(&Stats::default()).lateness().max, Duration::ZERO);
     }
 }

@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// Print the figures as one JSON object
     #[arg(long)]
     pub json: bool,
+
+    /// Also print each second's executions and start lateness, on stderr
+    #[arg(long)]
+    pub per_second: bool,
 }
 
 /// Runs the benchmark; the figures go to stdout.
@@ -74,16 +78,38 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     let setup = started.elapsed();
     let begin = Instant::now();
     let cpu_before = cpu_time()?;
-    tokio::time::sleep(args.duration).await;
+    let mut previous = monitor.stats();
+    let mut slept = Duration::ZERO;
+    while slept < args.duration {
+        let step = Duration::from_secs(1).min(args.duration - slept);
+        tokio::time::sleep(step).await;
+        slept += step;
+        if args.per_second {
+            let now = monitor.stats();
+            let w = now.since(&previous).lateness();
+            eprintln!(
+                "{:>6.1} s  {:>8} executions  lateness p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                slept.as_secs_f64(),
+                now.executions() - previous.executions(),
+                w.p50.as_secs_f64() * 1e3,
+                w.p99.as_secs_f64() * 1e3,
+                w.max.as_secs_f64() * 1e3,
+            );
+            previous = now;
+        }
+    }
     let stats = monitor.stats();
     let elapsed = begin.elapsed();
     let cpu = cpu_time()?.saturating_sub(cpu_before);
+    // While it runs: what a daemon with this many services keeps resident.
+    let running = memory("VmRSS")?;
     monitor.stop().await?;
 
     let peak = memory("VmHWM")?;
     let per_second = stats.executions() as f64 / elapsed.as_secs_f64();
     let lateness = stats.lateness();
     let per_service = peak.saturating_sub(fixed) as f64 / args.services as f64;
+    let running_per_service = running.saturating_sub(fixed) as f64 / args.services as f64;
     let demand = args.services as f64 / args.interval.as_secs_f64();
     // Machine-independent of other load: the process's CPU time per run.
     let cpu_per_run = cpu.as_secs_f64() / stats.executions().max(1) as f64;
@@ -105,6 +131,8 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "fixed_rss_bytes": fixed,
             "peak_rss_bytes": peak,
             "rss_per_service_bytes": per_service,
+            "running_rss_bytes": running,
+            "running_rss_per_service_bytes": running_per_service,
         });
         println!("{figures}");
     } else {
@@ -132,6 +160,10 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "memory:          peak RSS {}, fixed {}, {per_service:.0} bytes per service beyond it",
             wasmon_runtime::output::human_bytes(peak),
             wasmon_runtime::output::human_bytes(fixed),
+        );
+        println!(
+            "                 running RSS {}, {running_per_service:.0} bytes per service beyond the fixed cost",
+            wasmon_runtime::output::human_bytes(running),
         );
     }
     Ok(0)
