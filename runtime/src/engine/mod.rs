@@ -538,8 +538,8 @@ impl Engine {
             if self.in_failure(id) {
                 continue;
             }
+            let interval = crate::state::next_check_after(&self.objects[id].state, &self.state_config(id));
             let o = &mut self.objects[id];
-            let interval = crate::state::next_check_after(&o.state, &o.schedule.state_config(self.semantics));
             name.clear();
             name.push_str(&o.host);
             name.push('/');

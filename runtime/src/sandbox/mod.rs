@@ -149,7 +149,7 @@ impl SandboxBuilder {
         // map every dirtied page is reset in place and nothing is left to
         // return to the kernel, but a batch size above 1 still queued every
         // slot in a shared, locked queue (and made an empty madvise call per
-        // batch): a tenth of each run.
+        // batch): 7 % of the CPU under `wasmon bench`.
         pool.decommit_batch_size(1);
         pool.async_stack_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
