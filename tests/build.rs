@@ -22,8 +22,7 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let manifest_dir =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
     let wit_dir = manifest_dir.join("../wit").canonicalize()?;
     // The guests' dep-info lists the WIT files the bindings were generated
@@ -37,12 +36,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut names = Vec::new();
     let mut table = String::new();
     for guest in guests.iter().filter(|g| g.crate_name != COMMON) {
-        let name = guest.crate_name.strip_prefix(PREFIX).ok_or_else(|| {
-            format!(
-                "guest crate {} is not named {PREFIX}<name>",
-                guest.crate_name
-            )
-        })?;
+        let name = guest
+            .crate_name
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| format!("guest crate {} is not named {PREFIX}<name>", guest.crate_name))?;
         let constant = name.to_uppercase();
         let folder = guest
             .manifest_path
@@ -53,15 +50,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let description = description(&guest.manifest_path)?;
         writeln!(code, "/// {description}.")?;
         writeln!(code, "///")?;
-        writeln!(
-            code,
-            "/// The component built from `tests/guests/{folder}`; see its crate docs."
-        )?;
-        writeln!(
-            code,
-            "pub const {constant}: &str = {:?};",
-            guest.wasm.to_str().ok_or("non-UTF-8 guest path")?
-        )?;
+        writeln!(code, "/// The component built from `tests/guests/{folder}`; see its crate docs.")?;
+        writeln!(code, "pub const {constant}: &str = {:?};", guest.wasm.to_str().ok_or("non-UTF-8 guest path")?)?;
         writeln!(table, "    ({name:?}, {constant}),")?;
         names.push(name.to_owned());
     }
@@ -69,23 +59,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err("tests/guests built no guests".into());
     }
 
-    writeln!(
-        code,
-        "/// Every guest as (name, path of its component), sorted by name."
-    )?;
+    writeln!(code, "/// Every guest as (name, path of its component), sorted by name.")?;
     writeln!(code, "pub const ALL: &[(&str, &str)] = &[\n{table}];")?;
-    writeln!(
-        code,
-        "/// Invokes `$mac!(name)` once for every guest in `tests/guests`, sorted by"
-    )?;
-    writeln!(
-        code,
-        "/// name (`infinite_loop`, `not_a_check`, …), so that the integration"
-    )?;
-    writeln!(
-        code,
-        "/// tests can assert at compile time that every guest has a test."
-    )?;
+    writeln!(code, "/// Invokes `$mac!(name)` once for every guest in `tests/guests`, sorted by")?;
+    writeln!(code, "/// name (`infinite_loop`, `not_a_check`, …), so that the integration")?;
+    writeln!(code, "/// tests can assert at compile time that every guest has a test.")?;
     writeln!(code, "#[macro_export]")?;
     writeln!(code, "macro_rules! foreach_guest {{")?;
     writeln!(code, "    ($mac:ident) => {{")?;
@@ -107,13 +85,7 @@ fn description(manifest: &Path) -> Result<String, Box<dyn std::error::Error>> {
         .lines()
         .find_map(|line| line.trim().strip_prefix("description"))
         .and_then(|rest| rest.trim_start().strip_prefix('='))
-        .map(|value| {
-            value
-                .trim()
-                .trim_matches('"')
-                .trim_end_matches('.')
-                .to_owned()
-        })
+        .map(|value| value.trim().trim_matches('"').trim_end_matches('.').to_owned())
         .ok_or_else(|| format!("{} has no description", manifest.display()))?;
     Ok(line.replace('\\', ""))
 }

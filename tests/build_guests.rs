@@ -15,10 +15,7 @@
 //! from, and returns each `.wasm` artifact with its crate name; what to do
 //! with them (constants, embedding) is up to the caller.
 
-#![allow(
-    dead_code,
-    reason = "each including build script uses a different part"
-)]
+#![allow(dead_code, reason = "each including build script uses a different part")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::env;
@@ -56,10 +53,9 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TargetMissing => write!(
-                f,
-                "the {GUEST_TARGET} target is not installed: run `rustup target add {GUEST_TARGET}`"
-            ),
+            Self::TargetMissing => {
+                write!(f, "the {GUEST_TARGET} target is not installed: run `rustup target add {GUEST_TARGET}`")
+            }
             Self::Command(text) | Self::Output(text) => f.write_str(text),
         }
     }
@@ -88,10 +84,7 @@ pub fn shared_target_dir(out_dir: &Path) -> PathBuf {
         .filter(|build| build.file_name().is_some_and(|name| name == "build"))
         .and_then(Path::parent);
     let Some(mut dir) = profile_dir.and_then(Path::parent) else {
-        println!(
-            "cargo:warning=unexpected OUT_DIR layout {}; building guests inside it",
-            out_dir.display()
-        );
+        println!("cargo:warning=unexpected OUT_DIR layout {}; building guests inside it", out_dir.display());
         return out_dir.join("wasm-guests");
     };
     let target = env::var_os("TARGET");
@@ -116,30 +109,19 @@ pub fn shared_target_dir(out_dir: &Path) -> PathBuf {
 /// artifacts' dep-info files and for the workspace's `Cargo.toml`,
 /// `Cargo.lock` and `.cargo/config.toml`. Files read by other means (a WIT
 /// folder to which a file may be added) are the caller's to declare.
-pub fn build(
-    workspace_dir: &Path,
-    target_dir: &Path,
-    profile: &str,
-) -> Result<Vec<Guest>, BuildError> {
+pub fn build(workspace_dir: &Path, target_dir: &Path, profile: &str) -> Result<Vec<Guest>, BuildError> {
     check_target_installed()?;
-    let workspace_dir = workspace_dir.canonicalize().map_err(|e| {
-        BuildError::Command(format!("guest workspace {}: {e}", workspace_dir.display()))
-    })?;
+    let workspace_dir = workspace_dir
+        .canonicalize()
+        .map_err(|e| BuildError::Command(format!("guest workspace {}: {e}", workspace_dir.display())))?;
     for file in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            workspace_dir.join(file).display()
-        );
+        println!("cargo:rerun-if-changed={}", workspace_dir.join(file).display());
     }
 
     let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
         .current_dir(&workspace_dir)
-        .args([
-            "build",
-            "--workspace",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["build", "--workspace", "--message-format=json-render-diagnostics"])
         .arg("--target")
         .arg(GUEST_TARGET)
         .arg("--profile")
@@ -154,9 +136,7 @@ pub fn build(
         }
     }
     eprintln!("running: {cargo:?}");
-    let output = cargo
-        .output()
-        .map_err(|e| BuildError::Command(format!("cannot run cargo: {e}")))?;
+    let output = cargo.output().map_err(|e| BuildError::Command(format!("cannot run cargo: {e}")))?;
     if !output.status.success() {
         return Err(BuildError::Command(format!(
             "`cargo build` of the guests in {} failed ({}); its errors are above",
@@ -187,9 +167,7 @@ fn check_target_installed() -> Result<(), BuildError> {
     let output = Command::new(&rustc)
         .args(["--print", "target-libdir", "--target", GUEST_TARGET])
         .output()
-        .map_err(|e| {
-            BuildError::Command(format!("cannot run {}: {e}", Path::new(&rustc).display()))
-        })?;
+        .map_err(|e| BuildError::Command(format!("cannot run {}: {e}", Path::new(&rustc).display())))?;
     let libdir = String::from_utf8_lossy(&output.stdout);
     let libdir = Path::new(libdir.trim());
     if !output.status.success() || libdir.as_os_str().is_empty() || !libdir.is_dir() {
@@ -227,14 +205,7 @@ fn leaks_into_nested_build(name: &OsString) -> bool {
         "RUSTC_LINKER",
         "RUSTDOC",
     ];
-    const PREFIXES: &[&str] = &[
-        "CARGO_CFG_",
-        "CARGO_FEATURE_",
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "DEP_",
-        "__CARGO",
-    ];
+    const PREFIXES: &[&str] = &["CARGO_CFG_", "CARGO_FEATURE_", "CARGO_PKG_", "CARGO_MANIFEST_", "DEP_", "__CARGO"];
     let Some(name) = name.to_str() else {
         return false;
     };
@@ -263,11 +234,8 @@ fn artifacts(messages: &str, workspace_dir: &Path) -> Result<Vec<Guest>, BuildEr
             .and_then(|target| target.get("name"))
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| BuildError::Output(format!("artifact without a target name: {line}")))?;
-        let files = message
-            .get("filenames")
-            .and_then(serde_json::Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let files =
+            message.get("filenames").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or_default();
         for wasm in files.iter().filter_map(serde_json::Value::as_str) {
             if !wasm.ends_with(".wasm") {
                 continue;
@@ -304,10 +272,7 @@ fn dep_info(path: &Path) -> Result<Vec<String>, BuildError> {
         let mut chars = deps.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
-                '\\' if chars
-                    .peek()
-                    .is_some_and(|&next| next == ' ' || next == '\\') =>
-                {
+                '\\' if chars.peek().is_some_and(|&next| next == ' ' || next == '\\') => {
                     file.extend(chars.next());
                 }
                 ' ' => {

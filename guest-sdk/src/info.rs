@@ -10,12 +10,7 @@ use crate::{Manpage, ParamInfo};
 impl ParamInfo {
     /// A parameter with its name and description (meaning and syntax), no default.
     pub fn new(name: impl Into<String>, description: impl Into<String>) -> ParamInfo {
-        ParamInfo {
-            name: name.into(),
-            description: description.into(),
-            default_value: None,
-            default_source: None,
-        }
+        ParamInfo { name: name.into(), description: description.into(), default_value: None, default_source: None }
     }
 
     /// Sets the value used when the parameter is not given.
@@ -110,7 +105,10 @@ mod tests {
             ("warning", Some("20%"), Some("Nagios sample config"))
         );
         let m = Manpage::new("Monitors one filesystem.").item("The mount point.").discovery("One per filesystem.");
-        assert_eq!((m.item.as_deref(), m.discovery.as_deref()), (Some("The mount point."), Some("One per filesystem.")));
+        assert_eq!(
+            (m.item.as_deref(), m.discovery.as_deref()),
+            (Some("The mount point."), Some("One per filesystem."))
+        );
     }
 
     #[test]

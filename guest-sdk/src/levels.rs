@@ -98,12 +98,7 @@ enum Side {
 /// assert_eq!(p.state, State::Warning);
 /// assert_eq!(p.summary, "Usage: 85.25% (warn/crit at 80%/90%)");
 /// ```
-pub fn check_levels(
-    value: f64,
-    levels: &Levels,
-    label: &str,
-    render: impl Fn(f64) -> String,
-) -> PartialResult {
+pub fn check_levels(value: f64, levels: &Levels, label: &str, render: impl Fn(f64) -> String) -> PartialResult {
     let (state, side) = levels.evaluate_with_side(value);
     let mut summary = format!("{label}: {}", render(value));
     match (side, levels.upper, levels.lower) {

@@ -130,8 +130,8 @@ pub use wit_bindgen;
 pub use bindings::Guest as Check;
 pub use bindings::wasmon::check::system;
 pub use bindings::wasmon::check::types::{
-    CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric,
-    Param, ParamInfo, PartialResult, Range, State, Target,
+    CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric, Param, ParamInfo,
+    PartialResult, Range, State, Target,
 };
 pub use deadline::Deadline;
 pub use levels::{Levels, check_levels};

@@ -22,11 +22,7 @@ impl CheckResult {
     /// The service state the host derives: the worst state of the partials
     /// (OK < WARNING < UNKNOWN < CRITICAL), UNKNOWN when there are none.
     pub fn state(&self) -> State {
-        if self.partials.is_empty() {
-            State::Unknown
-        } else {
-            State::worst_of(self.partials.iter().map(|p| p.state))
-        }
+        if self.partials.is_empty() { State::Unknown } else { State::worst_of(self.partials.iter().map(|p| p.state)) }
     }
 
     /// The summary the host shows: the partial summaries joined with ", ".

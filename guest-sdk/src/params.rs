@@ -71,7 +71,11 @@ impl CheckRequest {
     pub fn io_timeout(&self, default: Duration) -> Result<Duration, CheckError> {
         let wanted = self.params().duration("timeout", default)?;
         if wanted.is_zero() {
-            return Err(bad_param("timeout", "a duration of more than 0 seconds", self.params().get("timeout").unwrap_or("0")));
+            return Err(bad_param(
+                "timeout",
+                "a duration of more than 0 seconds",
+                self.params().get("timeout").unwrap_or("0"),
+            ));
         }
         if self.timeout_ms == 0 {
             return Ok(wanted);
@@ -83,9 +87,7 @@ impl CheckRequest {
     /// The item to check, or [`CheckError::BadParams`] when the service has none
     /// (for checks that always need an item).
     pub fn required_item(&self) -> Result<&str, CheckError> {
-        self.item
-            .as_deref()
-            .ok_or_else(|| CheckError::BadParams("this check needs an item, but none was given".into()))
+        self.item.as_deref().ok_or_else(|| CheckError::BadParams("this check needs an item, but none was given".into()))
     }
 }
 
@@ -173,10 +175,7 @@ impl<'a> Params<'a> {
             None => Ok(()),
             Some(p) => {
                 let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                Err(CheckError::BadParams(format!(
-                    "unknown parameter '{}' (this check understands: {known})",
-                    p.name
-                )))
+                Err(CheckError::BadParams(format!("unknown parameter '{}' (this check understands: {known})", p.name)))
             }
         }
     }
@@ -220,8 +219,7 @@ impl<'a> Params<'a> {
         T: FromStr,
         T::Err: Display,
     {
-        self.optional(name)?
-            .ok_or_else(|| CheckError::BadParams(format!("parameter '{name}' is required")))
+        self.optional(name)?.ok_or_else(|| CheckError::BadParams(format!("parameter '{name}' is required")))
     }
 
     /// Like [`Params::parse`], and the value must lie within `bounds`:
@@ -273,18 +271,14 @@ impl<'a> Params<'a> {
     /// number of seconds (`10s`, `500ms`, `2m`, `1.5`); or `default`.
     pub fn duration(&self, name: &str, default: Duration) -> Result<Duration, CheckError> {
         let Some(raw) = self.get(name) else { return Ok(default) };
-        parse_duration(raw).ok_or_else(|| {
-            bad_param(name, "a duration such as 10s, 500ms, 2m or 1.5 (seconds)", raw)
-        })
+        parse_duration(raw).ok_or_else(|| bad_param(name, "a duration such as 10s, 500ms, 2m or 1.5 (seconds)", raw))
     }
 
     /// A threshold range in the plugin syntax (`10`, `10:`, `~:10`, `10:20`,
     /// `@10:20`), or `None` when not given.
     pub fn range(&self, name: &str) -> Result<Option<Range>, CheckError> {
         let Some(raw) = self.get(name) else { return Ok(None) };
-        Range::parse(raw)
-            .map(Some)
-            .map_err(|e| invalid_param(name, e))
+        Range::parse(raw).map(Some).map_err(|e| invalid_param(name, e))
     }
 
     /// A percentage (`20%`, 0 to 100) or a size with unit (`10GiB`, see
@@ -349,9 +343,7 @@ impl<'a> Params<'a> {
         let warn = self.optional_number(warn_name)?;
         let crit = self.optional_number(crit_name)?;
         let missing = |given: &str, missing: &str| {
-            CheckError::BadParams(format!(
-                "parameter '{given}' is given without '{missing}': give both or neither"
-            ))
+            CheckError::BadParams(format!("parameter '{given}' is given without '{missing}': give both or neither"))
         };
         match (warn, crit, default) {
             (Some(w), Some(c), _) => Ok(Some((w, c))),
@@ -610,10 +602,7 @@ mod tests {
             bad(p.reject_unknown(&["port", "timeout"]).unwrap_err()),
             "unknown parameter 'prot' (this check understands: port, timeout)"
         );
-        assert_eq!(
-            bad(p.reject_unknown(&[]).unwrap_err()),
-            "unknown parameter 'port' (this check understands: none)"
-        );
+        assert_eq!(bad(p.reject_unknown(&[]).unwrap_err()), "unknown parameter 'port' (this check understands: none)");
     }
 
     #[test]

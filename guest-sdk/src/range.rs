@@ -30,11 +30,7 @@ impl RangeError {
 
 impl fmt::Display for RangeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid range '{}': {}; expected N, N:, ~:N, N:M or @N:M",
-            self.text, self.reason
-        )
+        write!(f, "invalid range '{}': {}; expected N, N:, ~:N, N:M or @N:M", self.text, self.reason)
     }
 }
 
@@ -181,10 +177,7 @@ impl Thresholds {
 
     /// Parses two optional range texts.
     pub fn parse(warn: Option<&str>, crit: Option<&str>) -> Result<Thresholds, RangeError> {
-        Ok(Thresholds {
-            warn: warn.map(Range::parse).transpose()?,
-            crit: crit.map(Range::parse).transpose()?,
-        })
+        Ok(Thresholds { warn: warn.map(Range::parse).transpose()?, crit: crit.map(Range::parse).transpose()? })
     }
 
     /// CRITICAL if the critical range alerts, else WARNING if the warning range

@@ -87,8 +87,7 @@ pub fn seconds(value: f64) -> String {
         return format!("{} s", float(value, 2));
     }
     let total = value.round() as u64;
-    let (days, hours, minutes, secs) =
-        (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    let (days, hours, minutes, secs) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
     if days > 0 {
         format!("{days} d {hours} h")
     } else if hours > 0 {

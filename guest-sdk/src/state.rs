@@ -85,11 +85,7 @@ pub struct ParseStateError {
 
 impl fmt::Display for ParseStateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "expected a state (OK, WARNING, CRITICAL, UNKNOWN, WARN, CRIT or 0-3), got '{}'",
-            self.text
-        )
+        write!(f, "expected a state (OK, WARNING, CRITICAL, UNKNOWN, WARN, CRIT or 0-3), got '{}'", self.text)
     }
 }
 

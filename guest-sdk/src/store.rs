@@ -15,8 +15,7 @@ pub fn get(key: &str) -> Option<Vec<u8>> {
 /// Stores `value` under `key`; fails with [`CheckError::Failed`] when the host's
 /// limits are exceeded.
 pub fn set(key: &str, value: &[u8]) -> Result<(), CheckError> {
-    value_store::set(key, value)
-        .map_err(|e| CheckError::Failed(format!("value store: cannot set '{key}': {e}")))
+    value_store::set(key, value).map_err(|e| CheckError::Failed(format!("value store: cannot set '{key}': {e}")))
 }
 
 /// Removes `key`; removing a missing key is not an error.
@@ -34,12 +33,7 @@ pub fn decode_f64s(bytes: &[u8]) -> Option<Vec<f64>> {
     if !bytes.len().is_multiple_of(8) {
         return None;
     }
-    Some(
-        bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8")))
-            .collect(),
-    )
+    Some(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8"))).collect())
 }
 
 /// The numbers stored under `key` with [`set_f64s`]; `None` if missing or not

@@ -44,11 +44,8 @@ check_interval = "24h"
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let monitor = Monitor::builder()
-        .config_str(CONFIG, Path::new("embedded.toml"))?
-        .retention(Retention::None)
-        .start()
-        .await?;
+    let monitor =
+        Monitor::builder().config_str(CONFIG, Path::new("embedded.toml"))?.retention(Retention::None).start().await?;
 
     // Every result and notification from now on, as JSON lines.
     let mut events = monitor.subscribe();

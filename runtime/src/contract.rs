@@ -25,7 +25,9 @@ pub const UNITS: [&str; 5] = ["", "s", "%", "B", "c"];
 /// Checks `describe()` output against the contract; returns every breach.
 pub fn verify_info(info: &CheckInfo) -> Vec<String> {
     let mut v = Vec::new();
-    if info.name.is_empty() || !info.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+    if info.name.is_empty()
+        || !info.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
         v.push(format!("name '{}': expected lower-case letters, digits, '-' or '_'", info.name));
     }
     let parts: Vec<&str> = info.version.split('.').collect();
@@ -101,7 +103,10 @@ pub fn verify_outcome(o: &Outcome) -> Vec<String> {
     }
     for m in &o.metrics {
         if !is_identifier(&m.label) {
-            v.push(format!("metric '{}': expected lower-case letters, digits and underscores, not starting with a digit", m.label));
+            v.push(format!(
+                "metric '{}': expected lower-case letters, digits and underscores, not starting with a digit",
+                m.label
+            ));
         }
         if !m.value.is_finite() {
             v.push(format!("metric '{}': the value is not a finite number", m.label));
@@ -157,7 +162,12 @@ mod tests {
         bad.manpage.discovery = Some("All ports".into());
         bad.params[0].default_source = None;
         bad.params.push(bad.params[0].clone());
-        bad.params.push(ParamInfo { name: "Port".into(), description: "x".into(), default: None, default_source: Some("y".into()) });
+        bad.params.push(ParamInfo {
+            name: "Port".into(),
+            description: "x".into(),
+            default: None,
+            default_source: Some("y".into()),
+        });
         let v = verify_info(&bad).join("\n");
         for needle in [
             "name 'TCP'",

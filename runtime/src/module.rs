@@ -239,10 +239,11 @@ impl CheckModule {
         if self.kind().is_plugin() {
             return Err(Error::CommandPlugin { module: self.name.to_string(), call: "describe" });
         }
-        let info = self
-            .execute_describe()
-            .await
-            .map_err(|message| Error::Run { module: self.name.to_string(), call: "describe", message })?;
+        let info = self.execute_describe().await.map_err(|message| Error::Run {
+            module: self.name.to_string(),
+            call: "describe",
+            message,
+        })?;
         Ok(CheckInfo {
             name: info.name,
             version: info.version,
@@ -273,10 +274,11 @@ impl CheckModule {
         if self.kind().is_plugin() {
             return Err(Error::CommandPlugin { module: self.name.to_string(), call: "discover" });
         }
-        let items = self
-            .execute_discover(call)
-            .await
-            .map_err(|message| Error::Run { module: self.name.to_string(), call: "discover", message })?;
+        let items = self.execute_discover(call).await.map_err(|message| Error::Run {
+            module: self.name.to_string(),
+            call: "discover",
+            message,
+        })?;
         Ok(items
             .into_iter()
             .map(|i| Item { name: i.name, params: i.params.into_iter().map(|p| (p.name, p.value)).collect() })

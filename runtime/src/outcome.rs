@@ -46,11 +46,7 @@ impl State {
 
     /// The worse of two states.
     pub fn worst(self, other: State) -> State {
-        if other.severity() > self.severity() {
-            other
-        } else {
-            self
-        }
+        if other.severity() > self.severity() { other } else { self }
     }
 
     /// The upper-case name: `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
@@ -159,20 +155,12 @@ impl Metric {
     /// `'label'=value[uom];[warn];[crit];[min];[max]`, trailing empty fields
     /// left out, the label quoted only where it needs to be.
     pub fn perfdata(&self) -> String {
-        let label = if self
-            .label
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '=' | '\'' | '|' | ';'))
-        {
+        let label = if self.label.chars().any(|c| c.is_whitespace() || matches!(c, '=' | '\'' | '|' | ';')) {
             format!("'{}'", self.label.replace('\'', "''"))
         } else {
             self.label.clone()
         };
-        let value = if self.value.is_finite() {
-            Number(self.value).to_string()
-        } else {
-            "U".to_string()
-        };
+        let value = if self.value.is_finite() { Number(self.value).to_string() } else { "U".to_string() };
         let mut fields = vec![
             format!("{value}{}", if value == "U" { "" } else { &self.uom }),
             self.warn.map(|r| r.to_string()).unwrap_or_default(),
@@ -276,7 +264,15 @@ mod tests {
     /// stores metrics.
     #[test]
     fn unknown_values_survive_json() {
-        let m = Metric { label: "u".into(), value: f64::NAN, uom: String::new(), warn: None, crit: None, min: None, max: None };
+        let m = Metric {
+            label: "u".into(),
+            value: f64::NAN,
+            uom: String::new(),
+            warn: None,
+            crit: None,
+            min: None,
+            max: None,
+        };
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains(r#""value":null"#), "{json}");
         let back: Metric = serde_json::from_str(&json).unwrap();

@@ -119,7 +119,15 @@ mod tests {
                     min: None,
                     max: None,
                 },
-                Metric { label: "n".into(), value: f64::NAN, uom: "B".into(), warn: None, crit: None, min: None, max: None },
+                Metric {
+                    label: "n".into(),
+                    value: f64::NAN,
+                    uom: "B".into(),
+                    warn: None,
+                    crit: None,
+                    min: None,
+                    max: None,
+                },
                 Metric {
                     label: "fs_used".into(),
                     value: 23045410816.0,

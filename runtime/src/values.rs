@@ -35,7 +35,10 @@ impl Values {
     /// Stores `value` under `key`, within the store's limits.
     pub fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
         if key.len() > MAX_KEY_LEN {
-            return Err(format!("value-store key of {} bytes is longer than the limit of {MAX_KEY_LEN} bytes", key.len()));
+            return Err(format!(
+                "value-store key of {} bytes is longer than the limit of {MAX_KEY_LEN} bytes",
+                key.len()
+            ));
         }
         if value.len() > MAX_VALUE_LEN {
             return Err(format!(

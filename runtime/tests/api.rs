@@ -156,10 +156,14 @@ impl Api {
         let text = r.text().await.unwrap();
         if status == 204 {
             assert!(text.is_empty(), "{method} {path} -> 204 with a body: {text}");
-            assert!(self.doc.0["paths"][self.doc.template_for(path).unwrap()][method.to_lowercase()]["responses"]["204"].is_object());
+            assert!(
+                self.doc.0["paths"][self.doc.template_for(path).unwrap()][method.to_lowercase()]["responses"]["204"]
+                    .is_object()
+            );
             return Answer { status, headers, body: Value::Null };
         }
-        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
         println!("{method} {path} -> {status} {body}");
         // Statuses the router itself gives to what is not in the
         // description (404 of no route, 405) are not in it.
@@ -211,8 +215,12 @@ async fn tokens_scopes_and_malformed_requests() {
     assert_eq!(a.body["host"]["host"], "web1");
     let a = api.call(&d, "GET", "/api/v1/modules", Some(DASH), None).await;
     assert_eq!(a.status, 200);
-    let dummy = a.body["modules"].as_array().unwrap().iter().find(|m| m["name"] == "dummy").expect("the dummy check is listed");
-    assert_eq!((dummy["kind"].as_str(), dummy["path"].is_null(), dummy["services"].as_u64()), (Some("check"), true, Some(4)));
+    let dummy =
+        a.body["modules"].as_array().unwrap().iter().find(|m| m["name"] == "dummy").expect("the dummy check is listed");
+    assert_eq!(
+        (dummy["kind"].as_str(), dummy["path"].is_null(), dummy["services"].as_u64()),
+        (Some("check"), true, Some(4))
+    );
     let digest = dummy["digest"].as_str().unwrap();
     assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{digest}");
     let a = api.call(&d, "GET", "/api/v1/hosts/nocheck", Some(DASH), None).await;
@@ -226,12 +234,27 @@ async fn tokens_scopes_and_malformed_requests() {
 
     // Malformed bodies: each names its field.
     let cases = [
-        (json!({"host": "web1", "service": "Passive", "state": "BAD"}), r#"field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "BAD""#),
-        (json!({"host": "web1", "state": "WARNING"}), r#"field 'state': expected one of UP, DOWN (or 0-3), found "WARNING""#),
+        (
+            json!({"host": "web1", "service": "Passive", "state": "BAD"}),
+            r#"field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "BAD""#,
+        ),
+        (
+            json!({"host": "web1", "state": "WARNING"}),
+            r#"field 'state': expected one of UP, DOWN (or 0-3), found "WARNING""#,
+        ),
         (json!({"service": "Passive", "state": "OK"}), "field 'host': missing (expected a host name)"),
-        (json!({"host": "web1", "service": "Passive", "state": "OK", "exit": 0}), "field 'exit': unknown field (expected one of: host, service, state, output)"),
-        (json!({"host": "web1", "service": "Passive", "state": "OK", "output": 12}), "field 'output': expected plugin output (a string), found 12"),
-        (json!({"results": [{"host": "web1", "state": "UP"}, {"host": "web1", "service": "Passive"}]}), "field 'results[1].state': missing (expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3))"),
+        (
+            json!({"host": "web1", "service": "Passive", "state": "OK", "exit": 0}),
+            "field 'exit': unknown field (expected one of: host, service, state, output)",
+        ),
+        (
+            json!({"host": "web1", "service": "Passive", "state": "OK", "output": 12}),
+            "field 'output': expected plugin output (a string), found 12",
+        ),
+        (
+            json!({"results": [{"host": "web1", "state": "UP"}, {"host": "web1", "service": "Passive"}]}),
+            "field 'results[1].state': missing (expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3))",
+        ),
         (json!([1, 2]), "the request body: expected a JSON object, found an array"),
     ];
     for (body, expected) in cases {
@@ -239,8 +262,13 @@ async fn tokens_scopes_and_malformed_requests() {
         assert_eq!((a.status, error(&a)), (400, expected));
     }
     let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": 3}))).await;
-    assert_eq!((a.status, error(&a)), (400, "field 'service': expected a service name, or null for the host (a string), found 3"));
-    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "web1", "service": "Nope", "state": "OK"}))).await;
+    assert_eq!(
+        (a.status, error(&a)),
+        (400, "field 'service': expected a service name, or null for the host (a string), found 3")
+    );
+    let a = api
+        .call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "web1", "service": "Nope", "state": "OK"})))
+        .await;
     assert_eq!((a.status, error(&a)), (404, "no such object: host 'web1', service 'Nope'"));
 
     let raw = |content_type: &'static str, body: Vec<u8>| {
@@ -251,19 +279,26 @@ async fn tokens_scopes_and_malformed_requests() {
     assert!(error(&a).starts_with("the request body is not valid JSON: EOF while parsing"), "{}", error(&a));
     let a = api.send("POST", "/api/v1/results", raw("text/plain", b"{}".to_vec())).await;
     assert_eq!((a.status, error(&a)), (415, "header 'Content-Type': expected application/json, found 'text/plain'"));
-    let a = api.send("POST", "/api/v1/results", api.http.post(d.url("/api/v1/results")).bearer_auth(CI).body("{}")).await;
+    let a =
+        api.send("POST", "/api/v1/results", api.http.post(d.url("/api/v1/results")).bearer_auth(CI).body("{}")).await;
     assert_eq!((a.status, error(&a)), (415, "header 'Content-Type': missing (expected application/json)"));
     // Oversized: declared, and streamed without a length.
     let big = format!("{{\"host\": \"web1\", \"state\": \"UP\", \"output\": \"{}\"}}", "x".repeat(5000));
     let a = api.send("POST", "/api/v1/results", raw("application/json", big.clone().into_bytes())).await;
-    assert_eq!((a.status, error(&a)), (413, "request body too large: the limit is 4 KiB (4096 bytes) ([api] max_body)"));
+    assert_eq!(
+        (a.status, error(&a)),
+        (413, "request body too large: the limit is 4 KiB (4096 bytes) ([api] max_body)")
+    );
     let (status, answer) = chunked(&d, "/api/v1/results", CI, big.as_bytes());
     assert_eq!(status, 413, "{answer}");
     assert!(answer.contains("the limit is 4 KiB"), "{answer}");
 
     // Not in the description: the router's own 404 and 405, as JSON.
     let a = api.call(&d, "GET", "/api/v1/nothing-here", Some(DASH), None).await;
-    assert_eq!((a.status, error(&a)), (404, "no such endpoint: GET /api/v1/nothing-here (see GET /api/v1/openapi.json)"));
+    assert_eq!(
+        (a.status, error(&a)),
+        (404, "no such endpoint: GET /api/v1/nothing-here (see GET /api/v1/openapi.json)")
+    );
     let a = api.call(&d, "DELETE", "/api/v1/status", Some(CI), None).await;
     assert_eq!((a.status, error(&a)), (405, "method DELETE is not allowed on /api/v1/status (allowed: GET)"));
 
@@ -302,7 +337,12 @@ fn chunked(d: &Daemon, path: &str, token: &str, body: &[u8]) -> (u16, String) {
     conn.write_all(head.as_bytes()).unwrap();
     for chunk in body.chunks(1000) {
         // The server may answer and close before it has read everything.
-        if conn.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).and_then(|()| conn.write_all(chunk)).and_then(|()| conn.write_all(b"\r\n")).is_err() {
+        if conn
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .and_then(|()| conn.write_all(chunk))
+            .and_then(|()| conn.write_all(b"\r\n"))
+            .is_err()
+        {
             break;
         }
     }
@@ -315,7 +355,12 @@ fn chunked(d: &Daemon, path: &str, token: &str, body: &[u8]) -> (u16, String) {
 }
 
 /// Reads server-sent events until one of `kind` whose data `matches`.
-async fn next_event(stream: &mut reqwest::Response, buffer: &mut String, kind: &str, matches: impl Fn(&Value) -> bool) -> Value {
+async fn next_event(
+    stream: &mut reqwest::Response,
+    buffer: &mut String,
+    kind: &str,
+    matches: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         while let Some(end) = buffer.find("\n\n") {
@@ -338,7 +383,9 @@ async fn next_event(stream: &mut reqwest::Response, buffer: &mut String, kind: &
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        let chunk = tokio::time::timeout(left, stream.chunk()).await.unwrap_or_else(|_| panic!("no {kind} event in 30 s; got {buffer}"));
+        let chunk = tokio::time::timeout(left, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event in 30 s; got {buffer}"));
         let chunk = chunk.unwrap().expect("the stream goes on");
         buffer.push_str(&String::from_utf8_lossy(&chunk));
     }
@@ -390,7 +437,10 @@ async fn passive_results_rechecks_and_the_event_stream() {
         )
         .await;
     assert_eq!(a.status, 200);
-    assert_eq!((a.body["state"].as_str(), a.body["state_type"].as_str(), a.body["source"].as_str()), (Some("CRITICAL"), Some("HARD"), Some("passive")));
+    assert_eq!(
+        (a.body["state"].as_str(), a.body["state_type"].as_str(), a.body["source"].as_str()),
+        (Some("CRITICAL"), Some("HARD"), Some("passive"))
+    );
     assert_eq!(a.body["output"], "HTTP 500");
 
     let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Passive", Some(DASH), None).await;
@@ -399,18 +449,29 @@ async fn passive_results_rechecks_and_the_event_stream() {
     assert_eq!(s.body["output"], "HTTP 500");
     assert_eq!(s.body["long_output"], "first detail\nsecond detail");
     let perfdata = s.body["perfdata"].as_str().unwrap();
-    assert!(perfdata.contains("time=2.5s;1;2;0") && perfdata.contains("size=512B"), "perfdata became metrics: {perfdata}");
+    assert!(
+        perfdata.contains("time=2.5s;1;2;0") && perfdata.contains("size=512B"),
+        "perfdata became metrics: {perfdata}"
+    );
     assert!(s.body["last_check"].as_f64().unwrap() > 1.7e9, "seconds since the UNIX epoch");
 
     // The stream delivers the change, and the notification it caused.
     let e = next_event(&mut stream, &mut buffer, "result", |e| e["service"] == "Passive").await;
-    assert_eq!((e["state"].as_str(), e["output"].as_str(), e["source"].as_str()), (Some("CRITICAL"), Some("HTTP 500"), Some("passive")));
+    assert_eq!(
+        (e["state"].as_str(), e["output"].as_str(), e["source"].as_str()),
+        (Some("CRITICAL"), Some("HTTP 500"), Some("passive"))
+    );
     api.doc.validate(&json!({"$ref": "#/components/schemas/Event"}), &e, "$").unwrap();
     let n = next_event(&mut stream, &mut buffer, "notification", |e| e["service"] == "Passive").await;
     assert_eq!((n["type"].as_str(), n["state"].as_str()), (Some("PROBLEM"), Some("CRITICAL")));
 
     // `wasmon submit`, with the token from the environment.
-    let out = submit(&d, Some(CI), &["-H", "web1", "-s", "Passive", "--state", "0", "back to normal | time=0.1s\nall", "good"], None);
+    let out = submit(
+        &d,
+        Some(CI),
+        &["-H", "web1", "-s", "Passive", "--state", "0", "back to normal | time=0.1s\nall", "good"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "web1/Passive: OK HARD 1/1: back to normal");
     let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Passive", Some(DASH), None).await;
@@ -427,7 +488,12 @@ async fn passive_results_rechecks_and_the_event_stream() {
     let out = submit(&d, Some(CI), &["-H", "web1", "-s", "Passive", "--state", "SO-SO"], None);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(r#"400 Bad Request): field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "SO-SO""#), "{stderr}");
+    assert!(
+        stderr.contains(
+            r#"400 Bad Request): field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "SO-SO""#
+        ),
+        "{stderr}"
+    );
     let out = submit(&d, None, &["-H", "web1", "--state", "DOWN"], None);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no API token: give --token or set WASMON_API_TOKEN"));
@@ -442,18 +508,26 @@ async fn passive_results_rechecks_and_the_event_stream() {
     assert!(stderr.contains("result 2 refused: no such object: host 'web1', service 'Ghost'"), "{stderr}");
     assert!(stderr.contains("1 of 2 results were refused"), "{stderr}");
     let a = api
-        .call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"results": [{"host": "web1", "state": 0}, {"host": "web1", "service": "Ghost", "state": 0}]})))
+        .call(
+            &d,
+            "POST",
+            "/api/v1/results",
+            Some(CI),
+            Some(json!({"results": [{"host": "web1", "state": 0}, {"host": "web1", "service": "Ghost", "state": 0}]})),
+        )
         .await;
     assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
     assert_eq!(a.body["results"][1]["status"], 404);
     let file = d.dir.join("batch.json");
-    std::fs::write(&file, r#"[{"host": "web1", "service": "Disk", "state": "WARNING", "output": "from a file"}]"#).unwrap();
+    std::fs::write(&file, r#"[{"host": "web1", "service": "Disk", "state": "WARNING", "output": "from a file"}]"#)
+        .unwrap();
     let out = submit(&d, Some(CI), &["--batch", file.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "web1/Disk: WARNING HARD 1/1: from a file");
 
     // A recheck runs the active check now and answers with its result.
-    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": "Passive"}))).await;
+    let a =
+        api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "web1", "service": "Passive"}))).await;
     assert_eq!(a.status, 200);
     assert_eq!((a.body["state"].as_str(), a.body["source"].as_str()), (Some("OK"), Some("active")));
     assert!(a.body["output"].as_str().unwrap().contains("active says fine"), "{}", a.body);
@@ -464,16 +538,18 @@ async fn passive_results_rechecks_and_the_event_stream() {
     let started = Instant::now();
     assert_eq!(d.stop(), Some(0));
     assert!(started.elapsed() < Duration::from_secs(20), "stopped with a subscriber connected");
-    let rest = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Ok(Some(_)) = stream.chunk().await {}
-    })
-    .await;
+    let rest =
+        tokio::time::timeout(Duration::from_secs(10), async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
     assert!(rest.is_ok(), "the event stream ends when wasmon stops");
 
     // A stopped API: submit cannot reach it.
     let out = submit(&d, Some(CI), &["-H", "web1", "--state", "UP"], None);
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the wasmon API at http://127.0.0.1:"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach the wasmon API at http://127.0.0.1:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,7 +564,15 @@ async fn dependency_failure_and_objects_that_refuse() {
     let api = Api::new(&d).await;
 
     // The parent goes DOWN by a passive result: the child's status names it.
-    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "router", "state": "DOWN", "output": "no route"}))).await;
+    let a = api
+        .call(
+            &d,
+            "POST",
+            "/api/v1/results",
+            Some(CI),
+            Some(json!({"host": "router", "state": "DOWN", "output": "no route"})),
+        )
+        .await;
     assert_eq!((a.status, a.body["state"].as_str()), (200, Some("DOWN")));
     let h = api.call(&d, "GET", "/api/v1/hosts/web2", Some(DASH), None).await;
     assert_eq!(h.status, 200);
@@ -499,17 +583,32 @@ async fn dependency_failure_and_objects_that_refuse() {
     assert_eq!((s.body["stale"].as_bool(), s.body["dependency_failure"].is_null()), (Some(false), false), "{}", s.body);
 
     // Objects that do not take what is asked: 409, naming them.
-    let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"host": "router", "service": "Closed", "state": "OK"}))).await;
+    let a = api
+        .call(
+            &d,
+            "POST",
+            "/api/v1/results",
+            Some(CI),
+            Some(json!({"host": "router", "service": "Closed", "state": "OK"})),
+        )
+        .await;
     assert_eq!(a.status, 409);
     assert!(error(&a).starts_with("host 'router', service 'Closed': "), "{}", error(&a));
-    let a = api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "router", "service": "Backup"}))).await;
+    let a =
+        api.call(&d, "POST", "/api/v1/recheck", Some(CI), Some(json!({"host": "router", "service": "Backup"}))).await;
     assert_eq!(a.status, 409);
     assert!(error(&a).starts_with("host 'router', service 'Backup': "), "{}", error(&a));
     let a = api
-        .call(&d, "POST", "/api/v1/results", Some(CI), Some(json!({"results": [
-            {"host": "router", "service": "Backup", "state": "CRITICAL", "output": "backup failed"},
-            {"host": "router", "service": "Closed", "state": "OK"}
-        ]})))
+        .call(
+            &d,
+            "POST",
+            "/api/v1/results",
+            Some(CI),
+            Some(json!({"results": [
+                {"host": "router", "service": "Backup", "state": "CRITICAL", "output": "backup failed"},
+                {"host": "router", "service": "Closed", "state": "OK"}
+            ]})),
+        )
         .await;
     assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
     assert_eq!(a.body["results"][0]["event"]["output"], "backup failed");
@@ -539,7 +638,11 @@ fn webhook_receiver() -> (u16, Arc<Mutex<Vec<Value>>>) {
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
                     let length = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
                         .unwrap_or(0);
                     if body.len() >= length {
                         break Some(body[..length].to_string());
@@ -606,13 +709,19 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     let e = next_event(&mut stream, &mut buffer, "downtime", |e| e["id"] == id).await;
     assert_eq!(e["started"], true);
     let list = api.call(&d, "GET", "/api/v1/downtimes", Some(DASH), None).await;
-    assert_eq!(list.body["downtimes"].as_array().unwrap().iter().map(|d| d["id"].as_u64()).collect::<Vec<_>>(), [Some(id)]);
+    assert_eq!(
+        list.body["downtimes"].as_array().unwrap().iter().map(|d| d["id"].as_u64()).collect::<Vec<_>>(),
+        [Some(id)]
+    );
 
     // A HARD problem in downtime: no webhook, a suppression on the stream.
     let a = api.call(&d, "POST", "/api/v1/results", Some(CI), Some(critical.clone())).await;
     assert_eq!((a.status, a.body["state_type"].as_str()), (200, Some("HARD")));
     let e = next_event(&mut stream, &mut buffer, "notification_suppressed", |e| e["service"] == "Backup").await;
-    assert_eq!((e["reason"].as_str(), e["type"].as_str(), e["state"].as_str()), (Some("downtime"), Some("PROBLEM"), Some("CRITICAL")));
+    assert_eq!(
+        (e["reason"].as_str(), e["type"].as_str(), e["state"].as_str()),
+        (Some("downtime"), Some("PROBLEM"), Some("CRITICAL"))
+    );
     let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Backup", Some(DASH), None).await;
     assert_eq!((s.body["in_downtime"].as_bool(), s.body["downtimes"].clone()), (Some(true), json!([id])));
     std::thread::sleep(Duration::from_millis(500));
@@ -621,8 +730,16 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     // Malformed and refused downtime requests name their field.
     let cases = [
         (json!({"host": "web1", "start": 2000, "end": 1000, "author": "a"}), 400, "field 'end': must be after 'start'"),
-        (json!({"host": "web1", "end": "next week", "author": "a"}), 400, r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found "next week""#),
-        (json!({"host": "web1", "service": "Backup", "with_services": true, "end": end, "author": "a"}), 400, "field 'with_services': applies to a host downtime only (no 'service')"),
+        (
+            json!({"host": "web1", "end": "next week", "author": "a"}),
+            400,
+            r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found "next week""#,
+        ),
+        (
+            json!({"host": "web1", "service": "Backup", "with_services": true, "end": end, "author": "a"}),
+            400,
+            "field 'with_services': applies to a host downtime only (no 'service')",
+        ),
         (json!({"host": "web2", "end": end, "author": "a"}), 404, "no such object: host 'web2'"),
     ];
     for (body, status, expected) in cases {
@@ -637,14 +754,24 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     let e = next_event(&mut stream, &mut buffer, "downtime", |e| e["id"] == id).await;
     assert_eq!(e["started"], false);
     let a = api.call(&d, "DELETE", &format!("/api/v1/downtimes/{id}"), Some(CI), None).await;
-    assert_eq!((a.status, error(&a)), (404, format!("no downtime with id {id} (it may have ended or been cancelled)").as_str()));
+    assert_eq!(
+        (a.status, error(&a)),
+        (404, format!("no downtime with id {id} (it may have ended or been cancelled)").as_str())
+    );
     let a = api.call(&d, "DELETE", "/api/v1/downtimes/first", Some(CI), None).await;
     assert_eq!((a.status, error(&a)), (400, r#"path 'id': expected a downtime id (a whole number), found "first""#));
     api.call(&d, "POST", "/api/v1/results", Some(CI), Some(critical.clone())).await;
     let n = next_event(&mut stream, &mut buffer, "notification", |e| e["service"] == "Backup").await;
-    assert_eq!((n["type"].as_str(), n["method"].as_str(), n["contact"].as_str()), (Some("PROBLEM"), Some("webhook"), Some("ops")));
+    assert_eq!(
+        (n["type"].as_str(), n["method"].as_str(), n["contact"].as_str()),
+        (Some("PROBLEM"), Some("webhook"), Some("ops"))
+    );
     let got = wait_for_hooks(&hooks, 1);
-    assert_eq!((got[0]["service"].as_str(), got[0]["kind"].as_str(), got[0]["state"].as_str()), (Some("Backup"), Some("PROBLEM"), Some("CRITICAL")), "{got:?}");
+    assert_eq!(
+        (got[0]["service"].as_str(), got[0]["kind"].as_str(), got[0]["state"].as_str()),
+        (Some("Backup"), Some("PROBLEM"), Some("CRITICAL")),
+        "{got:?}"
+    );
 
     // Acknowledgements: given (write scope only), shown, removed.
     let ack = json!({"host": "web1", "service": "Backup", "author": "bob", "comment": "restoring", "sticky": true});
@@ -652,13 +779,26 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     assert_eq!(a.status, 403);
     let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(ack)).await;
     assert_eq!(a.status, 200);
-    assert_eq!(a.body["acknowledgement"], json!({"host": "web1", "service": "Backup", "author": "bob", "comment": "restoring", "sticky": true}));
+    assert_eq!(
+        a.body["acknowledgement"],
+        json!({"host": "web1", "service": "Backup", "author": "bob", "comment": "restoring", "sticky": true})
+    );
     let e = next_event(&mut stream, &mut buffer, "acknowledgement", |e| e["service"] == "Backup").await;
     assert_eq!((e["active"].as_bool(), e["author"].as_str()), (Some(true), Some("bob")));
-    let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(json!({"host": "web1", "service": "Probe", "author": "bob"}))).await;
+    let a = api
+        .call(
+            &d,
+            "POST",
+            "/api/v1/acknowledgements",
+            Some(CI),
+            Some(json!({"host": "web1", "service": "Probe", "author": "bob"})),
+        )
+        .await;
     assert_eq!(a.status, 409);
     assert!(error(&a).contains("only a problem (not OK/UP) can be acknowledged"), "{}", error(&a));
-    let a = api.call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(json!({"host": "web1", "service": "Backup"}))).await;
+    let a = api
+        .call(&d, "POST", "/api/v1/acknowledgements", Some(CI), Some(json!({"host": "web1", "service": "Backup"})))
+        .await;
     assert_eq!((a.status, error(&a)), (400, "field 'author': missing (expected who acknowledges)"));
     let a = api.call(&d, "DELETE", "/api/v1/acknowledgements", Some(CI), Some(backup.clone())).await;
     assert_eq!((a.status, a.body["acknowledgement"].is_null()), (200, true));
@@ -668,7 +808,13 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     // Modules and a reload after the file changed.
     let path = probe.display().to_string();
     let m = api.call(&d, "GET", "/api/v1/modules", Some(DASH), None).await;
-    let before = m.body["modules"].as_array().unwrap().iter().find(|m| m["path"] == path.as_str()).cloned().expect("the probe module is listed");
+    let before = m.body["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == path.as_str())
+        .cloned()
+        .expect("the probe module is listed");
     assert_eq!(before["services"], 1);
     let a = api.call(&d, "POST", "/api/v1/reload", Some(CI), None).await;
     assert_eq!(a.body, json!({"loaded": [], "replaced": [], "rejected": [], "removed": []}), "nothing changed yet");

@@ -61,7 +61,8 @@ fn json_format() {
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = format!("port={}", listener.local_addr().unwrap().port());
-    let out = wasmon(&["check", "tcp", "-H", "127.0.0.1", "-p", &port, "-p", "warning=5", "-p", "critical=10", "-f", "json"]);
+    let out =
+        wasmon(&["check", "tcp", "-H", "127.0.0.1", "-p", &port, "-p", "warning=5", "-p", "critical=10", "-f", "json"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let m = &v["metrics"][0];
     for key in ["label", "value", "uom", "warn", "crit", "min", "max"] {
@@ -236,9 +237,20 @@ fn simulate_prints_the_seed_lifecycle_table() {
     assert_eq!(
         table,
         [
-            "0.0 OK 1/3", "31.0 WARNING 1/3", "51.0 WARNING 2/3", "71.0 WARNING 3/3", "102.0 WARNING 1/3",
-            "133.0 CRITICAL 1/3", "153.0 CRITICAL 2/3", "173.0 CRITICAL 3/3", "204.0 CRITICAL 1/3",
-            "235.0 CRITICAL 1/3", "266.0 OK 1/3", "286.0 OK 2/3", "306.0 OK 3/3", "337.0 OK 1/3",
+            "0.0 OK 1/3",
+            "31.0 WARNING 1/3",
+            "51.0 WARNING 2/3",
+            "71.0 WARNING 3/3",
+            "102.0 WARNING 1/3",
+            "133.0 CRITICAL 1/3",
+            "153.0 CRITICAL 2/3",
+            "173.0 CRITICAL 3/3",
+            "204.0 CRITICAL 1/3",
+            "235.0 CRITICAL 1/3",
+            "266.0 OK 1/3",
+            "286.0 OK 2/3",
+            "306.0 OK 3/3",
+            "337.0 OK 1/3",
         ]
     );
     let notes: Vec<String> = lines
@@ -414,7 +426,13 @@ fn simulate_prints_dependency_failure_with_its_source() {
                 Some(s) => format!("{}/{s}", v["host"].as_str().unwrap()),
                 None => v["host"].as_str().unwrap().to_string(),
             };
-            format!("{} {object} {} {} {}", v["t"], v["state"].as_str().unwrap(), v["source"].as_str().unwrap(), v["output"].as_str().unwrap())
+            format!(
+                "{} {object} {} {} {}",
+                v["t"],
+                v["state"].as_str().unwrap(),
+                v["source"].as_str().unwrap(),
+                v["output"].as_str().unwrap()
+            )
         })
         .collect();
     assert_eq!(
@@ -528,7 +546,8 @@ fn hotload_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let probe = dir.join("checks/probe.wasm");
     std::fs::write(&probe, wasmon_runtime::standard::find("dummy").unwrap().wasm).unwrap();
     let config = dir.join("wasmon.toml");
-    let mut text = String::from("[defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\n\n[[host]]\nname = \"h\"\n");
+    let mut text =
+        String::from("[defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\n\n[[host]]\nname = \"h\"\n");
     for s in ["A", "B"] {
         text.push_str(&format!(
             "\n[[service]]\nhost = \"h\"\nname = \"{s}\"\ncheck = \"checks/probe.wasm\"\nparams = {{ text = \"ok\" }}\n"

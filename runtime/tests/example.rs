@@ -27,7 +27,12 @@ fn the_embedding_example_runs_checks_takes_a_passive_result_and_stops() {
     }
     let out = Command::new(&path).output().expect("the example starts");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let events: Vec<Value> = stdout
         .lines()
@@ -47,7 +52,9 @@ fn the_embedding_example_runs_checks_takes_a_passive_result_and_stops() {
             )
         })
         .collect();
-    let r = |s: &str, state: &str, t: &str, a: u64, src: &str| (s.to_string(), state.to_string(), t.to_string(), a, src.to_string());
+    let r = |s: &str, state: &str, t: &str, a: u64, src: &str| {
+        (s.to_string(), state.to_string(), t.to_string(), a, src.to_string())
+    };
     assert_eq!(
         results,
         vec![
@@ -67,5 +74,8 @@ fn the_embedding_example_runs_checks_takes_a_passive_result_and_stops() {
         .collect();
     assert_eq!(notifications, vec![("PROBLEM", "CRITICAL"), ("RECOVERY", "OK")], "{stdout}");
     assert!(stdout.contains("status: app / Queue depth: OK HARD 2/2 - Sequence step 5 of 5: OK"), "{stdout}");
-    assert!(stdout.contains("status: app / Nightly backup: OK HARD 1/3 - Backup of 3 databases finished in 42 s"), "{stdout}");
+    assert!(
+        stdout.contains("status: app / Nightly backup: OK HARD 1/3 - Backup of 3 databases finished in 42 s"),
+        "{stdout}"
+    );
 }

@@ -176,7 +176,10 @@ async fn a_down_router_makes_its_children_unreachable_and_all_their_services_cri
             _ => {}
         }
     }
-    let router_handlers = events.iter().filter(|e| matches!(e, Event::Handler { host, t, .. } if host == "router" && *t > 0.0 && *t < 240.0)).count();
+    let router_handlers = events
+        .iter()
+        .filter(|e| matches!(e, Event::Handler { host, t, .. } if host == "router" && *t > 0.0 && *t < 240.0))
+        .count();
     assert_eq!(router_handlers, 3, "the router's own results still run its handler");
 }
 
@@ -385,7 +388,13 @@ async fn a_stale_object_with_a_check_runs_it() {
 #[tokio::test]
 async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() {
     let config = parse(&format!("{STALE}passive_checks = false\n"));
-    let monitor = Monitor::builder().config(config).sandbox(crate::sandbox().clone()).retention(Retention::None).start().await.unwrap();
+    let monitor = Monitor::builder()
+        .config(config)
+        .sandbox(crate::sandbox().clone())
+        .retention(Retention::None)
+        .start()
+        .await
+        .unwrap();
     let sub = |service: &str, state| Submission {
         host: "backup1".into(),
         service: Some(service.into()),
@@ -431,7 +440,13 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
         let config = parse(&text(router));
         let file = file.clone();
         async move {
-            Monitor::builder().config(config).sandbox(crate::sandbox().clone()).retention(Retention::File(file)).start().await.unwrap()
+            Monitor::builder()
+                .config(config)
+                .sandbox(crate::sandbox().clone())
+                .retention(Retention::File(file))
+                .start()
+                .await
+                .unwrap()
         }
     };
     let monitor = start("CRITICAL").await;
@@ -480,7 +495,10 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
         .await
         .unwrap();
     let s = monitor.status("switch", None).await.unwrap();
-    assert_eq!((s.state.as_str(), s.output.as_str(), s.dependency_failure), ("UP", "Restored status: half the ports", None));
+    assert_eq!(
+        (s.state.as_str(), s.output.as_str(), s.dependency_failure),
+        ("UP", "Restored status: half the ports", None)
+    );
     assert!(s.next_check.is_some(), "checked actively again");
     monitor.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);

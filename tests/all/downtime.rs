@@ -25,15 +25,18 @@ fn lifecycle(notification: NotificationPolicy) -> Config {
     sequence.extend(["WARNING"; 4]);
     sequence.extend(["CRITICAL"; 5]);
     sequence.extend(["OK"; 4]);
-    let schedule =
-        Schedule { check_interval: s(31), retry_interval: s(20), max_check_attempts: 3 };
+    let schedule = Schedule { check_interval: s(31), retry_interval: s(20), max_check_attempts: 3 };
     service_config(&sequence.join(","), schedule, notification)
 }
 
 fn service_config(sequence: &str, schedule: Schedule, notification: NotificationPolicy) -> Config {
     Config {
         path: PathBuf::from("test.toml"),
-        engine: EngineSettings { max_concurrent_checks: 4, state_file: PathBuf::from(":memory:"), ..Default::default() },
+        engine: EngineSettings {
+            max_concurrent_checks: 4,
+            state_file: PathBuf::from(":memory:"),
+            ..Default::default()
+        },
         hosts: vec![Host { name: "web1".into(), address: Some("127.0.0.1".into()), ..Host::default() }],
         services: vec![Service {
             host: "web1".into(),
@@ -155,7 +158,10 @@ async fn fixed_downtime_suppresses_the_hard_problem_and_records_why() {
     assert_eq!(json["kind"], "notification_suppressed");
     assert_eq!((json["type"].as_str(), json["reason"].as_str()), (Some("PROBLEM"), Some("downtime")));
     let json = serde_json::to_value(events.iter().find(|e| matches!(e, Event::Downtime { .. })).unwrap()).unwrap();
-    assert_eq!((json["kind"].as_str(), json["started"].as_bool(), json["t"].as_f64()), (Some("downtime"), Some(true), Some(60.0)));
+    assert_eq!(
+        (json["kind"].as_str(), json["started"].as_bool(), json["t"].as_f64()),
+        (Some("downtime"), Some(true), Some(60.0))
+    );
     assert!(engine.downtimes().is_empty(), "an ended downtime is gone");
 }
 
@@ -175,8 +181,7 @@ async fn a_problem_suppressed_by_downtime_is_notified_by_the_next_result_after_i
 #[tokio::test]
 async fn flexible_downtime_starts_at_the_problem_and_lasts_its_duration() {
     let config = lifecycle(NotificationPolicy::default());
-    let (_, events) =
-        run(&config, s(360), vec![(s(0), schedule(request(Some("Lifecycle"), 10, 200, Some(50))))]).await;
+    let (_, events) = run(&config, s(360), vec![(s(0), schedule(request(Some("Lifecycle"), 10, 200, Some(50))))]).await;
     // The first problem result (WARNING SOFT 1 at 31) starts it; it ends 50 s later.
     assert_eq!(downtime_events(&events), [(31.0, 1, true), (81.0, 1, false)]);
     assert_eq!(suppressed(&events), [(71.0, P, "WARNING".into(), InDowntime)]);
@@ -213,8 +218,7 @@ async fn host_downtime_with_services_covers_the_services() {
         Vec::new()
     });
     let (_, events) =
-        run(&config, s(360), vec![(s(0), schedule(with_services)), (s(0), schedule(host_only)), (s(100), probe)])
-            .await;
+        run(&config, s(360), vec![(s(0), schedule(with_services)), (s(0), schedule(host_only)), (s(100), probe)]).await;
     assert_eq!(downtime_events(&events), [(0.0, 1, true), (0.0, 2, true)]);
     let reasons: Vec<_> = suppressed(&events);
     assert_eq!(
@@ -245,9 +249,15 @@ async fn a_host_in_downtime_holds_back_its_services_notifications() {
     });
     let (_, events) = run(&config, s(360), vec![(s(0), schedule(request(None, 0, 150, None))), (s(100), probe)]).await;
     assert_eq!(downtime_events(&events), [(0.0, 1, true), (150.0, 1, false)]);
-    assert_eq!(suppressed(&events), [(71.0, P, "WARNING".into(), InDowntime), (102.0, P, "WARNING".into(), InDowntime)]);
+    assert_eq!(
+        suppressed(&events),
+        [(71.0, P, "WARNING".into(), InDowntime), (102.0, P, "WARNING".into(), InDowntime)]
+    );
     // After the host's downtime the HARD CRITICAL is notified.
-    assert_eq!(notifications(&events), [(173.0, P, "CRITICAL".into()), (306.0, NotificationKind::Recovery, "OK".into())]);
+    assert_eq!(
+        notifications(&events),
+        [(173.0, P, "CRITICAL".into()), (306.0, NotificationKind::Recovery, "OK".into())]
+    );
 }
 
 #[tokio::test]
@@ -265,7 +275,10 @@ async fn downtime_requests_are_validated() {
     assert!(e.to_string().contains("field 'flexible'"), "{e}");
     let e = engine.schedule_downtime(request(None, 0, 50, None), s(60)).unwrap_err();
     assert_eq!(e.to_string(), "invalid request: field 'end': is in the past");
-    assert_eq!(engine.cancel_downtime(7, s(0)).unwrap_err().to_string(), "no downtime with id 7 (it may have ended or been cancelled)");
+    assert_eq!(
+        engine.cancel_downtime(7, s(0)).unwrap_err().to_string(),
+        "no downtime with id 7 (it may have ended or been cancelled)"
+    );
     // A pending downtime cancelled goes without events; one in effect ends.
     let (d, events) = engine.schedule_downtime(request(None, 100, 200, None), s(0)).unwrap();
     assert_eq!((d.id, d.started, events.len()), (1, None, 0));
@@ -303,7 +316,13 @@ async fn a_normal_acknowledgement_is_cleared_by_the_next_state_change() {
     assert_eq!(acks, [(80.0, true, false, "bob".into()), (133.0, false, false, "bob".into())]);
     assert_eq!(
         notifications(&events),
-        [(71.0, P, "WARNING".into()), (173.0, P, "CRITICAL".into()), (204.0, P, "CRITICAL".into()), (235.0, P, "CRITICAL".into()), (306.0, R, "OK".into())]
+        [
+            (71.0, P, "WARNING".into()),
+            (173.0, P, "CRITICAL".into()),
+            (204.0, P, "CRITICAL".into()),
+            (235.0, P, "CRITICAL".into()),
+            (306.0, R, "OK".into())
+        ]
     );
 }
 
@@ -374,7 +393,13 @@ async fn flapping_starts_and_stops_at_the_right_results_and_suppresses() {
     // result that started the flapping, is suppressed.
     assert_eq!(
         notifications(&events),
-        [(10.0, P, "CRITICAL".into()), (20.0, R, "OK".into()), (30.0, P, "CRITICAL".into()), (40.0, R, "OK".into()), (50.0, P, "CRITICAL".into())]
+        [
+            (10.0, P, "CRITICAL".into()),
+            (20.0, R, "OK".into()),
+            (30.0, P, "CRITICAL".into()),
+            (40.0, R, "OK".into()),
+            (50.0, P, "CRITICAL".into())
+        ]
     );
     assert_eq!(suppressed(&events), [(60.0, R, "OK".into(), Flapping)]);
     let id = engine.find("web1", Some("Lifecycle")).unwrap();
@@ -451,7 +476,13 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     let monitor = start().await;
     let after = monitor.status("web1", Some("Lifecycle")).await.unwrap();
     assert_eq!(
-        (after.flapping, after.percent_state_change, after.in_downtime, after.downtimes.clone(), after.acknowledgement.clone()),
+        (
+            after.flapping,
+            after.percent_state_change,
+            after.in_downtime,
+            after.downtimes.clone(),
+            after.acknowledgement.clone()
+        ),
         (before.flapping, before.percent_state_change, true, vec![1, 2], Some(ack(true)))
     );
     assert_eq!((after.state.as_str(), after.output.as_str()), ("CRITICAL", before.output.as_str()));
@@ -499,7 +530,8 @@ async fn the_monitor_starts_and_ends_downtimes_on_its_clock() {
     clock.advance_to(Duration::from_millis(500));
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("downtime events").unwrap();
+        let event =
+            tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("downtime events").unwrap();
         if let Event::Downtime { t, id, started, .. } = event {
             seen.push((t, id, started));
         }

@@ -41,10 +41,7 @@ fn lifecycle_config(semantics: Semantics, contacts: Vec<String>) -> Config {
             contacts: contacts.clone(),
             ..Service::default()
         }],
-        contacts: contacts
-            .iter()
-            .map(|c| Contact { name: c.clone(), methods: vec![Method::Log] })
-            .collect(),
+        contacts: contacts.iter().map(|c| Contact { name: c.clone(), methods: vec![Method::Log] }).collect(),
         ..Config::default()
     }
 }
@@ -117,7 +114,11 @@ async fn simulate_prints_the_seed_lifecycle_table() {
 async fn simulate_follows_nagios_when_asked() {
     let events = events(&lifecycle_config(Semantics::Nagios, vec!["ops".into()]), Duration::from_secs(360)).await;
     let r = results(&events);
-    assert_eq!(r[5], (133.0, "CRITICAL".to_string(), StateType::Hard, 3), "problem to problem is an immediate HARD change");
+    assert_eq!(
+        r[5],
+        (133.0, "CRITICAL".to_string(), StateType::Hard, 3),
+        "problem to problem is an immediate HARD change"
+    );
     assert_eq!(r[10].1, "OK");
     let n = notifications(&events);
     assert_eq!(

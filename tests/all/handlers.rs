@@ -61,10 +61,13 @@ async fn state_change_handlers_run_on_soft_and_hard_changes_only() {
     // OK, CRIT (SOFT 1), CRIT (SOFT 2), CRIT (HARD), CRIT, OK (SOFT), OK, OK (HARD)...
     let c = config("OK,CRITICAL,CRITICAL,CRITICAL,CRITICAL,OK,OK,OK", "state-change", "", "");
     let got = handler_events(&c, Duration::from_secs(200)).await;
-    let lines: Vec<(f64, &str)> = got.iter().map(|(t, _, ok, out)| {
-        assert!(ok, "{out}");
-        (*t, out.as_str())
-    }).collect();
+    let lines: Vec<(f64, &str)> = got
+        .iter()
+        .map(|(t, _, ok, out)| {
+            assert!(ok, "{out}");
+            (*t, out.as_str())
+        })
+        .collect();
     assert_eq!(
         lines,
         vec![
@@ -139,7 +142,13 @@ async fn handlers_have_grants_of_their_own() {
 #[tokio::test]
 async fn the_monitor_runs_handlers_and_publishes_their_events() {
     let c = config("OK,CRITICAL", "state-change", "", "");
-    let monitor = Monitor::builder().config(c).sandbox(crate::sandbox().clone()).retention(Retention::None).start().await.unwrap();
+    let monitor = Monitor::builder()
+        .config(c)
+        .sandbox(crate::sandbox().clone())
+        .retention(Retention::None)
+        .start()
+        .await
+        .unwrap();
     let mut events = monitor.subscribe();
     monitor.run_now("web1", Some("Lifecycle")).await.unwrap();
     monitor.run_now("web1", Some("Lifecycle")).await.unwrap();

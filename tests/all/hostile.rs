@@ -76,9 +76,7 @@ async fn slow_connect() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let limit = Duration::from_secs(1);
-    let run = show(
-        guest(guests::SLOW_CONNECT).check(&call(&[("addr", &addr)], quick(limit), Grants::default())).await,
-    );
+    let run = show(guest(guests::SLOW_CONNECT).check(&call(&[("addr", &addr)], quick(limit), Grants::default())).await);
     assert_eq!((run.outcome.state, run.outcome.summary.as_str()), (State::Critical, "Check timed out after 1s"));
     assert!(run.outcome.duration < limit + MARGIN, "{:?}", run.outcome.duration);
     drop(listener);
@@ -121,7 +119,8 @@ async fn trap() {
 
 #[tokio::test]
 async fn panic() {
-    let run = show(guest(guests::PANIC).check(&call(&[("reason", "testing")], Limits::default(), Grants::default())).await);
+    let run =
+        show(guest(guests::PANIC).check(&call(&[("reason", "testing")], Limits::default(), Grants::default())).await);
     assert_eq!(run.outcome.state, State::Unknown);
     assert_eq!(run.outcome.termination, Termination::Trap);
     assert!(run.outcome.summary.starts_with("Check panicked: deliberate panic: "), "{}", run.outcome.summary);
@@ -150,7 +149,8 @@ async fn output_flood() {
     assert_eq!(o.metrics.len(), Limits::default().metrics);
     // Writing to stdout forever is cut at the timeout, not by memory.
     let limit = Duration::from_secs(1);
-    let run = show(guest(guests::OUTPUT_FLOOD).check(&call(&[("forever", "true")], quick(limit), Grants::default())).await);
+    let run =
+        show(guest(guests::OUTPUT_FLOOD).check(&call(&[("forever", "true")], quick(limit), Grants::default())).await);
     assert_eq!(run.outcome.summary, "Check timed out after 1s");
     assert!(run.outcome.duration < limit + MARGIN);
     assert_healthy().await;
@@ -170,7 +170,9 @@ async fn connect_denied() {
     let other = TcpListener::bind("127.0.0.3:0").unwrap();
     other.set_nonblocking(true).unwrap();
     let addr = other.local_addr().unwrap().to_string();
-    let run = show(guest(guests::CONNECT_DENIED).check(&call(&[("addr", &addr)], Limits::default(), Grants::default())).await);
+    let run = show(
+        guest(guests::CONNECT_DENIED).check(&call(&[("addr", &addr)], Limits::default(), Grants::default())).await,
+    );
     assert_eq!(run.outcome.state, State::Critical);
     assert!(run.outcome.summary.starts_with(&format!("Connect to {addr} failed: ")), "{}", run.outcome.summary);
     assert!(other.accept().is_err(), "the denied connection reached the listener");
@@ -182,7 +184,8 @@ async fn connect_denied() {
     // The target's own address is granted by default.
     let own = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = own.local_addr().unwrap().to_string();
-    let run = guest(guests::CONNECT_DENIED).check(&call(&[("addr", &addr)], Limits::default(), Grants::default())).await;
+    let run =
+        guest(guests::CONNECT_DENIED).check(&call(&[("addr", &addr)], Limits::default(), Grants::default())).await;
     assert_eq!((run.outcome.state, run.outcome.summary), (State::Ok, format!("Connected to {addr}")));
     assert_healthy().await;
 }

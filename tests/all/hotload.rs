@@ -184,10 +184,8 @@ async fn a_module_is_replaced_refused_removed_and_put_back_while_its_services_ru
         } else {
             std::fs::write(&probe, bytes).unwrap();
         }
-        wait_until(&format!("a rejection saying '{reason}'"), limit, &events, |e| {
-            module_events(e).len() > before
-        })
-        .await;
+        wait_until(&format!("a rejection saying '{reason}'"), limit, &events, |e| module_events(e).len() > before)
+            .await;
         let (action, why) = module_events(&events.lock().unwrap()).remove(before);
         assert_eq!(action, ModuleAction::Rejected);
         assert!(why.as_deref().unwrap_or_default().contains(reason), "{why:?} lacks '{reason}'");
@@ -208,7 +206,9 @@ async fn a_module_is_replaced_refused_removed_and_put_back_while_its_services_ru
     wait_until("the services UNKNOWN", limit, &events, |e| {
         let r = results(e);
         SERVICES.iter().all(|s| {
-            r.iter().skip(mark).any(|(service, state, output)| service == s && state == "UNKNOWN" && output.starts_with(&gone))
+            r.iter()
+                .skip(mark)
+                .any(|(service, state, output)| service == s && state == "UNKNOWN" && output.starts_with(&gone))
         })
     })
     .await;
@@ -221,7 +221,10 @@ async fn a_module_is_replaced_refused_removed_and_put_back_while_its_services_ru
     wait_until("the module back in service", limit, &events, |e| each_service_said(e, mark, "ok")).await;
     assert!(module_events(&events.lock().unwrap()).iter().any(|(a, _)| *a == ModuleAction::Loaded));
     let status = monitor.modules().await.unwrap().remove(0);
-    assert_eq!((status.removed, status.digest.as_str(), status.version.as_deref()), (false, v1.digest.as_str(), Some("0.1.0")));
+    assert_eq!(
+        (status.removed, status.digest.as_str(), status.version.as_deref()),
+        (false, v1.digest.as_str(), Some("0.1.0"))
+    );
     monitor.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,7 +26,11 @@ pub fn built(var: &str, relative: &str, script: &str) -> Option<PathBuf> {
         return missing(&format!("{var} is not set ({script} DIR builds what it names)"));
     };
     let path = Path::new(&dir).join(relative);
-    if path.is_file() { Some(path) } else { missing(&format!("{} does not exist (run {script} {})", path.display(), dir.to_string_lossy())) }
+    if path.is_file() {
+        Some(path)
+    } else {
+        missing(&format!("{} does not exist (run {script} {})", path.display(), dir.to_string_lossy()))
+    }
 }
 
 /// The `wasmon` binary: `$WASMON_BIN`, else beside this test binary's
@@ -42,7 +46,11 @@ pub fn wasmon_bin() -> Option<PathBuf> {
                 .join(format!("wasmon{}", std::env::consts::EXE_SUFFIX))
         }
     };
-    if path.is_file() { Some(path) } else { missing(&format!("{} is not built (cargo build -p wasmon-runtime, or set WASMON_BIN)", path.display())) }
+    if path.is_file() {
+        Some(path)
+    } else {
+        missing(&format!("{} is not built (cargo build -p wasmon-runtime, or set WASMON_BIN)", path.display()))
+    }
 }
 
 /// A port nothing listens on.

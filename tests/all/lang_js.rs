@@ -32,7 +32,11 @@ fn js_check(name: &str) -> Option<PathBuf> {
 fn http_api() -> Option<CheckModule> {
     static MODULE: OnceLock<CheckModule> = OnceLock::new();
     let wasm = js_check("http_api")?;
-    Some(MODULE.get_or_init(|| sandbox().load_file(&wasm).unwrap_or_else(|e| panic!("loading {}: {e}", wasm.display()))).clone())
+    Some(
+        MODULE
+            .get_or_init(|| sandbox().load_file(&wasm).unwrap_or_else(|e| panic!("loading {}: {e}", wasm.display())))
+            .clone(),
+    )
 }
 
 /// The precompiled-module cache of the CLI runs: the one the library's
@@ -110,8 +114,19 @@ async fn js_http_api_describes_itself_by_the_contract() {
     assert_eq!(
         names,
         [
-            "port", "path", "scheme", "expect_status", "field", "warning", "critical", "warning_lower",
-            "critical_lower", "response_warning", "response_critical", "max_body", "timeout"
+            "port",
+            "path",
+            "scheme",
+            "expect_status",
+            "field",
+            "warning",
+            "critical",
+            "warning_lower",
+            "critical_lower",
+            "response_warning",
+            "response_critical",
+            "max_body",
+            "timeout"
         ]
     );
     let timeout = info.params.iter().find(|p| p.name == "timeout").unwrap();
@@ -123,7 +138,13 @@ async fn js_http_api_through_the_library() {
     let Some(module) = http_api() else { return };
     let port = api_server().to_string();
 
-    let p = [("port", port.as_str()), ("path", "/stats"), ("field", "data.queue.depth"), ("warning", "20"), ("critical", "50")];
+    let p = [
+        ("port", port.as_str()),
+        ("path", "/stats"),
+        ("field", "data.queue.depth"),
+        ("warning", "20"),
+        ("critical", "50"),
+    ];
     let o = run(&module, &p, Grants::default()).await;
     assert_eq!(o.state, State::Ok, "{}", o.summary);
     assert!(o.summary.starts_with("Status: 200 OK, Response time: "), "{}", o.summary);
@@ -135,7 +156,13 @@ async fn js_http_api_through_the_library() {
     let time = metric(&o, "response_time");
     assert!(time.value > 0.0 && time.value < 9.0 && time.uom == "s" && time.max == Some(9.0), "{time:?}");
 
-    let p = [("port", port.as_str()), ("path", "/stats"), ("field", "data.workers[0].busy"), ("warning_lower", "5"), ("critical_lower", "4")];
+    let p = [
+        ("port", port.as_str()),
+        ("path", "/stats"),
+        ("field", "data.workers[0].busy"),
+        ("warning_lower", "5"),
+        ("critical_lower", "4"),
+    ];
     let o = run(&module, &p, Grants::default()).await;
     assert_eq!(o.state, State::Critical, "{}", o.summary);
     assert!(o.summary.contains("Field data.workers[0].busy: 3 (warn/crit below 5/4)"), "{}", o.summary);
@@ -151,7 +178,10 @@ async fn js_http_api_through_the_library() {
     let no_target = Grants { target: false, ..Grants::default() };
     let o = run(&module, &[("port", port.as_str()), ("path", "/stats")], no_target).await;
     assert_eq!(o.state, State::Critical, "{}", o.summary);
-    assert_eq!(o.summary, format!("Connection to 127.0.0.1:{port} failed: NetworkError when attempting to fetch resource"));
+    assert_eq!(
+        o.summary,
+        format!("Connection to 127.0.0.1:{port} failed: NetworkError when attempting to fetch resource")
+    );
 }
 
 /// One CLI run: (exit code, stdout).
@@ -223,7 +253,13 @@ fn js_http_api_through_the_cli() {
     assert_eq!(code, 3, "{out}");
     assert_eq!(out.trim_end(), "UNKNOWN - parameter 'port': expected an integer from 1 to 65535, got 'http'");
     let (code, out) = run(&["path=/stats", "warning=1", "critical=2"]);
-    assert_eq!((code, out.trim_end()), (3, "UNKNOWN - parameter 'warning': levels on a value need 'field', the path of the value in the JSON response"));
+    assert_eq!(
+        (code, out.trim_end()),
+        (
+            3,
+            "UNKNOWN - parameter 'warning': levels on a value need 'field', the path of the value in the JSON response"
+        )
+    );
 
     let closed = closed_port().to_string();
     let (code, out) = cli(&bin, cache, &wasm, &["-p", &format!("port={closed}")]);
@@ -235,7 +271,12 @@ fn js_http_api_through_the_cli() {
     assert_eq!((code, out.trim_end()), (2, "CRITICAL - Socket timeout after 1 seconds"));
     assert!(started.elapsed() < Duration::from_secs(8), "the check's own timeout, not the host's");
 
-    let (code, out) = cli(&bin, cache, &wasm, &["--format", "json", "-p", &port_arg, "-p", "path=/stats", "-p", "field=data.queue.depth"]);
+    let (code, out) = cli(
+        &bin,
+        cache,
+        &wasm,
+        &["--format", "json", "-p", &port_arg, "-p", "path=/stats", "-p", "field=data.queue.depth"],
+    );
     assert_eq!(code, 0, "{out}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["state"], "OK");
@@ -316,7 +357,10 @@ params = {{ port = {port}, path = "/stats", field = "data.queue.depth" }}
     assert!(queue.iter().all(|r| r.3.ends_with("Field data.queue.depth: 12 (warn/crit at 10/50)(!)")), "{queue:?}");
 
     let down = results("API down");
-    assert_eq!(down.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect::<Vec<_>>(), [("CRITICAL", "SOFT"), ("CRITICAL", "HARD"), ("CRITICAL", "HARD")]);
+    assert_eq!(
+        down.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect::<Vec<_>>(),
+        [("CRITICAL", "SOFT"), ("CRITICAL", "HARD"), ("CRITICAL", "HARD")]
+    );
     assert!(down[0].3.starts_with("Status: 503 Service Unavailable (expected 2xx)"), "{down:?}");
 
     let health = results("API health");
@@ -328,7 +372,10 @@ params = {{ port = {port}, path = "/stats", field = "data.queue.depth" }}
         .map(|e| (e["service"].as_str().unwrap(), e["state"].as_str().unwrap()))
         .collect();
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems.contains(&("API queue", "WARNING")) && problems.contains(&("API down", "CRITICAL")), "{problems:?}");
+    assert!(
+        problems.contains(&("API queue", "WARNING")) && problems.contains(&("API down", "CRITICAL")),
+        "{problems:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -354,7 +401,13 @@ async fn js_execution_cost() {
     let rows = [
         ("rust dummy, state=OK", &dummy, call(&[("state", "OK"), ("text", "bench")]), n * 20, State::Ok),
         ("js http_api, bad parameter (no I/O)", &js, call(&[("prot", "x")]), n, State::Unknown),
-        ("js http_api, GET /stats + JSON field", &js, call(&[("port", port.as_str()), ("path", "/stats"), ("field", "data.queue.depth")]), n, State::Ok),
+        (
+            "js http_api, GET /stats + JSON field",
+            &js,
+            call(&[("port", port.as_str()), ("path", "/stats"), ("field", "data.queue.depth")]),
+            n,
+            State::Ok,
+        ),
         ("rust http, GET /stats", &http, call(&[("port", port.as_str()), ("path", "/stats")]), n, State::Ok),
     ];
     println!("{:<40} {:>6} {:>12} {:>12} {:>12}", "execution", "runs", "mean", "median", "min");

@@ -170,7 +170,10 @@ fn http_json_through_the_cli() {
     let (code, r) = check_json(&bin, &wasm, &[&port, "levels_lower=connections:10:3"]);
     assert_eq!((code, r["state"].as_str()), (1, Some("WARNING")), "{r}");
     assert!(r["summary"].as_str().unwrap().contains("Connections: 5 (warn/crit below 10/3)"), "{r}");
-    assert_eq!((metric(&r, "connections")["warn"].as_str(), metric(&r, "connections")["crit"].as_str()), (Some("10:"), Some("3:")));
+    assert_eq!(
+        (metric(&r, "connections")["warn"].as_str(), metric(&r, "connections")["crit"].as_str()),
+        (Some("10:"), Some("3:"))
+    );
 
     let (code, r) = check_json(&bin, &wasm, &[&port, "path=/degraded"]);
     assert_eq!(code, 1, "{r}");
@@ -225,7 +228,12 @@ fn http_json_through_the_cli() {
     assert_eq!((code, stdout.trim()), (3, "UNKNOWN - Check exceeded its memory limit of 8 MiB"));
 
     // The manpage keeps the contract: the CLI warns on stderr otherwise.
-    let out = Command::new(&bin).arg("--cache-dir").arg(cache_dir()).args(["describe", wasm.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(&bin)
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .args(["describe", wasm.to_str().unwrap()])
+        .output()
+        .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.starts_with("http_json 0.1.0\nNetwork: JSON health endpoint\n"), "{stdout}");
@@ -243,8 +251,20 @@ async fn http_json_keeps_the_contract_through_the_library() {
     assert_eq!(
         documented,
         [
-            "scheme", "port", "path", "status_field", "ok_values", "warn_values", "crit_values", "fields", "levels",
-            "levels_lower", "max_body", "warning", "critical", "timeout"
+            "scheme",
+            "port",
+            "path",
+            "status_field",
+            "ok_values",
+            "warn_values",
+            "crit_values",
+            "fields",
+            "levels",
+            "levels_lower",
+            "max_body",
+            "warning",
+            "critical",
+            "timeout"
         ]
     );
 
@@ -325,7 +345,11 @@ max_check_attempts = 2
             .iter()
             .filter(|e| e["kind"] == "result" && e["service"] == service)
             .map(|e| {
-                (e["t"].as_f64().unwrap(), e["state"].as_str().unwrap().to_owned(), e["output"].as_str().unwrap().to_owned())
+                (
+                    e["t"].as_f64().unwrap(),
+                    e["state"].as_str().unwrap().to_owned(),
+                    e["output"].as_str().unwrap().to_owned(),
+                )
             })
             .collect()
     };

@@ -111,7 +111,10 @@ mod cache {
         // A damaged file is not trusted: the module is compiled and the file rewritten.
         std::fs::write(&files[0], b"not a precompiled module").unwrap();
         let module = again.load_file(wasmon_tests::WELL_BEHAVED.as_ref()).unwrap();
-        assert_eq!(module.check(&crate::call(&[], Default::default(), Default::default())).await.outcome.summary, "Run 1");
+        assert_eq!(
+            module.check(&crate::call(&[], Default::default(), Default::default())).await.outcome.summary,
+            "Run 1"
+        );
         assert!(std::fs::read(&files[0]).unwrap().len() > 1000, "rewritten");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -71,7 +71,10 @@ async fn a_host_with_linux_basics_gets_every_service_and_they_run() {
     let dir = scratch("linux");
     let packs = dir.join("packs");
     let manifest = install("linux-basics", &packs).await;
-    assert_eq!(manifest.checks.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["load", "memory", "disk", "uptime"]);
+    assert_eq!(
+        manifest.checks.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["load", "memory", "disk", "uptime"]
+    );
 
     // No services at all: the pack brings them.
     let config = parse(&dir, "[[host]]\nname = \"here\"\npacks = [\"linux-basics\"]\n");
@@ -84,7 +87,9 @@ async fn a_host_with_linux_basics_gets_every_service_and_they_run() {
     let mounts: Vec<String> = local_filesystems()
         .await
         .into_iter()
-        .filter(|m| m.starts_with('/') && !m.starts_with("/snap/") && m != "/boot/efi" && !m.starts_with("/var/lib/docker/"))
+        .filter(|m| {
+            m.starts_with('/') && !m.starts_with("/snap/") && m != "/boot/efi" && !m.starts_with("/var/lib/docker/")
+        })
         .collect();
     assert!(!mounts.is_empty(), "this machine has a local filesystem");
     let mut expected: Vec<String> = ["Load", "Memory", "Uptime"].iter().map(|s| s.to_string()).collect();
@@ -158,7 +163,10 @@ params = { state = "WARNING", text = "Replaced by the configuration" }
     assert_eq!(plain["Memory"].0, "WARNING");
     assert!(plain["Memory"].1.contains("Replaced by the configuration"), "{:?}", plain["Memory"]);
     assert!(strict["Memory"].1.contains("RAM"), "{:?}", strict["Memory"]);
-    let memory_results = events.iter().filter(|e| matches!(e, Event::Result { host, service: Some(s), .. } if host == "plain" && s == "Memory")).count();
+    let memory_results = events
+        .iter()
+        .filter(|e| matches!(e, Event::Result { host, service: Some(s), .. } if host == "plain" && s == "Memory"))
+        .count();
     assert_eq!(memory_results, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -173,7 +181,8 @@ fn web_server() -> u16 {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
             let _ = stream.read(&mut buf);
             let body = "<html>hello</html>";
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ =
+                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         }
     });
     port
@@ -194,7 +203,13 @@ async fn web_basics_runs_in_a_monitor_against_a_local_server() {
          pack_params = {{ \"web-basics\" = {{ \"HTTP\" = {{ port = {http} }}, \"HTTPS port\" = {{ port = {closed_port} }} }} }}\n"
     );
     let config = parse(&dir, &text);
-    let monitor = Monitor::builder().config(config).sandbox(crate::sandbox().clone()).retention(Retention::None).start().await.unwrap();
+    let monitor = Monitor::builder()
+        .config(config)
+        .sandbox(crate::sandbox().clone())
+        .retention(Retention::None)
+        .start()
+        .await
+        .unwrap();
     let statuses = monitor.statuses().await.unwrap();
     let names: Vec<_> = statuses.iter().filter_map(|s| s.service.clone()).collect();
     assert_eq!(names, ["HTTP", "HTTPS port", "DNS"]);
@@ -265,7 +280,13 @@ async fn installing_a_new_pack_version_under_a_running_monitor_hot_loads_it() {
     let built = pack::build(&probe_pack(&dir, "1.0.0", v1), crate::sandbox()).await.unwrap_or_else(|e| panic!("{e}"));
     pack::install(&built, &packs).unwrap();
     let config = parse(&dir, "[[host]]\nname = \"here\"\naddress = \"127.0.0.1\"\npacks = [\"probe-pack\"]\n");
-    let monitor = Monitor::builder().config(config).sandbox(crate::sandbox().clone()).retention(Retention::None).start().await.unwrap();
+    let monitor = Monitor::builder()
+        .config(config)
+        .sandbox(crate::sandbox().clone())
+        .retention(Retention::None)
+        .start()
+        .await
+        .unwrap();
     let mut events = monitor.subscribe();
     let mut outputs = Vec::new();
     let mut next = async || loop {
@@ -291,7 +312,8 @@ async fn installing_a_new_pack_version_under_a_running_monitor_hot_loads_it() {
         assert!(outputs.len() < 15, "the new version never ran: {outputs:?}");
     }
     let modules = monitor.modules().await.unwrap();
-    let probe = modules.iter().find(|m| m.path.as_ref().is_some_and(|p| p.starts_with(&packs))).expect("the pack's module");
+    let probe =
+        modules.iter().find(|m| m.path.as_ref().is_some_and(|p| p.starts_with(&packs))).expect("the pack's module");
     assert_eq!(probe.version.as_deref(), Some("2.0.0"));
     monitor.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);

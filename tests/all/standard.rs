@@ -282,9 +282,8 @@ async fn load_agrees_with_check_load() {
             let percpu_param = if percpu { "true" } else { "false" };
             let params = [("warning", w), ("critical", c), ("percpu", percpu_param)];
             let ours = run("load", None, &params, None).await;
-            let same_values = ["load1", "load5", "load15"]
-                .iter()
-                .all(|l| (perf_value(&text, l) - metric(&ours, l)).abs() < 0.006);
+            let same_values =
+                ["load1", "load5", "load15"].iter().all(|l| (perf_value(&text, l) - metric(&ours, l)).abs() < 0.006);
             if !same_values && attempt < 3 {
                 continue;
             }

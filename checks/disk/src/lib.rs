@@ -2,8 +2,8 @@
 //! the Monitoring Plugins' `check_disk`.
 
 use wasmon_sdk::{
-    Amount, Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels,
-    Manpage, Metric, Output, ParamInfo, Params, Range, RequestExt, State, render, system,
+    Amount, Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels, Manpage, Metric,
+    Output, ParamInfo, Params, Range, RequestExt, State, render, system,
 };
 
 const SPACE_DEFAULT: (Amount, Amount) = (Amount::Percent(20.0), Amount::Percent(10.0));
@@ -63,7 +63,8 @@ fn read_levels(params: &Params<'_>) -> Result<DiskLevels, CheckError> {
     let warn = params.amount("warning")?.unwrap_or(SPACE_DEFAULT.0);
     let crit = params.amount("critical")?.unwrap_or(SPACE_DEFAULT.1);
     let inodes = params.levels_lower("inodes_warning", "inodes_critical", Some(INODE_DEFAULT))?;
-    for (name, value) in [("inodes_warning", inodes.lower.map(|l| l.0)), ("inodes_critical", inodes.lower.map(|l| l.1))] {
+    for (name, value) in [("inodes_warning", inodes.lower.map(|l| l.0)), ("inodes_critical", inodes.lower.map(|l| l.1))]
+    {
         if value.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
             return Err(wasmon_sdk::bad_param(name, "a percentage from 0 to 100", params.get(name).unwrap_or("")));
         }
@@ -138,23 +139,17 @@ fn evaluate(fs: &system::Filesystem, levels: &DiskLevels) -> CheckResult {
         let inode_free_pct = 100.0 - inode_used_pct;
         let inode_levels = levels.inodes.map(|(w, c)| (Amount::Percent(w), Amount::Percent(c)));
         let state = state_of(inode_levels.map(|l| l.0), inode_levels.map(|l| l.1), inode_free_pct, 0.0);
-        let text = format!(
-            "Inodes free: {} - {} of {}",
-            render::percent(inode_free_pct),
-            fs.free_inodes,
-            fs.total_inodes
-        );
+        let text =
+            format!("Inodes free: {} - {} of {}", render::percent(inode_free_pct), fs.free_inodes, fs.total_inodes);
         if state == State::Ok {
             out.details(text);
         } else {
             let (w, c) = levels.inodes.expect("levels exist when the state is not OK");
-            out.partial(
-                state,
-                format!("{text} (warn/crit at or below {}/{})", render::percent(w), render::percent(c)),
-            );
+            out.partial(state, format!("{text} (warn/crit at or below {}/{})", render::percent(w), render::percent(c)));
         }
-        let mut inode_metric = Metric::count("inodes_used", (fs.total_inodes - fs.free_inodes.min(fs.total_inodes)) as f64)
-            .max(fs.total_inodes as f64);
+        let mut inode_metric =
+            Metric::count("inodes_used", (fs.total_inodes - fs.free_inodes.min(fs.total_inodes)) as f64)
+                .max(fs.total_inodes as f64);
         if let Some((w, c)) = levels.inodes {
             let total = fs.total_inodes as f64;
             inode_metric = inode_metric

@@ -20,9 +20,7 @@ impl Expected {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr: IpAddr = addr_text
-            .parse()
-            .map_err(|_| format!("'{text}' is not an IP address or CIDR network"))?;
+        let addr: IpAddr = addr_text.parse().map_err(|_| format!("'{text}' is not an IP address or CIDR network"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix_text {
             None => max,
@@ -47,11 +45,7 @@ impl Expected {
 impl std::fmt::Display for Expected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let max = if self.addr.is_ipv4() { 32 } else { 128 };
-        if self.prefix == max {
-            write!(f, "{}", self.addr)
-        } else {
-            write!(f, "{}/{}", self.addr, self.prefix)
-        }
+        if self.prefix == max { write!(f, "{}", self.addr) } else { write!(f, "{}/{}", self.addr, self.prefix) }
     }
 }
 
@@ -71,12 +65,8 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
 
 /// Parses the comma-separated `expect` list.
 pub fn parse_list(text: &str) -> Result<Vec<Expected>, String> {
-    let list = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(Expected::parse)
-        .collect::<Result<Vec<_>, _>>()?;
+    let list =
+        text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(Expected::parse).collect::<Result<Vec<_>, _>>()?;
     if list.is_empty() {
         return Err("no address given".to_owned());
     }
@@ -106,18 +96,9 @@ mod tests {
 
     #[test]
     fn parse_forms() {
-        assert_eq!(
-            Expected::parse("127.0.0.1").unwrap().to_string(),
-            "127.0.0.1"
-        );
-        assert_eq!(
-            Expected::parse(" 10.0.0.0/8 ").unwrap().to_string(),
-            "10.0.0.0/8"
-        );
-        assert_eq!(
-            Expected::parse("2001:db8::/32").unwrap().to_string(),
-            "2001:db8::/32"
-        );
+        assert_eq!(Expected::parse("127.0.0.1").unwrap().to_string(), "127.0.0.1");
+        assert_eq!(Expected::parse(" 10.0.0.0/8 ").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(Expected::parse("2001:db8::/32").unwrap().to_string(), "2001:db8::/32");
         assert!(Expected::parse("10.0.0.0/33").is_err());
         assert!(Expected::parse("host.example.").is_err());
         assert!(parse_list(" ,").is_err());
@@ -129,21 +110,9 @@ mod tests {
         assert!(net.matches(&ip("192.168.11.200")));
         assert!(!net.matches(&ip("192.168.12.1")));
         assert!(!net.matches(&ip("::1")));
-        assert!(
-            Expected::parse("0.0.0.0/0")
-                .unwrap()
-                .matches(&ip("8.8.8.8"))
-        );
-        assert!(
-            Expected::parse("fe80::/10")
-                .unwrap()
-                .matches(&ip("febf::1"))
-        );
-        assert!(
-            !Expected::parse("fe80::/10")
-                .unwrap()
-                .matches(&ip("fec0::1"))
-        );
+        assert!(Expected::parse("0.0.0.0/0").unwrap().matches(&ip("8.8.8.8")));
+        assert!(Expected::parse("fe80::/10").unwrap().matches(&ip("febf::1")));
+        assert!(!Expected::parse("fe80::/10").unwrap().matches(&ip("fec0::1")));
     }
 
     #[test]

@@ -9,30 +9,21 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item,
-    Levels, Manpage, Output, ParamInfo, RequestExt, invalid_param,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item, Levels, Manpage, Output,
+    ParamInfo, RequestExt, invalid_param,
 };
 
 use expect::Expected;
 use lookup::LookupError;
 
 /// Parameters this check understands.
-const PARAMS: &[&str] = &[
-    "name",
-    "expect",
-    "expect_all",
-    "expect_nxdomain",
-    "warning",
-    "critical",
-    "timeout",
-];
+const PARAMS: &[&str] = &["name", "expect", "expect_all", "expect_nxdomain", "warning", "critical", "timeout"];
 
 /// check_dns's default for `-t`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why `warning` and `critical` have no default.
-const NO_DEFAULT_LEVELS: &str =
-    "check_dns has no default levels; a normal lookup time depends on the resolver";
+const NO_DEFAULT_LEVELS: &str = "check_dns has no default levels; a normal lookup time depends on the resolver";
 
 /// The `dns` check.
 struct Dns;
@@ -62,8 +53,7 @@ impl Check for Dns {
                     the name exists; the response time is at or above the critical level.",
             ),
             params: vec![
-                ParamInfo::new("name", "The host name to resolve (check_dns -H).")
-                    .default("the target's name"),
+                ParamInfo::new("name", "The host name to resolve (check_dns -H).").default("the target's name"),
                 ParamInfo::new(
                     "expect",
                     "Comma-separated addresses or CIDR networks, e.g. \
@@ -86,11 +76,7 @@ impl Check for Dns {
                 .source("check_dns's default"),
                 warning,
                 critical,
-                ParamInfo::timeout(
-                    "for the lookup",
-                    DEFAULT_TIMEOUT,
-                    "check_dns's default for -t",
-                ),
+                ParamInfo::timeout("for the lookup", DEFAULT_TIMEOUT, "check_dns's default for -t"),
             ],
         }
     }
@@ -128,47 +114,26 @@ impl Settings {
         p.reject_unknown(PARAMS)?;
         let name = p.get("name").unwrap_or(&req.target.name).trim().to_owned();
         if name.is_empty() {
-            return Err(invalid_param(
-                "name",
-                "no name given and the target has no name",
-            ));
+            return Err(invalid_param("name", "no name given and the target has no name"));
         }
-        let expect = p
-            .get("expect")
-            .map(expect::parse_list)
-            .transpose()
-            .map_err(|e| invalid_param("expect", e))?;
+        let expect = p.get("expect").map(expect::parse_list).transpose().map_err(|e| invalid_param("expect", e))?;
         let expect_all = p.bool("expect_all", false)?;
         let expect_nxdomain = p.bool("expect_nxdomain", false)?;
         if expect_all && expect.is_none() {
             return Err(invalid_param("expect_all", "needs 'expect'"));
         }
         if expect_nxdomain && expect.is_some() {
-            return Err(invalid_param(
-                "expect_nxdomain",
-                "cannot be combined with 'expect'",
-            ));
+            return Err(invalid_param("expect_nxdomain", "cannot be combined with 'expect'"));
         }
         let levels = p.levels_upper("warning", "critical", None)?;
         let timeout = req.io_timeout(DEFAULT_TIMEOUT)?;
-        Ok(Self {
-            name,
-            expect,
-            expect_all,
-            expect_nxdomain,
-            levels,
-            timeout,
-        })
+        Ok(Self { name, expect, expect_all, expect_nxdomain, levels, timeout })
     }
 }
 
 /// Joins addresses for the output: `127.0.0.1, ::1`.
 fn join<T: ToString>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// Resolves the name and judges the answer. A name the resolver rejects as
@@ -191,10 +156,7 @@ fn run(s: &Settings) -> Result<CheckResult, CheckError> {
             return Ok(out.into_result());
         }
         Err(LookupError::InvalidName) => {
-            return Err(invalid_param(
-                "name",
-                format!("'{}' is not a valid host name", s.name),
-            ));
+            return Err(invalid_param("name", format!("'{}' is not a valid host name", s.name)));
         }
         Err(err) => {
             out.crit(failure_text(&err, &s.name, s.timeout));
@@ -202,11 +164,7 @@ fn run(s: &Settings) -> Result<CheckResult, CheckError> {
         }
     };
     if s.expect_nxdomain {
-        out.crit(format!(
-            "Domain '{}' was found by the server: {}",
-            s.name,
-            join(&addresses)
-        ));
+        out.crit(format!("Domain '{}' was found by the server: {}", s.name, join(&addresses)));
         out.response_time(elapsed, &s.levels, s.timeout);
         return Ok(out.into_result());
     }
@@ -214,11 +172,7 @@ fn run(s: &Settings) -> Result<CheckResult, CheckError> {
     if let Some(expected) = &s.expect
         && !expect::satisfied(expected, &addresses, s.expect_all)
     {
-        let how = if s.expect_all {
-            "Expected exactly"
-        } else {
-            "Expected"
-        };
+        let how = if s.expect_all { "Expected exactly" } else { "Expected" };
         out.crit(format!("{how}: {}", join(expected)));
     }
     out.response_time(elapsed, &s.levels, s.timeout);

@@ -82,8 +82,6 @@ pub fn resolve(name: &str, deadline: Deadline) -> Result<Vec<IpAddr>, LookupErro
 fn convert(addr: IpAddress) -> IpAddr {
     match addr {
         IpAddress::Ipv4((a, b, c, d)) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
-            IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
-        }
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h)),
     }
 }

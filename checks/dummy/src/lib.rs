@@ -2,8 +2,8 @@
 //! sequence of states, one per run. For testing notifications and the engine.
 
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric,
-    Output, ParamInfo, Params, RequestExt, State, store,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric, Output, ParamInfo,
+    Params, RequestExt, State, store,
 };
 
 /// Value-store key of the sequence position (the index of the next step).
@@ -110,8 +110,8 @@ impl Check for Dummy {
             return evaluate(&params, None);
         };
         let states = parse_sequence(sequence_text)?;
-        let stored = store::get_string(SEQUENCE_KEY)
-            .zip(store::get_f64s(POSITION_KEY).and_then(|v| v.first().copied()));
+        let stored =
+            store::get_string(SEQUENCE_KEY).zip(store::get_f64s(POSITION_KEY).and_then(|v| v.first().copied()));
         let index = step_index(sequence_text, states.len(), stored);
         let result = evaluate(&params, Some((index, &states)))?;
         store::set_string(SEQUENCE_KEY, sequence_text)?;

@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use wasmon_sdk::Deadline;
 use wasmon_sdk::wasi::http::outgoing_handler;
-use wasmon_sdk::wasi::http::types::{
-    ErrorCode, Fields, Method, OutgoingRequest, RequestOptions, Scheme,
-};
+use wasmon_sdk::wasi::http::types::{ErrorCode, Fields, Method, OutgoingRequest, RequestOptions, Scheme};
 use wasmon_sdk::wasi::io::streams::StreamError;
 
 /// What to ask for.
@@ -56,36 +54,16 @@ pub enum FetchError {
 /// Sends `request` and reads at most `max_body` bytes of the body, all
 /// before `deadline`. `timeout` also goes to the host as connect,
 /// first-byte and between-bytes timeout.
-pub fn fetch(
-    request: &Request,
-    deadline: Deadline,
-    timeout: Duration,
-    max_body: u64,
-) -> Result<Response, FetchError> {
+pub fn fetch(request: &Request, deadline: Deadline, timeout: Duration, max_body: u64) -> Result<Response, FetchError> {
     let headers = Fields::new();
     headers
-        .set(
-            "user-agent",
-            &[concat!("wasmon-check-http/", env!("CARGO_PKG_VERSION")).into()],
-        )
+        .set("user-agent", &[concat!("wasmon-check-http/", env!("CARGO_PKG_VERSION")).into()])
         .map_err(|e| FetchError::Request(format!("user-agent header rejected: {e:?}")))?;
     let outgoing = OutgoingRequest::new(headers);
-    let method = if request.head {
-        Method::Head
-    } else {
-        Method::Get
-    };
-    let scheme = if request.tls {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    outgoing
-        .set_method(&method)
-        .map_err(|()| FetchError::Request("method rejected".to_owned()))?;
-    outgoing
-        .set_scheme(Some(&scheme))
-        .map_err(|()| FetchError::Request("scheme rejected".to_owned()))?;
+    let method = if request.head { Method::Head } else { Method::Get };
+    let scheme = if request.tls { Scheme::Https } else { Scheme::Http };
+    outgoing.set_method(&method).map_err(|()| FetchError::Request("method rejected".to_owned()))?;
+    outgoing.set_scheme(Some(&scheme)).map_err(|()| FetchError::Request("scheme rejected".to_owned()))?;
     outgoing
         .set_authority(Some(&request.authority))
         .map_err(|()| FetchError::Request(format!("invalid host '{}'", request.authority)))?;
@@ -119,17 +97,10 @@ pub fn fetch(
     let response = response?;
     let status = response.status();
     let headers = response.headers();
-    let location = headers
-        .get("location")
-        .first()
-        .map(|value| String::from_utf8_lossy(value).into_owned());
+    let location = headers.get("location").first().map(|value| String::from_utf8_lossy(value).into_owned());
     drop(headers);
-    let body = response
-        .consume()
-        .map_err(|()| FetchError::Body("response body unavailable".to_owned()))?;
-    let stream = body
-        .stream()
-        .map_err(|()| FetchError::Body("response body stream unavailable".to_owned()))?;
+    let body = response.consume().map_err(|()| FetchError::Body("response body unavailable".to_owned()))?;
+    let stream = body.stream().map_err(|()| FetchError::Body("response body stream unavailable".to_owned()))?;
 
     let mut data = Vec::new();
     let mut truncated = false;
@@ -170,12 +141,7 @@ pub fn fetch(
     drop(body);
     drop(response);
     outcome?;
-    Ok(Response {
-        status,
-        body: data,
-        truncated,
-        location,
-    })
+    Ok(Response { status, body: data, truncated, location })
 }
 
 /// Turns a body stream error into a [`FetchError`], using the HTTP error

@@ -8,8 +8,8 @@ mod url;
 use std::time::Duration;
 
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item,
-    Levels, Manpage, Metric, Output, ParamInfo, RequestExt, State, invalid_param, render,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item, Levels, Manpage, Metric,
+    Output, ParamInfo, RequestExt, State, invalid_param, render,
 };
 
 use client::{FetchError, Request};
@@ -35,8 +35,7 @@ const PARAMS: &[&str] = &[
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why `warning` and `critical` have no default.
-const NO_DEFAULT_LEVELS: &str =
-    "check_http has no default levels; a normal response time depends on the site";
+const NO_DEFAULT_LEVELS: &str = "check_http has no default levels; a normal response time depends on the site";
 
 /// Default for `max_body`: 1 MiB.
 const DEFAULT_MAX_BODY: u64 = 1 << 20;
@@ -88,9 +87,7 @@ impl Check for Http {
                 ParamInfo::new("port", "TCP port, 1-65535.").default("80, or 443 with 'ssl'"),
                 ParamInfo::new("path", "Path and query to request.").default("/"),
                 ParamInfo::new("ssl", "Use https (true or false).").default("false"),
-                ParamInfo::new("method", "GET or HEAD.")
-                    .default("GET")
-                    .source("check_http's default"),
+                ParamInfo::new("method", "GET or HEAD.").default("GET").source("check_http's default"),
                 ParamInfo::new(
                     "expect",
                     "Comma-separated status codes that are OK, e.g. '200,204'; any other status \
@@ -119,11 +116,7 @@ impl Check for Http {
                 .source("wasmon: a bound on guest memory and transfer"),
                 warning,
                 critical,
-                ParamInfo::timeout(
-                    "for the whole request",
-                    DEFAULT_TIMEOUT,
-                    "check_http's default for -t",
-                ),
+                ParamInfo::timeout("for the whole request", DEFAULT_TIMEOUT, "check_http's default for -t"),
             ],
         }
     }
@@ -176,63 +169,33 @@ impl Settings {
                 let tls = p.bool("ssl", false)?;
                 let port: u16 = p.parse_in("port", if tls { 443 } else { 80 }, 1..=65_535)?;
                 let path = p.get("path").unwrap_or("/");
-                let host = if req.target.name.is_empty() {
-                    &req.target.address
-                } else {
-                    &req.target.name
-                };
+                let host = if req.target.name.is_empty() { &req.target.address } else { &req.target.name };
                 if host.is_empty() {
-                    return Err(invalid_param(
-                        "url",
-                        "the target has no name or address; give a URL",
-                    ));
+                    return Err(invalid_param("url", "the target has no name or address; give a URL"));
                 }
                 Url::from_parts(tls, host, port, path).map_err(|e| invalid_param("path", e))?
             }
         };
-        let head = match p
-            .get("method")
-            .map(|m| m.trim().to_ascii_uppercase())
-            .as_deref()
-        {
+        let head = match p.get("method").map(|m| m.trim().to_ascii_uppercase()).as_deref() {
             None | Some("GET") => false,
             Some("HEAD") => true,
             Some(other) => {
-                return Err(invalid_param(
-                    "method",
-                    format!("'{other}' is not GET or HEAD"),
-                ));
+                return Err(invalid_param("method", format!("'{other}' is not GET or HEAD")));
             }
         };
-        let expect = p
-            .get("expect")
-            .map(url::parse_codes)
-            .transpose()
-            .map_err(|e| invalid_param("expect", e))?;
+        let expect = p.get("expect").map(url::parse_codes).transpose().map_err(|e| invalid_param("expect", e))?;
         let onredirect = p.state("onredirect", State::Ok)?;
         let body = p.get("body").map(str::to_owned);
         if body.as_deref() == Some("") {
             return Err(invalid_param("body", "the expected text is empty"));
         }
         if head && body.is_some() {
-            return Err(invalid_param(
-                "body",
-                "a HEAD response has no body to search",
-            ));
+            return Err(invalid_param("body", "a HEAD response has no body to search"));
         }
         let max_body: u64 = p.parse_in("max_body", DEFAULT_MAX_BODY, 0..=MAX_BODY_LIMIT)?;
         let levels = p.levels_upper("warning", "critical", None)?;
         let timeout = req.io_timeout(DEFAULT_TIMEOUT)?;
-        Ok(Self {
-            url,
-            head,
-            expect,
-            onredirect,
-            body,
-            max_body,
-            levels,
-            timeout,
-        })
+        Ok(Self { url, head, expect, onredirect, body, max_body, levels, timeout })
     }
 }
 
@@ -260,12 +223,7 @@ fn status_state(code: u16, expect: Option<&[u16]>, onredirect: State) -> State {
 /// Sends the request and judges the response.
 fn run(s: &Settings) -> CheckResult {
     let mut out = Output::new();
-    let request = Request {
-        tls: s.url.tls,
-        authority: s.url.authority(),
-        path: s.url.path.clone(),
-        head: s.head,
-    };
+    let request = Request { tls: s.url.tls, authority: s.url.authority(), path: s.url.path.clone(), head: s.head };
     let deadline = Deadline::after(s.timeout);
     let response = match client::fetch(&request, deadline, s.timeout, s.max_body) {
         Ok(response) => response,
@@ -281,10 +239,7 @@ fn run(s: &Settings) -> CheckResult {
     match &s.expect {
         Some(codes) if state != State::Ok => {
             let list: Vec<String> = codes.iter().map(u16::to_string).collect();
-            out.partial(
-                state,
-                format!("Status: {status} (expected {})", list.join(", ")),
-            );
+            out.partial(state, format!("Status: {status} (expected {})", list.join(", ")));
         }
         _ => {
             out.partial(state, format!("Status: {status}"));
@@ -296,10 +251,7 @@ fn run(s: &Settings) -> CheckResult {
     out.response_time(elapsed, &s.levels, s.timeout);
     let size = response.body.len() as u64;
     if response.truncated {
-        out.ok(format!(
-            "Page size: {} (stopped reading at max_body)",
-            render::bytes(size as f64)
-        ));
+        out.ok(format!("Page size: {} (stopped reading at max_body)", render::bytes(size as f64)));
     } else {
         out.ok(format!("Page size: {}", render::bytes(size as f64)));
     }
@@ -313,10 +265,7 @@ fn run(s: &Settings) -> CheckResult {
                 s.url.display()
             ));
         } else {
-            out.crit(format!(
-                "String '{wanted}' not found on '{}'",
-                s.url.display()
-            ));
+            out.crit(format!("String '{wanted}' not found on '{}'", s.url.display()));
         }
     }
     out.metric(Metric::bytes("size", size as f64).min(0.0));
@@ -331,11 +280,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// The one-line text for a request that got no response.
 fn failure_text(err: &FetchError, url: &Url, timeout: Duration) -> String {
     let seconds = timeout.as_secs_f64();
-    let timeout_text = if seconds.fract() == 0.0 {
-        format!("{seconds:.0}")
-    } else {
-        format!("{seconds}")
-    };
+    let timeout_text = if seconds.fract() == 0.0 { format!("{seconds:.0}") } else { format!("{seconds}") };
     let place = format!("{}:{}", url.host, url.port);
     match err {
         FetchError::Timeout => format!("Socket timeout after {timeout_text} seconds"),
@@ -402,11 +347,7 @@ mod tests {
 
     #[test]
     fn describe_documents_exactly_the_accepted_params() {
-        let documented: Vec<String> = Http::describe()
-            .params
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let documented: Vec<String> = Http::describe().params.into_iter().map(|p| p.name).collect();
         assert_eq!(documented, PARAMS);
     }
 
@@ -420,10 +361,7 @@ mod tests {
         assert_eq!(status_state(500, None, State::Ok), State::Critical);
         assert_eq!(status_state(503, None, State::Ok), State::Critical);
         assert_eq!(status_state(404, Some(&[404]), State::Ok), State::Ok);
-        assert_eq!(
-            status_state(200, Some(&[201, 204]), State::Ok),
-            State::Critical
-        );
+        assert_eq!(status_state(200, Some(&[201, 204]), State::Ok), State::Critical);
     }
 
     #[test]

@@ -17,9 +17,7 @@ pub struct Url {
 impl Url {
     /// Parses `scheme://host[:port][/path][?query][#fragment]`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| format!("'{text}' is not an http(s) URL"))?;
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| format!("'{text}' is not an http(s) URL"))?;
         let tls = match scheme.to_ascii_lowercase().as_str() {
             "http" => false,
             "https" => true,
@@ -41,61 +39,34 @@ impl Url {
             path.to_owned()
         };
         if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "path '{path}' contains blanks or control characters"
-            ));
+            return Err(format!("path '{path}' contains blanks or control characters"));
         }
-        Ok(Self {
-            tls,
-            host,
-            port,
-            path,
-        })
+        Ok(Self { tls, host, port, path })
     }
 
     /// Builds the URL from its parts (host as configured, bracketing IPv6).
     pub fn from_parts(tls: bool, host: &str, port: u16, path: &str) -> Result<Self, String> {
         let host = bracket(host);
-        let path = if path.starts_with('/') {
-            path.to_owned()
-        } else {
-            format!("/{path}")
-        };
-        Self::parse(&format!(
-            "{}://{host}:{port}{path}",
-            if tls { "https" } else { "http" }
-        ))
+        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        Self::parse(&format!("{}://{host}:{port}{path}", if tls { "https" } else { "http" }))
     }
 
     /// `host` or `host:port` when the port is not the scheme's default, as
     /// the Host header wants it.
     pub fn authority(&self) -> String {
         let default = if self.tls { 443 } else { 80 };
-        if self.port == default {
-            self.host.clone()
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        if self.port == default { self.host.clone() } else { format!("{}:{}", self.host, self.port) }
     }
 
     /// The URL written out again, for messages.
     pub fn display(&self) -> String {
-        format!(
-            "{}://{}{}",
-            if self.tls { "https" } else { "http" },
-            self.authority(),
-            self.path
-        )
+        format!("{}://{}{}", if self.tls { "https" } else { "http" }, self.authority(), self.path)
     }
 }
 
 /// Puts an IPv6 address literal into brackets; leaves anything else alone.
 pub fn bracket(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    }
+    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() }
 }
 
 /// Splits `host[:port]` or `[v6][:port]`.
@@ -104,18 +75,13 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
         return Err("the URL has no host".to_owned());
     }
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (inside, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("unclosed '[' in '{authority}'"))?;
+        let (inside, after) = rest.split_once(']').ok_or_else(|| format!("unclosed '[' in '{authority}'"))?;
         if inside.parse::<std::net::Ipv6Addr>().is_err() {
             return Err(format!("'{inside}' is not an IPv6 address"));
         }
         let port = match after {
             "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or_else(|| format!("bad host '{authority}'"))?,
-            ),
+            p => Some(p.strip_prefix(':').ok_or_else(|| format!("bad host '{authority}'"))?),
         };
         (format!("[{inside}]"), port)
     } else {
@@ -124,11 +90,7 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
             None => (authority.to_owned(), None),
         }
     };
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c))
-    {
+    if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c)) {
         return Err(format!("'{host}' is not a valid host name"));
     }
     let port = match port {
@@ -241,10 +203,7 @@ mod tests {
     #[test]
     fn parse_defaults_port_and_path() {
         let url = Url::parse("http://example.com").unwrap();
-        assert_eq!(
-            (url.port, url.path.as_str(), url.authority()),
-            (80, "/", "example.com".into())
-        );
+        assert_eq!((url.port, url.path.as_str(), url.authority()), (80, "/", "example.com".into()));
         let url = Url::parse("HTTPS://example.com?q").unwrap();
         assert_eq!((url.port, url.path.as_str()), (443, "/?q"));
     }

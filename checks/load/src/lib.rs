@@ -2,8 +2,8 @@
 //! Plugins' `check_load`.
 
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels, Manpage,
-    Metric, Output, ParamInfo, Params, RequestExt, State, render, system,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels, Manpage, Metric, Output,
+    ParamInfo, Params, RequestExt, State, render, system,
 };
 
 /// Default warning levels for the 1, 5 and 15 minute averages.
@@ -32,12 +32,7 @@ fn parse_triple(params: &Params<'_>, name: &str, default: [f64; 3]) -> Result<[f
 }
 
 /// The evaluation of one load reading against the levels.
-fn evaluate(
-    load: &system::LoadAverage,
-    warn: [f64; 3],
-    crit: [f64; 3],
-    percpu: bool,
-) -> CheckResult {
+fn evaluate(load: &system::LoadAverage, warn: [f64; 3], crit: [f64; 3], percpu: bool) -> CheckResult {
     let raw = [load.one, load.five, load.fifteen];
     // Like check_load -r: divide only when the CPU count is known.
     let scale = percpu && load.cpus > 0;
@@ -51,11 +46,7 @@ fn evaluate(
         state = state.worst(s);
         let mut text = render::float(compared[i], 2);
         if s != State::Ok {
-            text.push_str(&format!(
-                " (warn/crit at {}/{})",
-                render::float(warn[i], 2),
-                render::float(crit[i], 2)
-            ));
+            text.push_str(&format!(" (warn/crit at {}/{})", render::float(warn[i], 2), render::float(crit[i], 2)));
         }
         parts.push(text);
     }
@@ -72,9 +63,7 @@ fn evaluate(
         if scale {
             out.metric(metric);
             out.metric(
-                Metric::number(format!("scaled_load{}", MINUTES[i]), compared[i])
-                    .min(0.0)
-                    .with_levels(&levels[i]),
+                Metric::number(format!("scaled_load{}", MINUTES[i]), compared[i]).min(0.0).with_levels(&levels[i]),
             );
         } else {
             out.metric(metric.with_levels(&levels[i]));
@@ -206,6 +195,9 @@ mod tests {
         assert_eq!(labels, ["load1", "scaled_load1", "load5", "scaled_load5", "load15", "scaled_load15"]);
         // Unknown CPU count: compared unscaled, as check_load does.
         let r = evaluate(&la(2.0, 2.0, 2.0, 0), [1.5; 3], [3.0; 3], true);
-        assert_eq!(r.summary(), "Load average: 2.00 (warn/crit at 1.50/3.00), 2.00 (warn/crit at 1.50/3.00), 2.00 (warn/crit at 1.50/3.00)");
+        assert_eq!(
+            r.summary(),
+            "Load average: 2.00 (warn/crit at 1.50/3.00), 2.00 (warn/crit at 1.50/3.00), 2.00 (warn/crit at 1.50/3.00)"
+        );
     }
 }

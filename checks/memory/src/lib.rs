@@ -5,8 +5,8 @@
 //! Plugins' `check_swap`.
 
 use wasmon_sdk::{
-    Amount, Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels,
-    Manpage, Metric, Output, ParamInfo, Params, Range, RequestExt, State, render, system,
+    Amount, Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels, Manpage, Metric,
+    Output, ParamInfo, Params, Range, RequestExt, State, render, system,
 };
 
 const RAM_DEFAULT: (f64, f64) = (80.0, 90.0);
@@ -27,7 +27,6 @@ struct SwapLevels {
     warn: Option<Amount>,
     crit: Option<Amount>,
 }
-
 
 /// Whether `free` of `total` swap is at or below `level`, as check_swap 2.3
 /// compares: bytes `free <= level`; percentages `used% >= 100 - level` with
@@ -70,7 +69,12 @@ fn read_swap_levels(params: &Params<'_>) -> Result<SwapLevels, CheckError> {
     Ok(SwapLevels { warn, crit })
 }
 
-fn evaluate(mem: &system::MemoryInfo, ram: &Levels, swap: &SwapLevels, no_swap: State) -> Result<CheckResult, CheckError> {
+fn evaluate(
+    mem: &system::MemoryInfo,
+    ram: &Levels,
+    swap: &SwapLevels,
+    no_swap: State,
+) -> Result<CheckResult, CheckError> {
     if mem.mem_total == 0 {
         return Err(CheckError::Failed("the host reports a total RAM of 0 bytes".into()));
     }
@@ -79,7 +83,8 @@ fn evaluate(mem: &system::MemoryInfo, ram: &Levels, swap: &SwapLevels, no_swap: 
     let used = mem.mem_total.saturating_sub(mem.mem_available) as f64;
     let used_pct = used / total * 100.0;
     let state = ram.evaluate(used_pct);
-    let mut summary = format!("RAM: {} - {} of {}", render::percent(used_pct), render::bytes(used), render::bytes(total));
+    let mut summary =
+        format!("RAM: {} - {} of {}", render::percent(used_pct), render::bytes(used), render::bytes(total));
     if let (false, Some((w, c))) = (state == State::Ok, ram.upper) {
         summary.push_str(&format!(" (warn/crit at {}/{} used)", render::percent(w), render::percent(c)));
     }
@@ -169,9 +174,12 @@ impl Check for Memory {
                 )
                 .default("20%")
                 .source(SWAP_SOURCE),
-                ParamInfo::new("swap_critical", "Critical level for the free swap, in the same form as 'swap_warning'.")
-                    .default("10%")
-                    .source(SWAP_SOURCE),
+                ParamInfo::new(
+                    "swap_critical",
+                    "Critical level for the free swap, in the same form as 'swap_warning'.",
+                )
+                .default("10%")
+                .source(SWAP_SOURCE),
                 ParamInfo::new(
                     "no_swap",
                     "State of the swap part when the machine has no swap: OK, WARNING, \
@@ -234,7 +242,11 @@ mod tests {
         // 80% used exactly: WARN (>=).
         let r = evaluate(&mem(10 * GIB, 2 * GIB, 0, 0), &ram, &default_swap(), State::Ok).unwrap();
         assert_eq!(r.state(), State::Warning);
-        assert!(r.summary().starts_with("RAM: 80% - 8.00 GiB of 10.00 GiB (warn/crit at 80%/90% used)"), "{}", r.summary());
+        assert!(
+            r.summary().starts_with("RAM: 80% - 8.00 GiB of 10.00 GiB (warn/crit at 80%/90% used)"),
+            "{}",
+            r.summary()
+        );
         let r = evaluate(&mem(10 * GIB, GIB, 0, 0), &ram, &default_swap(), State::Ok).unwrap();
         assert_eq!(r.state(), State::Critical);
         let m = r.metrics.iter().find(|m| m.label == "mem_used").unwrap();
@@ -287,7 +299,9 @@ mod tests {
             SwapLevels { warn: Some(Amount::Bytes(GIB as f64)), crit: Some(SWAP_DEFAULT.1) }
         );
         let l = Param::list(&[("swap_warning", "10%"), ("swap_critical", "20%")]);
-        assert!(matches!(read_swap_levels(&params(&l)), Err(CheckError::BadParams(m)) if m.contains("got 10% and 20%")));
+        assert!(
+            matches!(read_swap_levels(&params(&l)), Err(CheckError::BadParams(m)) if m.contains("got 10% and 20%"))
+        );
         let l = Param::list(&[("swap_critical", "lots")]);
         assert!(read_swap_levels(&params(&l)).is_err());
     }

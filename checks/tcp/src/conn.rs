@@ -82,13 +82,7 @@ pub fn connect(addr: SocketAddr, deadline: Deadline) -> Result<Connection, NetEr
     let (family, remote) = match addr {
         SocketAddr::V4(v4) => {
             let [a, b, c, d] = v4.ip().octets();
-            (
-                IpAddressFamily::Ipv4,
-                IpSocketAddress::Ipv4(Ipv4SocketAddress {
-                    port: v4.port(),
-                    address: (a, b, c, d),
-                }),
-            )
+            (IpAddressFamily::Ipv4, IpSocketAddress::Ipv4(Ipv4SocketAddress { port: v4.port(), address: (a, b, c, d) }))
         }
         SocketAddr::V6(v6) => {
             let s = v6.ip().segments();
@@ -105,9 +99,7 @@ pub fn connect(addr: SocketAddr, deadline: Deadline) -> Result<Connection, NetEr
     };
     let socket = create_tcp_socket(family).map_err(NetError::from_code)?;
     let network = instance_network();
-    socket
-        .start_connect(&network, remote)
-        .map_err(NetError::from_code)?;
+    socket.start_connect(&network, remote).map_err(NetError::from_code)?;
     let ready = socket.subscribe();
     let result = loop {
         match socket.finish_connect() {
@@ -122,11 +114,7 @@ pub fn connect(addr: SocketAddr, deadline: Deadline) -> Result<Connection, NetEr
     };
     drop(ready);
     let (input, output) = result?;
-    Ok(Connection {
-        input,
-        output,
-        _socket: socket,
-    })
+    Ok(Connection { input, output, _socket: socket })
 }
 
 /// What the peer sent.
@@ -151,12 +139,8 @@ impl Connection {
                 }
                 continue;
             }
-            let n = rest
-                .len()
-                .min(usize::try_from(permit).unwrap_or(usize::MAX));
-            self.output
-                .write(&rest[..n])
-                .map_err(NetError::from_stream)?;
+            let n = rest.len().min(usize::try_from(permit).unwrap_or(usize::MAX));
+            self.output.write(&rest[..n]).map_err(NetError::from_stream)?;
             rest = &rest[n..];
         }
         self.output.flush().map_err(NetError::from_stream)?;
@@ -175,21 +159,13 @@ impl Connection {
     /// connection, nothing more arrives for two seconds after some data, or
     /// `deadline` passes. Only a deadline passing with no data at all is an
     /// error ([`NetError::Timeout`]).
-    pub fn receive(
-        &self,
-        deadline: Deadline,
-        done: impl Fn(&[u8]) -> bool,
-    ) -> Result<Reply, NetError> {
+    pub fn receive(&self, deadline: Deadline, done: impl Fn(&[u8]) -> bool) -> Result<Reply, NetError> {
         let ready = self.input.subscribe();
         let mut reply = Reply::default();
         loop {
             match self.input.read(4096) {
                 Ok(chunk) if chunk.is_empty() => {
-                    let wait_until = if reply.data.is_empty() {
-                        deadline
-                    } else {
-                        deadline.min_after(IDLE_GRACE)
-                    };
+                    let wait_until = if reply.data.is_empty() { deadline } else { deadline.min_after(IDLE_GRACE) };
                     if !wait_until.wait(&ready) {
                         if reply.data.is_empty() {
                             return Err(NetError::Timeout);

@@ -9,24 +9,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item,
-    Levels, Manpage, Output, ParamInfo, RequestExt, State, invalid_param,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, Deadline, DiscoverRequest, Item, Levels, Manpage, Output,
+    ParamInfo, RequestExt, State, invalid_param,
 };
 
 use conn::NetError;
 
 /// Parameters this check understands.
-const PARAMS: &[&str] = &[
-    "port",
-    "send",
-    "expect",
-    "mismatch",
-    "refuse",
-    "max_bytes",
-    "warning",
-    "critical",
-    "timeout",
-];
+const PARAMS: &[&str] =
+    &["port", "send", "expect", "mismatch", "refuse", "max_bytes", "warning", "critical", "timeout"];
 
 /// The largest `max_bytes` accepted: 16 MiB, well inside the guest's
 /// default 64 MiB memory limit.
@@ -36,8 +27,7 @@ const MAX_BYTES_LIMIT: usize = 16 << 20;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why `warning` and `critical` have no default.
-const NO_DEFAULT_LEVELS: &str =
-    "check_tcp has no default levels; a normal response time depends on the service";
+const NO_DEFAULT_LEVELS: &str = "check_tcp has no default levels; a normal response time depends on the service";
 
 /// The `tcp` check.
 struct Tcp;
@@ -88,12 +78,9 @@ impl Check for Tcp {
                 )
                 .default("warn")
                 .source("check_tcp's default for -M"),
-                ParamInfo::new(
-                    "refuse",
-                    "State when the connection is refused: ok, warn or crit (check_tcp -r).",
-                )
-                .default("crit")
-                .source("check_tcp's default for -r"),
+                ParamInfo::new("refuse", "State when the connection is refused: ok, warn or crit (check_tcp -r).")
+                    .default("crit")
+                    .source("check_tcp's default for -r"),
                 ParamInfo::new(
                     "max_bytes",
                     "Stop reading the reply after this many bytes (check_tcp -m) and judge \
@@ -148,21 +135,11 @@ impl Settings {
         let p = req.params();
         p.reject_unknown(PARAMS)?;
         if !p.contains("port") {
-            return Err(CheckError::BadParams(
-                "parameter 'port' is required".to_owned(),
-            ));
+            return Err(CheckError::BadParams("parameter 'port' is required".to_owned()));
         }
         let port: u16 = p.parse_in("port", 0, 1..=65_535)?;
-        let send = p
-            .get("send")
-            .map(text::unescape)
-            .transpose()
-            .map_err(|e| invalid_param("send", e))?;
-        let expect = p
-            .get("expect")
-            .map(text::unescape)
-            .transpose()
-            .map_err(|e| invalid_param("expect", e))?;
+        let send = p.get("send").map(text::unescape).transpose().map_err(|e| invalid_param("send", e))?;
+        let expect = p.get("expect").map(text::unescape).transpose().map_err(|e| invalid_param("expect", e))?;
         if expect.as_deref() == Some("") {
             return Err(invalid_param("expect", "the expected text is empty"));
         }
@@ -173,8 +150,7 @@ impl Settings {
         let timeout = req.io_timeout(DEFAULT_TIMEOUT)?;
         let ip = conn::parse_address(&req.target.address).ok_or_else(|| {
             CheckError::Failed(if req.target.name.is_empty() {
-                "No target host: the tcp check needs the address of the host to connect to"
-                    .to_owned()
+                "No target host: the tcp check needs the address of the host to connect to".to_owned()
             } else {
                 format!(
                     "The target '{}' has no IP address to connect to (got '{}')",
@@ -182,16 +158,7 @@ impl Settings {
                 )
             })
         })?;
-        Ok(Self {
-            addr: SocketAddr::new(ip, port),
-            send,
-            expect,
-            mismatch,
-            refuse,
-            max_bytes,
-            levels,
-            timeout,
-        })
+        Ok(Self { addr: SocketAddr::new(ip, port), send, expect, mismatch, refuse, max_bytes, levels, timeout })
     }
 }
 
@@ -205,10 +172,7 @@ fn run(s: &Settings) -> CheckResult {
     let connection = match conn::connect(s.addr, deadline) {
         Ok(c) => c,
         Err(NetError::Refused) => {
-            out.partial(
-                s.refuse,
-                format!("Connect to {endpoint}: Connection refused"),
-            );
+            out.partial(s.refuse, format!("Connect to {endpoint}: Connection refused"));
             return out.into_result();
         }
         Err(err) => return failure(out, &err, &format!("Connect to {endpoint}"), &timeout_text),
@@ -222,17 +186,10 @@ fn run(s: &Settings) -> CheckResult {
         None => None,
         Some(expect) => {
             let wanted = expect.as_bytes();
-            match connection.receive(deadline, |d| {
-                text::contains(d, wanted) || d.len() >= s.max_bytes
-            }) {
+            match connection.receive(deadline, |d| text::contains(d, wanted) || d.len() >= s.max_bytes) {
                 Ok(reply) => Some(reply),
                 Err(err) => {
-                    return failure(
-                        out,
-                        &err,
-                        &format!("Receive from {endpoint}"),
-                        &timeout_text,
-                    );
+                    return failure(out, &err, &format!("Receive from {endpoint}"), &timeout_text);
                 }
             }
         }
@@ -340,12 +297,8 @@ mod tests {
     fn bad_params_name_the_parameter() {
         assert!(error(&request("192.0.2.1", &[])).contains("'port' is required"));
         assert!(error(&request("192.0.2.1", &[("port", "0")])).contains("'port'"));
-        assert!(
-            error(&request("192.0.2.1", &[("port", "22"), ("expect", "")])).contains("'expect'")
-        );
-        assert!(
-            error(&request("192.0.2.1", &[("port", "22"), ("send", r"\z")])).contains("'send'")
-        );
+        assert!(error(&request("192.0.2.1", &[("port", "22"), ("expect", "")])).contains("'expect'"));
+        assert!(error(&request("192.0.2.1", &[("port", "22"), ("send", r"\z")])).contains("'send'"));
         assert!(error(&request("192.0.2.1", &[("port", "22"), ("bogus", "1")])).contains("bogus"));
         assert!(error(&request("", &[("port", "22")])).contains("has no IP address"));
     }

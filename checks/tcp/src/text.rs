@@ -30,10 +30,7 @@ const SHOW_CHARS: usize = 80;
 /// characters dropped, cut at 80 characters with "...".
 pub fn first_line(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
-    let line = text
-        .split(['\r', '\n'])
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
+    let line = text.split(['\r', '\n']).find(|l| !l.trim().is_empty()).unwrap_or("");
     let clean: String = line.chars().filter(|c| !c.is_control()).collect();
     let clean = clean.trim();
     if clean.chars().count() > SHOW_CHARS {
@@ -78,10 +75,7 @@ mod tests {
 
     #[test]
     fn unescape_known_sequences() {
-        assert_eq!(
-            unescape(r"HEAD / HTTP/1.0\r\n\r\n").unwrap(),
-            "HEAD / HTTP/1.0\r\n\r\n"
-        );
+        assert_eq!(unescape(r"HEAD / HTTP/1.0\r\n\r\n").unwrap(), "HEAD / HTTP/1.0\r\n\r\n");
         assert_eq!(unescape(r"a\tb\\c").unwrap(), "a\tb\\c");
         assert_eq!(unescape("plain").unwrap(), "plain");
     }
@@ -94,10 +88,7 @@ mod tests {
 
     #[test]
     fn first_line_skips_blank_lines_and_truncates() {
-        assert_eq!(
-            first_line(b"\r\nSSH-2.0-OpenSSH_9.2\r\nmore"),
-            "SSH-2.0-OpenSSH_9.2"
-        );
+        assert_eq!(first_line(b"\r\nSSH-2.0-OpenSSH_9.2\r\nmore"), "SSH-2.0-OpenSSH_9.2");
         let long = vec![b'x'; 200];
         let shown = first_line(&long);
         assert_eq!(shown.len(), SHOW_CHARS + 3);

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use wasmon_sdk::{
-    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels, Manpage,
-    Metric, Output, ParamInfo, Params, RequestExt, check_levels, render, system,
+    Check, CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Levels, Manpage, Metric, Output,
+    ParamInfo, Params, RequestExt, check_levels, render, system,
 };
 
 /// Default lower levels: warn below 15 minutes, crit below 5 minutes up.
@@ -22,7 +22,11 @@ fn duration(params: &Params<'_>, name: &str, default: Duration) -> Result<f64, C
     if let Some(days) = params.get(name).and_then(|raw| raw.trim().strip_suffix('d')) {
         return match days.trim().parse::<f64>() {
             Ok(d) if d.is_finite() && d >= 0.0 => Ok(d * 86_400.0),
-            _ => Err(wasmon_sdk::bad_param(name, "a duration such as 15m, 2h, 90d or 900 (seconds)", params.get(name).unwrap_or_default())),
+            _ => Err(wasmon_sdk::bad_param(
+                name,
+                "a duration such as 15m, 2h, 90d or 900 (seconds)",
+                params.get(name).unwrap_or_default(),
+            )),
         };
     }
     Ok(params.duration(name, default)?.as_secs_f64())
@@ -190,12 +194,22 @@ mod tests {
     #[test]
     fn bad_levels_are_refused() {
         let err = levels_of(&[("warning", "1m"), ("critical", "10m")]).unwrap_err();
-        assert!(matches!(&err, CheckError::BadParams(m) if m.contains("critical level 10 min 0 s is above the warning level 1 min 0 s")), "{err:?}");
+        assert!(
+            matches!(&err, CheckError::BadParams(m) if m.contains("critical level 10 min 0 s is above the warning level 1 min 0 s")),
+            "{err:?}"
+        );
         let err = levels_of(&[("max_warning", "90d")]).unwrap_err();
-        assert_eq!(err, CheckError::BadParams("parameter 'max_warning' is given without 'max_critical': give both or neither".into()));
+        assert_eq!(
+            err,
+            CheckError::BadParams(
+                "parameter 'max_warning' is given without 'max_critical': give both or neither".into()
+            )
+        );
         let err = levels_of(&[("max_warning", "9d"), ("max_critical", "1d")]).unwrap_err();
         assert!(matches!(&err, CheckError::BadParams(m) if m.contains("warning level 9 d 0 h is above")), "{err:?}");
         assert!(matches!(levels_of(&[("warning", "soon")]).unwrap_err(), CheckError::BadParams(_)));
-        assert!(matches!(levels_of(&[("max_warning", "xd"), ("max_critical", "1d")]).unwrap_err(), CheckError::BadParams(m) if m.contains("90d")));
+        assert!(
+            matches!(levels_of(&[("max_warning", "xd"), ("max_critical", "1d")]).unwrap_err(), CheckError::BadParams(m) if m.contains("90d"))
+        );
     }
 }

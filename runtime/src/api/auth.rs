@@ -44,7 +44,11 @@ impl Tokens {
         Tokens(
             tokens
                 .iter()
-                .map(|t| Known { name: t.name.clone(), digest: digest(t.secret.expose().as_bytes()), scopes: t.scopes.clone() })
+                .map(|t| Known {
+                    name: t.name.clone(),
+                    digest: digest(t.secret.expose().as_bytes()),
+                    scopes: t.scopes.clone(),
+                })
                 .collect(),
         )
     }
@@ -82,15 +86,19 @@ impl Tokens {
             }
         }
         let Some(known) = found else {
-            return Err(unauthorized("the bearer token is not one of the configured [[api.token]]s", Some("invalid_token")));
+            return Err(unauthorized(
+                "the bearer token is not one of the configured [[api.token]]s",
+                Some("invalid_token"),
+            ));
         };
         if !known.scopes.contains(&scope) {
             let message = format!(
                 "token '{}' lacks the '{scope}' scope (GET requests and the event stream need 'read', everything else 'write')",
                 known.name
             );
-            return Err(ApiError::new(StatusCode::FORBIDDEN, message)
-                .with_authenticate(format!("Bearer realm=\"wasmon\", error=\"insufficient_scope\", scope=\"{scope}\"")));
+            return Err(ApiError::new(StatusCode::FORBIDDEN, message).with_authenticate(format!(
+                "Bearer realm=\"wasmon\", error=\"insufficient_scope\", scope=\"{scope}\""
+            )));
         }
         Ok(Caller(known.name.clone()))
     }

@@ -44,7 +44,9 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         let status = match &e {
-            Error::NotFound { .. } | Error::NoSuchDowntime { .. } | Error::NotAcknowledged { .. } => StatusCode::NOT_FOUND,
+            Error::NotFound { .. } | Error::NoSuchDowntime { .. } | Error::NotAcknowledged { .. } => {
+                StatusCode::NOT_FOUND
+            }
             Error::Refused { .. } | Error::NotAProblem { .. } => StatusCode::CONFLICT,
             Error::InvalidRequest { field, reason } => return ApiError::field(field, reason),
             Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,

@@ -41,6 +41,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -48,7 +49,6 @@ use axum::middleware::Next;
 use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
-use axum::Router;
 use futures::Stream;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
@@ -200,11 +200,8 @@ async fn no_route(req: Request) -> ApiError {
 
 async fn method_not_allowed(req: Request) -> ApiError {
     let path = req.uri().path().to_string();
-    let allowed: Vec<String> = routes()
-        .into_iter()
-        .filter(|(_, p, _)| matches_template(p, &path))
-        .map(|(m, _, _)| m.to_string())
-        .collect();
+    let allowed: Vec<String> =
+        routes().into_iter().filter(|(_, p, _)| matches_template(p, &path)).map(|(m, _, _)| m.to_string()).collect();
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("method {} is not allowed on {path} (allowed: {})", req.method(), allowed.join(", ")),
@@ -232,7 +229,8 @@ async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
 async fn host(State(s): State<AppState>, path: Result<Path<String>, PathRejection>) -> Result<Json<Value>, ApiError> {
     let name = path_params(path)?;
     let all = s.monitor.statuses().await?;
-    let (hosts, services): (Vec<_>, Vec<_>) = all.into_iter().filter(|o| o.host == name).partition(|o| o.service.is_none());
+    let (hosts, services): (Vec<_>, Vec<_>) =
+        all.into_iter().filter(|o| o.host == name).partition(|o| o.service.is_none());
     if hosts.is_empty() && services.is_empty() {
         return Err(Error::NotFound { host: name, service: None }.into());
     }
@@ -284,7 +282,10 @@ async fn recheck(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<
 
 /// `POST /acknowledgements`: acknowledges an object's problem; answers
 /// with the object's status.
-async fn acknowledge(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
+async fn acknowledge(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
     let ack = request::acknowledgement(&body)?;
     let (host, service) = (ack.host.clone(), ack.service.clone());
     s.monitor.acknowledge(ack).await?;
@@ -293,7 +294,10 @@ async fn acknowledge(State(s): State<AppState>, JsonBody(body): JsonBody) -> Res
 
 /// `DELETE /acknowledgements` (body: host, service): removes an object's
 /// acknowledgement; answers with the object's status.
-async fn unacknowledge(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
+async fn unacknowledge(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
     let (host, service) = request::object(&body, &["host", "service"])?;
     s.monitor.remove_acknowledgement(&host, service.as_deref()).await?;
     Ok(Json(s.monitor.status(&host, service.as_deref()).await?))
@@ -306,17 +310,23 @@ async fn downtimes(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
 
 /// `POST /downtimes`: schedules a downtime (`start` defaults to now);
 /// answers 201 with it and its id.
-async fn schedule_downtime(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<crate::Downtime>), ApiError> {
+async fn schedule_downtime(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<crate::Downtime>), ApiError> {
     let request = request::downtime(&body, s.monitor.now())?;
     Ok((StatusCode::CREATED, Json(s.monitor.schedule_downtime(request).await?)))
 }
 
 /// `DELETE /downtimes/{id}`: cancels a downtime (one in effect ends now).
-async fn cancel_downtime(State(s): State<AppState>, path: Result<Path<String>, PathRejection>) -> Result<StatusCode, ApiError> {
+async fn cancel_downtime(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
     let id = path_params(path)?;
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("path 'id': expected a downtime id (a whole number), found \"{id}\"")))?;
+    let id: u64 = id.parse().map_err(|_| {
+        ApiError::bad_request(format!("path 'id': expected a downtime id (a whole number), found \"{id}\""))
+    })?;
     s.monitor.cancel_downtime(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -353,9 +363,9 @@ async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<sse:
         };
         let message = match next {
             Ok(event) => sse_event(&event),
-            Err(broadcast::error::RecvError::Lagged(missed)) => sse::Event::default()
-                .event("lagged")
-                .data(json!({ "kind": "lagged", "missed": missed }).to_string()),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                sse::Event::default().event("lagged").data(json!({ "kind": "lagged", "missed": missed }).to_string())
+            }
             Err(broadcast::error::RecvError::Closed) => return None,
         };
         Some((Ok(message), (events, stopping)))

@@ -42,7 +42,8 @@ impl FromRequest<AppState> for JsonBody {
 
     async fn from_request(req: Request, state: &AppState) -> Result<JsonBody, ApiError> {
         let limit = state.max_body;
-        let content_type = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)").to_string());
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)").to_string());
         match content_type {
             Some(ct) if is_json(&ct) => {}
             Some(ct) => {
@@ -119,7 +120,10 @@ impl<'a> Fields<'a> {
         let fields = Fields { map, prefix: prefix.to_string() };
         for key in map.keys() {
             if !allowed.contains(&key.as_str()) {
-                return Err(ApiError::field(&fields.name(key), format!("unknown field (expected one of: {})", allowed.join(", "))));
+                return Err(ApiError::field(
+                    &fields.name(key),
+                    format!("unknown field (expected one of: {})", allowed.join(", ")),
+                ));
             }
         }
         Ok(fields)
@@ -198,7 +202,10 @@ impl<'a> Fields<'a> {
         };
         match d {
             Some(d) => Ok(Some(d)),
-            None => Err(self.bad(key, format!("expected {expected}, found {}", self.get(key).map(found).unwrap_or_default()))),
+            None => {
+                Err(self
+                    .bad(key, format!("expected {expected}, found {}", self.get(key).map(found).unwrap_or_default())))
+            }
         }
     }
 
@@ -239,7 +246,8 @@ pub(crate) fn results(body: &Value) -> Result<(Vec<Submission>, bool), ApiError>
 
 /// One passive result; `prefix` names where it is in the body.
 pub(crate) fn result(value: &Value, prefix: &str) -> Result<Submission, ApiError> {
-    let what = if prefix.is_empty() { "the request body".to_string() } else { format!("'{}'", prefix.trim_end_matches('.')) };
+    let what =
+        if prefix.is_empty() { "the request body".to_string() } else { format!("'{}'", prefix.trim_end_matches('.')) };
     let f = Fields::new(value, prefix, &what, RESULT_FIELDS)?;
     let host = f.required("host", "a host name")?;
     let service = f.opt_nonempty("service", "a service name, or null for the host")?;
@@ -370,7 +378,9 @@ mod tests {
         assert_eq!(s.state, State::Critical);
         let s = result(&json!({"host": "web1", "service": "x", "state": "3"}), "").unwrap();
         assert_eq!(s.state, State::Unknown);
-        let s = result(&json!({"host": "web1", "service": "x", "state": "Critical", "output": "bad | x=1 =broken"}), "").unwrap();
+        let s =
+            result(&json!({"host": "web1", "service": "x", "state": "Critical", "output": "bad | x=1 =broken"}), "")
+                .unwrap();
         assert_eq!(s.metrics.len(), 1);
         assert!(s.long_output.unwrap().contains("Ignored bad performance data"), "a bad entry is named, not fatal");
     }
@@ -390,23 +400,53 @@ mod tests {
     #[test]
     fn every_problem_names_its_field() {
         let cases = [
-            (json!({"host": "web1", "service": "x", "state": "BAD"}), r#"field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "BAD""#),
+            (
+                json!({"host": "web1", "service": "x", "state": "BAD"}),
+                r#"field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "BAD""#,
+            ),
             (json!({"host": "web1", "state": "OK"}), r#"field 'state': expected one of UP, DOWN (or 0-3), found "OK""#),
-            (json!({"host": "web1", "service": "x", "state": 4}), "field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found 4"),
-            (json!({"host": "web1", "service": "x", "state": -1}), "field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found -1"),
-            (json!({"host": "web1", "service": "x", "state": 1.5}), "field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found 1.5"),
-            (json!({"host": "web1", "service": "x"}), "field 'state': missing (expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3))"),
+            (
+                json!({"host": "web1", "service": "x", "state": 4}),
+                "field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found 4",
+            ),
+            (
+                json!({"host": "web1", "service": "x", "state": -1}),
+                "field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found -1",
+            ),
+            (
+                json!({"host": "web1", "service": "x", "state": 1.5}),
+                "field 'state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found 1.5",
+            ),
+            (
+                json!({"host": "web1", "service": "x"}),
+                "field 'state': missing (expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3))",
+            ),
             (json!({"service": "x", "state": "OK"}), "field 'host': missing (expected a host name)"),
             (json!({"host": " ", "state": "UP"}), "field 'host': expected a host name, found an empty string"),
             (json!({"host": 7, "state": "UP"}), "field 'host': expected a host name (a string), found 7"),
-            (json!({"host": "web1", "service": "", "state": "OK"}), "field 'service': expected a service name, or null for the host, found an empty string"),
-            (json!({"host": "web1", "service": "x", "state": "OK", "output": ["a"]}), "field 'output': expected plugin output (a string), found an array"),
-            (json!({"host": "web1", "service": "x", "state": "OK", "perfdata": "a=1"}), "field 'perfdata': unknown field (expected one of: host, service, state, output)"),
+            (
+                json!({"host": "web1", "service": "", "state": "OK"}),
+                "field 'service': expected a service name, or null for the host, found an empty string",
+            ),
+            (
+                json!({"host": "web1", "service": "x", "state": "OK", "output": ["a"]}),
+                "field 'output': expected plugin output (a string), found an array",
+            ),
+            (
+                json!({"host": "web1", "service": "x", "state": "OK", "perfdata": "a=1"}),
+                "field 'perfdata': unknown field (expected one of: host, service, state, output)",
+            ),
             (json!(["web1"]), "the request body: expected a JSON object, found an array"),
             (json!({"results": {}}), "field 'results': expected an array of results, found an object"),
             (json!({"results": []}), "field 'results': expected at least one result, found an empty array"),
-            (json!({"results": [{"host": "web1", "state": "UP"}], "host": "web1"}), "field 'host': unknown field (expected one of: results)"),
-            (json!({"results": [{"host": "web1", "state": "UP"}, {"host": "web1", "service": "x", "state": "WARN1"}]}), r#"field 'results[1].state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "WARN1""#),
+            (
+                json!({"results": [{"host": "web1", "state": "UP"}], "host": "web1"}),
+                "field 'host': unknown field (expected one of: results)",
+            ),
+            (
+                json!({"results": [{"host": "web1", "state": "UP"}, {"host": "web1", "service": "x", "state": "WARN1"}]}),
+                r#"field 'results[1].state': expected one of OK, WARNING, CRITICAL, UNKNOWN (or 0-3), found "WARN1""#,
+            ),
             (json!({"results": [{"host": "web1", "state": "UP"}, 3]}), "'results[1]': expected a JSON object, found 3"),
         ];
         for (body, expected) in cases {
@@ -417,7 +457,9 @@ mod tests {
     #[test]
     fn bodies_that_are_not_json() {
         assert_eq!(message(parse_json(b"  ")), "the request body is empty (expected a JSON object)");
-        assert!(message(parse_json(b"{\"host\": ")).starts_with("the request body is not valid JSON: EOF while parsing"));
+        assert!(
+            message(parse_json(b"{\"host\": ")).starts_with("the request body is not valid JSON: EOF while parsing")
+        );
         assert!(is_json("application/json"));
         assert!(is_json("Application/JSON; charset=utf-8"));
         assert!(is_json("application/merge-patch+json"));
@@ -430,14 +472,32 @@ mod tests {
     #[test]
     fn objects() {
         assert_eq!(object(&json!({"host": "web1"}), &["host", "service"]).unwrap(), ("web1".into(), None));
-        assert_eq!(object(&json!({"host": "web1", "service": "HTTP"}), &["host", "service"]).unwrap(), ("web1".into(), Some("HTTP".into())));
-        assert_eq!(message(object(&json!({"host": "web1", "svc": "HTTP"}), &["host", "service"])), "field 'svc': unknown field (expected one of: host, service)");
+        assert_eq!(
+            object(&json!({"host": "web1", "service": "HTTP"}), &["host", "service"]).unwrap(),
+            ("web1".into(), Some("HTTP".into()))
+        );
+        assert_eq!(
+            message(object(&json!({"host": "web1", "svc": "HTTP"}), &["host", "service"])),
+            "field 'svc': unknown field (expected one of: host, service)"
+        );
     }
 
     #[test]
     fn acknowledgements_and_downtimes() {
-        let a = acknowledgement(&json!({"host": "web1", "service": "HTTP", "author": "alice", "comment": "on it", "sticky": true})).unwrap();
-        assert_eq!(a, Acknowledgement { host: "web1".into(), service: Some("HTTP".into()), author: "alice".into(), comment: "on it".into(), sticky: true });
+        let a = acknowledgement(
+            &json!({"host": "web1", "service": "HTTP", "author": "alice", "comment": "on it", "sticky": true}),
+        )
+        .unwrap();
+        assert_eq!(
+            a,
+            Acknowledgement {
+                host: "web1".into(),
+                service: Some("HTTP".into()),
+                author: "alice".into(),
+                comment: "on it".into(),
+                sticky: true
+            }
+        );
         let a = acknowledgement(&json!({"host": "web1", "author": "bob"})).unwrap();
         assert_eq!((a.service, a.comment.as_str(), a.sticky), (None, "", false));
 
@@ -460,14 +520,38 @@ mod tests {
     fn acknowledgement_and_downtime_problems_name_their_field() {
         let now = Duration::from_secs(1_000);
         let cases = [
-            (acknowledgement(&json!({"host": "web1"})).map(|_| ()), "field 'author': missing (expected who acknowledges)"),
-            (acknowledgement(&json!({"host": "web1", "author": "a", "sticky": "yes"})).map(|_| ()), r#"field 'sticky': expected true or false, found "yes""#),
-            (acknowledgement(&json!({"host": "web1", "author": "a", "until": 5})).map(|_| ()), "field 'until': unknown field (expected one of: host, service, author, comment, sticky)"),
-            (downtime(&json!({"host": "web1", "author": "a"}), now).map(|_| ()), "field 'end': missing (expected seconds since the UNIX epoch or an RFC 3339 time)"),
-            (downtime(&json!({"host": "web1", "end": "tomorrow", "author": "a"}), now).map(|_| ()), r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found "tomorrow""#),
-            (downtime(&json!({"host": "web1", "start": -5, "end": 9, "author": "a"}), now).map(|_| ()), r#"field 'start': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found -5"#),
-            (downtime(&json!({"host": "web1", "end": 2000, "flexible": 0, "author": "a"}), now).map(|_| ()), r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found 0"#),
-            (downtime(&json!({"host": "web1", "end": 2000, "flexible": "soon", "author": "a"}), now).map(|_| ()), r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found "soon""#),
+            (
+                acknowledgement(&json!({"host": "web1"})).map(|_| ()),
+                "field 'author': missing (expected who acknowledges)",
+            ),
+            (
+                acknowledgement(&json!({"host": "web1", "author": "a", "sticky": "yes"})).map(|_| ()),
+                r#"field 'sticky': expected true or false, found "yes""#,
+            ),
+            (
+                acknowledgement(&json!({"host": "web1", "author": "a", "until": 5})).map(|_| ()),
+                "field 'until': unknown field (expected one of: host, service, author, comment, sticky)",
+            ),
+            (
+                downtime(&json!({"host": "web1", "author": "a"}), now).map(|_| ()),
+                "field 'end': missing (expected seconds since the UNIX epoch or an RFC 3339 time)",
+            ),
+            (
+                downtime(&json!({"host": "web1", "end": "tomorrow", "author": "a"}), now).map(|_| ()),
+                r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found "tomorrow""#,
+            ),
+            (
+                downtime(&json!({"host": "web1", "start": -5, "end": 9, "author": "a"}), now).map(|_| ()),
+                r#"field 'start': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found -5"#,
+            ),
+            (
+                downtime(&json!({"host": "web1", "end": 2000, "flexible": 0, "author": "a"}), now).map(|_| ()),
+                r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found 0"#,
+            ),
+            (
+                downtime(&json!({"host": "web1", "end": 2000, "flexible": "soon", "author": "a"}), now).map(|_| ()),
+                r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found "soon""#,
+            ),
         ];
         for (r, expected) in cases {
             assert_eq!(message(r), expected);

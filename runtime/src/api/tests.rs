@@ -15,7 +15,8 @@ fn doc() -> checker::Doc {
 
 #[test]
 fn every_route_is_documented_and_every_documented_operation_is_served() {
-    let served: BTreeSet<(String, String)> = routes().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let served: BTreeSet<(String, String)> =
+        routes().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     let documented = doc().operations();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
@@ -85,5 +86,8 @@ fn templates() {
     assert!(!matches_template("/api/v1/hosts/{host}", "/api/v1/hosts/"));
     assert!(!matches_template("/api/v1/hosts/{host}", "/api/v1/hosts/web1/services/x"));
     assert!(matches_template("/api/v1/status", "/api/v1/status"));
-    assert_eq!(doc().template_for("/api/v1/hosts/web1/services/HTTP").as_deref(), Some("/api/v1/hosts/{host}/services/{service}"));
+    assert_eq!(
+        doc().template_for("/api/v1/hosts/web1/services/HTTP").as_deref(),
+        Some("/api/v1/hosts/{host}/services/{service}")
+    );
 }

@@ -35,7 +35,11 @@ pub struct ApiSettings {
 
 impl Default for ApiSettings {
     fn default() -> ApiSettings {
-        ApiSettings { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, API_PORT)), max_body: API_MAX_BODY, tokens: Vec::new() }
+        ApiSettings {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, API_PORT)),
+            max_body: API_MAX_BODY,
+            tokens: Vec::new(),
+        }
     }
 }
 

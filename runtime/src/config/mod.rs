@@ -148,8 +148,8 @@ pub fn builtin() -> Result<Config, ConfigError> {
 /// Reads and validates the configuration file at `path`. Relative paths in
 /// it (`state_file`, check modules) are resolved against its folder.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     parse(&text, path)
 }
 

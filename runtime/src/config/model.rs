@@ -95,7 +95,11 @@ pub const PACKS_DIR: &str = "packs";
 
 impl Default for Schedule {
     fn default() -> Schedule {
-        Schedule { check_interval: CHECK_INTERVAL, retry_interval: RETRY_INTERVAL, max_check_attempts: MAX_CHECK_ATTEMPTS }
+        Schedule {
+            check_interval: CHECK_INTERVAL,
+            retry_interval: RETRY_INTERVAL,
+            max_check_attempts: MAX_CHECK_ATTEMPTS,
+        }
     }
 }
 

@@ -47,7 +47,10 @@ pub(super) fn hosts(nodes: &[Node<'_>]) -> (Vec<Vec<String>>, Vec<Found>) {
         let mut e = Vec::new();
         for p in n.parents {
             if p.host.is_some() {
-                problems.push((p.span.clone(), format!("{}: key 'parents': expected a host name (a string), found a table", n.context)));
+                problems.push((
+                    p.span.clone(),
+                    format!("{}: key 'parents': expected a host name (a string), found a table", n.context),
+                ));
                 continue;
             }
             match names.get(p.name.as_str()) {
@@ -60,7 +63,12 @@ pub(super) fn hosts(nodes: &[Node<'_>]) -> (Vec<Vec<String>>, Vec<Found>) {
                     known.sort();
                     problems.push((
                         p.span.clone(),
-                        format!("{}: key 'parents': no host named \"{}\" ({})", n.context, p.name, super::read::list(&known, "hosts")),
+                        format!(
+                            "{}: key 'parents': no host named \"{}\" ({})",
+                            n.context,
+                            p.name,
+                            super::read::list(&known, "hosts")
+                        ),
                     ));
                 }
             }

@@ -219,7 +219,13 @@ impl Layer {
             output: self.output_limit.unwrap_or(d.output),
             metrics: d.metrics,
         };
-        Some(CheckSpec { module, params: self.params.clone(), args: self.args.clone().unwrap_or_default(), limits, grants })
+        Some(CheckSpec {
+            module,
+            params: self.params.clone(),
+            args: self.args.clone().unwrap_or_default(),
+            limits,
+            grants,
+        })
     }
 }
 
@@ -252,7 +258,16 @@ struct Reader<'a> {
 pub(super) fn read(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let packs_dir = dir.join(PACKS_DIR);
-    let mut r = Reader { text, file, dir, problems: Vec::new(), contacts: Vec::new(), handlers: Vec::new(), templates: Vec::new(), packs_dir };
+    let mut r = Reader {
+        text,
+        file,
+        dir,
+        problems: Vec::new(),
+        contacts: Vec::new(),
+        handlers: Vec::new(),
+        templates: Vec::new(),
+        packs_dir,
+    };
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
@@ -289,7 +304,11 @@ impl Reader<'_> {
             if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
                 self.problem(
                     key.span(),
-                    format!("unknown key '{}' at the top level (expected one of: {})", key.get_ref(), TOP_KEYS.join(", ")),
+                    format!(
+                        "unknown key '{}' at the top level (expected one of: {})",
+                        key.get_ref(),
+                        TOP_KEYS.join(", ")
+                    ),
                 );
             }
         }
@@ -303,7 +322,13 @@ impl Reader<'_> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, t) in contact_tables.iter().enumerate() {
             if let Some((contact, name_span)) = self.contact(i, t) {
-                if self.duplicate(&mut seen, &contact.name, name_span, &format!("contact \"{}\"", contact.name), "contact") {
+                if self.duplicate(
+                    &mut seen,
+                    &contact.name,
+                    name_span,
+                    &format!("contact \"{}\"", contact.name),
+                    "contact",
+                ) {
                     continue;
                 }
                 contacts.push(contact);
@@ -315,7 +340,13 @@ impl Reader<'_> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, t) in self.tables(root, "handler").iter().enumerate() {
             if let Some((handler, name_span)) = self.handler(i, t) {
-                if self.duplicate(&mut seen, &handler.name, name_span, &format!("handler \"{}\"", handler.name), "handler") {
+                if self.duplicate(
+                    &mut seen,
+                    &handler.name,
+                    name_span,
+                    &format!("handler \"{}\"", handler.name),
+                    "handler",
+                ) {
                     continue;
                 }
                 handlers.push(handler);
@@ -343,7 +374,10 @@ impl Reader<'_> {
             Some(v) => match v.get_ref().as_table() {
                 Some(t) => self.object_table(Kind::Defaults, "[defaults]".into(), v.span(), t).layer,
                 None => {
-                    self.problem(v.span(), format!("key 'defaults': expected a table [defaults], found {}", describe(v)));
+                    self.problem(
+                        v.span(),
+                        format!("key 'defaults': expected a table [defaults], found {}", describe(v)),
+                    );
                     Layer::default()
                 }
             },
@@ -366,7 +400,12 @@ impl Reader<'_> {
             let o = self.object(Kind::Host, i, t);
             for u in &o.uses {
                 if templates.get(u.get_ref()).is_some_and(|t| t.item.is_some()) {
-                    self.bad(u.span(), &o.context, "use", format!("template \"{}\" sets 'item', which a host does not have", u.get_ref()));
+                    self.bad(
+                        u.span(),
+                        &o.context,
+                        "use",
+                        format!("template \"{}\" sets 'item', which a host does not have", u.get_ref()),
+                    );
                 }
             }
             let Some(name) = &o.name else { continue };
@@ -424,7 +463,11 @@ impl Reader<'_> {
                     name.span(),
                     &o.context,
                     "name",
-                    format!("duplicate service: host \"{}\" already has a service \"{}\" (line {line})", host.get_ref(), name.get_ref()),
+                    format!(
+                        "duplicate service: host \"{}\" already has a service \"{}\" (line {line})",
+                        host.get_ref(),
+                        name.get_ref()
+                    ),
                 );
                 continue;
             }
@@ -529,7 +572,14 @@ impl Reader<'_> {
     }
 
     /// Records `name` as seen; reports and returns true if it was already.
-    fn duplicate(&mut self, seen: &mut HashMap<String, usize>, name: &str, span: Range<usize>, context: &str, what: &str) -> bool {
+    fn duplicate(
+        &mut self,
+        seen: &mut HashMap<String, usize>,
+        name: &str,
+        span: Range<usize>,
+        context: &str,
+        what: &str,
+    ) -> bool {
         if let Some(&first) = seen.get(name) {
             let line = position(self.text, first).0;
             self.bad(span, context, "name", format!("duplicate {what} name \"{name}\" (first defined on line {line})"));
@@ -578,7 +628,12 @@ impl Reader<'_> {
                 "state_semantics" => match v.get_ref().as_str() {
                     Some("opsview") => engine.state_semantics = Semantics::Opsview,
                     Some("nagios") => engine.state_semantics = Semantics::Nagios,
-                    _ => self.bad(v.span(), cx, "state_semantics", format!("expected \"opsview\" or \"nagios\", found {}", describe(v))),
+                    _ => self.bad(
+                        v.span(),
+                        cx,
+                        "state_semantics",
+                        format!("expected \"opsview\" or \"nagios\", found {}", describe(v)),
+                    ),
                 },
                 "max_concurrent_checks" => {
                     if let Some(n) = self.integer(v, cx, "max_concurrent_checks", 1, u32::MAX.into()) {
@@ -595,8 +650,18 @@ impl Reader<'_> {
                         let dir = self.dir.join(s);
                         match std::fs::metadata(&dir) {
                             Ok(m) if m.is_dir() => engine.checks_dir = Some(dir),
-                            Ok(_) => self.bad(v.span(), cx, "checks_dir", format!("expected a folder, but {} is a file", dir.display())),
-                            Err(e) => self.bad(v.span(), cx, "checks_dir", format!("expected an existing folder, cannot read {}: {e}", dir.display())),
+                            Ok(_) => self.bad(
+                                v.span(),
+                                cx,
+                                "checks_dir",
+                                format!("expected a folder, but {} is a file", dir.display()),
+                            ),
+                            Err(e) => self.bad(
+                                v.span(),
+                                cx,
+                                "checks_dir",
+                                format!("expected an existing folder, cannot read {}: {e}", dir.display()),
+                            ),
                         }
                     }
                 }
@@ -700,14 +765,21 @@ impl Reader<'_> {
                 "notification_interval" => l.notification_interval = self.duration(v, cx, k, true),
                 "first_notification_delay" => l.first_notification_delay = self.duration(v, cx, k, true),
                 "timeout" => l.timeout = self.duration(v, cx, k, false),
-                "max_check_attempts" => l.max_check_attempts = self.integer(v, cx, k, 1, u32::MAX.into()).map(|n| n as u32),
+                "max_check_attempts" => {
+                    l.max_check_attempts = self.integer(v, cx, k, 1, u32::MAX.into()).map(|n| n as u32)
+                }
                 "memory" => l.memory = self.size(v, cx, k),
                 "output_limit" => l.output_limit = self.size(v, cx, k),
                 "timeout_state" | "stale_state" => {
                     let state = match v.get_ref().as_str().map(str::parse::<State>) {
                         Some(Ok(s)) => Some(s),
                         _ => {
-                            self.bad(v.span(), cx, k, format!("expected a state: OK, WARNING, CRITICAL or UNKNOWN, found {}", describe(v)));
+                            self.bad(
+                                v.span(),
+                                cx,
+                                k,
+                                format!("expected a state: OK, WARNING, CRITICAL or UNKNOWN, found {}", describe(v)),
+                            );
                             None
                         }
                     };
@@ -744,7 +816,8 @@ impl Reader<'_> {
                             ok = false;
                         }
                     }
-                    o.layer.event_handlers = names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
+                    o.layer.event_handlers =
+                        names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
                 }
                 "grants" => {
                     let grants = self.strings(v, cx, k, "a list of grants");
@@ -784,7 +857,11 @@ impl Reader<'_> {
         o
     }
 
-    fn contact(&mut self, index: usize, (span, table): &(Range<usize>, &DeTable<'_>)) -> Option<(Contact, Range<usize>)> {
+    fn contact(
+        &mut self,
+        index: usize,
+        (span, table): &(Range<usize>, &DeTable<'_>),
+    ) -> Option<(Contact, Range<usize>)> {
         let name = table.get("name").and_then(|v| v.get_ref().as_str()).map(str::to_string);
         let context = match &name {
             Some(n) => format!("contact \"{n}\""),
@@ -802,7 +879,12 @@ impl Reader<'_> {
                 }
                 "methods" => {
                     let Some(items) = v.get_ref().as_array() else {
-                        self.bad(v.span(), cx, "methods", format!("expected a list of methods such as [{{ type = \"log\" }}], found {}", describe(v)));
+                        self.bad(
+                            v.span(),
+                            cx,
+                            "methods",
+                            format!("expected a list of methods such as [{{ type = \"log\" }}], found {}", describe(v)),
+                        );
                         ok = false;
                         continue;
                     };
@@ -828,7 +910,11 @@ impl Reader<'_> {
         }
     }
 
-    fn handler(&mut self, index: usize, (span, table): &(Range<usize>, &DeTable<'_>)) -> Option<(Handler, Range<usize>)> {
+    fn handler(
+        &mut self,
+        index: usize,
+        (span, table): &(Range<usize>, &DeTable<'_>),
+    ) -> Option<(Handler, Range<usize>)> {
         let name = table.get("name").and_then(|v| v.get_ref().as_str()).map(str::to_string);
         let context = match &name {
             Some(n) => format!("handler \"{n}\""),
@@ -872,7 +958,12 @@ impl Reader<'_> {
                     Some("state-change") => on = HandlerTrigger::StateChange,
                     Some("hard-change") => on = HandlerTrigger::HardChange,
                     _ => {
-                        self.bad(v.span(), cx, k, format!("expected \"result\", \"state-change\" or \"hard-change\", found {}", describe(v)));
+                        self.bad(
+                            v.span(),
+                            cx,
+                            k,
+                            format!("expected \"result\", \"state-change\" or \"hard-change\", found {}", describe(v)),
+                        );
                         ok = false;
                     }
                 },
@@ -922,7 +1013,10 @@ impl Reader<'_> {
 
     fn method(&mut self, value: &Val<'_>, cx: &str) -> Option<Method> {
         let Some(table) = value.get_ref().as_table() else {
-            self.problem(value.span(), format!("{cx}: expected a table such as {{ type = \"log\" }}, found {}", describe(value)));
+            self.problem(
+                value.span(),
+                format!("{cx}: expected a table such as {{ type = \"log\" }}, found {}", describe(value)),
+            );
             return None;
         };
         let kind = table.get("type");
@@ -1023,7 +1117,13 @@ impl Reader<'_> {
                             "host" => &mut host,
                             "service" => &mut service,
                             other => {
-                                self.unknown(key.span(), cx, &format!("parents.{other}"), "a parent", &["host", "service"]);
+                                self.unknown(
+                                    key.span(),
+                                    cx,
+                                    &format!("parents.{other}"),
+                                    "a parent",
+                                    &["host", "service"],
+                                );
                                 ok = false;
                                 continue;
                             }
@@ -1043,7 +1143,12 @@ impl Reader<'_> {
                     }
                 }
                 _ => {
-                    self.bad(item.span(), cx, "parents", format!("expected {WHAT}: each a name or a table, found {}", describe(item)));
+                    self.bad(
+                        item.span(),
+                        cx,
+                        "parents",
+                        format!("expected {WHAT}: each a name or a table, found {}", describe(item)),
+                    );
                     ok = false;
                 }
             }
@@ -1138,7 +1243,12 @@ impl Reader<'_> {
             _ => None,
         };
         if parsed.is_none() {
-            self.bad(v.span(), cx, key, format!("expected {expected} (more than zero; units B, KiB, MiB, GiB), found {}", describe(v)));
+            self.bad(
+                v.span(),
+                cx,
+                key,
+                format!("expected {expected} (more than zero; units B, KiB, MiB, GiB), found {}", describe(v)),
+            );
         }
         parsed
     }
@@ -1156,7 +1266,11 @@ impl Reader<'_> {
             Err(e) if looks_like_path => format!("cannot read {}: {e}", path.display()),
             Err(_) => {
                 let names: Vec<String> = standard::all().map(|c| c.name.to_string()).collect();
-                format!("no standard check named \"{spec}\" ({}) and no file {}", list(&names, "standard checks"), path.display())
+                format!(
+                    "no standard check named \"{spec}\" ({}) and no file {}",
+                    list(&names, "standard checks"),
+                    path.display()
+                )
             }
         };
         self.bad(v.span(), cx, "check", problem);
@@ -1165,7 +1279,12 @@ impl Reader<'_> {
 
     fn params(&mut self, v: &Val<'_>, cx: &str) -> Vec<(String, String)> {
         let Some(table) = v.get_ref().as_table() else {
-            self.bad(v.span(), cx, "params", format!("expected a table such as {{ port = \"22\" }}, found {}", describe(v)));
+            self.bad(
+                v.span(),
+                cx,
+                "params",
+                format!("expected a table such as {{ port = \"22\" }}, found {}", describe(v)),
+            );
             return Vec::new();
         };
         let mut params = Vec::new();
@@ -1180,7 +1299,12 @@ impl Reader<'_> {
                 DeValue::Boolean(b) => b.to_string(),
                 _ => {
                     let k = format!("params.{}", key.get_ref());
-                    self.bad(value.span(), cx, &k, format!("expected a string, number or boolean, found {}", describe(value)));
+                    self.bad(
+                        value.span(),
+                        cx,
+                        &k,
+                        format!("expected a string, number or boolean, found {}", describe(value)),
+                    );
                     continue;
                 }
             };

@@ -135,17 +135,28 @@ fn full_file_resolves_with_defaults_templates_and_precedence() {
     // check interval from the template over [defaults], attempts from [defaults].
     assert_eq!(
         web1.schedule,
-        Schedule { check_interval: Duration::from_secs(31), retry_interval: Duration::from_secs(20), max_check_attempts: 4 }
+        Schedule {
+            check_interval: Duration::from_secs(31),
+            retry_interval: Duration::from_secs(20),
+            max_check_attempts: 4
+        }
     );
     assert_eq!(web1.contacts, vec!["ops".to_string()]);
-    assert_eq!(web1.notification, NotificationPolicy { interval: Duration::from_secs(1800), first_delay: Duration::ZERO });
+    assert_eq!(
+        web1.notification,
+        NotificationPolicy { interval: Duration::from_secs(1800), first_delay: Duration::ZERO }
+    );
 
     let db1 = &c.hosts[1];
     assert_eq!(db1.address, None);
     assert_eq!(db1.check, None);
     assert_eq!(
         db1.schedule,
-        Schedule { check_interval: Duration::from_secs(120), retry_interval: Duration::from_secs(60), max_check_attempts: 4 }
+        Schedule {
+            check_interval: Duration::from_secs(120),
+            retry_interval: Duration::from_secs(60),
+            max_check_attempts: 4
+        }
     );
 
     // Services.
@@ -157,13 +168,23 @@ fn full_file_resolves_with_defaults_templates_and_precedence() {
     // Own keys win over the template (40s over 31s) and [defaults] (3 over 4).
     assert_eq!(
         s.schedule,
-        Schedule { check_interval: Duration::from_secs(40), retry_interval: Duration::from_secs(20), max_check_attempts: 3 }
+        Schedule {
+            check_interval: Duration::from_secs(40),
+            retry_interval: Duration::from_secs(20),
+            max_check_attempts: 3
+        }
     );
     assert_eq!(s.notification, NotificationPolicy { interval: Duration::ZERO, first_delay: Duration::from_secs(60) });
     assert_eq!(s.contacts, vec!["ops".to_string(), "dev".to_string()]);
     assert_eq!(
         s.check.limits,
-        Limits { timeout: Duration::from_secs(5), timeout_state: State::Unknown, memory: 32 << 20, output: 4 << 10, ..Limits::default() }
+        Limits {
+            timeout: Duration::from_secs(5),
+            timeout_state: State::Unknown,
+            memory: 32 << 20,
+            output: 4 << 10,
+            ..Limits::default()
+        }
     );
     let grants = Grants { dns: true, addresses: vec!["10.0.0.5".parse().unwrap()], ..Grants::default() };
     assert_eq!(s.check.grants, grants);
@@ -174,7 +195,11 @@ fn full_file_resolves_with_defaults_templates_and_precedence() {
     assert_eq!(disk.check.module, "disk");
     assert_eq!(
         disk.schedule,
-        Schedule { check_interval: Duration::from_secs(31), retry_interval: Duration::from_secs(45), max_check_attempts: 5 }
+        Schedule {
+            check_interval: Duration::from_secs(31),
+            retry_interval: Duration::from_secs(45),
+            max_check_attempts: 5
+        }
     );
     assert_eq!(disk.check.limits.timeout, Duration::from_secs(30));
     assert_eq!(disk.check.params, params(&[("warning", "80.5"), ("critical", "90"), ("verbose", "true")]));
@@ -197,23 +222,37 @@ fn full_file_resolves_with_defaults_templates_and_precedence() {
         vec![
             Method::Log,
             Method::Webhook { url: "http://127.0.0.1:9000/hook".into(), timeout: Duration::from_secs(10) },
-            Method::Email { to: "ops@example.com".into(), from: "wasmon@example.com".into(), smtp: "127.0.0.1:2525".into() },
+            Method::Email {
+                to: "ops@example.com".into(),
+                from: "wasmon@example.com".into(),
+                smtp: "127.0.0.1:2525".into()
+            },
         ]
     );
-    assert_eq!(c.contacts[1].methods, vec![Method::Webhook { url: "https://hooks.example.com/x".into(), timeout: Duration::from_secs(3) }]);
+    assert_eq!(
+        c.contacts[1].methods,
+        vec![Method::Webhook { url: "https://hooks.example.com/x".into(), timeout: Duration::from_secs(3) }]
+    );
 }
 
 #[test]
 fn built_in_defaults() {
-    let c = parse("[[host]]\nname = \"h\"\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"dummy\"\n", Path::new("w.toml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let c = parse(
+        "[[host]]\nname = \"h\"\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"dummy\"\n",
+        Path::new("w.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.engine.state_semantics, Semantics::Opsview);
     assert_eq!(c.engine.max_concurrent_checks, 64);
     assert_eq!(c.engine.state_file, PathBuf::from("wasmon.db"));
     let s = &c.services[0];
     assert_eq!(
         s.schedule,
-        Schedule { check_interval: Duration::from_secs(300), retry_interval: Duration::from_secs(60), max_check_attempts: 3 }
+        Schedule {
+            check_interval: Duration::from_secs(300),
+            retry_interval: Duration::from_secs(60),
+            max_check_attempts: 3
+        }
     );
     assert_eq!(s.notification, NotificationPolicy { interval: Duration::ZERO, first_delay: Duration::ZERO });
     assert_eq!(s.check.limits, Limits::default());
@@ -229,14 +268,25 @@ fn check_module_from_a_file_beside_the_config() {
     std::fs::write(dir.join("checks/mine.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
     std::fs::write(dir.join("checks/text.wasm"), b"not wasm").unwrap();
     let conf = dir.join("wasmon.toml");
-    std::fs::write(&conf, "[[host]]\nname = \"h\"\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"checks/mine.wasm\"\n").unwrap();
+    std::fs::write(
+        &conf,
+        "[[host]]\nname = \"h\"\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"checks/mine.wasm\"\n",
+    )
+    .unwrap();
     let c = load(&conf).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.services[0].check.module, dir.join("checks/mine.wasm").display().to_string());
     assert_eq!(c.services[0].check.grants, Grants::default());
 
-    std::fs::write(&conf, "[[host]]\nname = \"h\"\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"checks/text.wasm\"\n").unwrap();
+    std::fs::write(
+        &conf,
+        "[[host]]\nname = \"h\"\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"checks/text.wasm\"\n",
+    )
+    .unwrap();
     let e = load(&conf).unwrap_err().to_string();
-    assert!(e.contains(":6:9: service \"s\" on host \"h\": key 'check':") && e.contains("is not a WebAssembly file"), "{e}");
+    assert!(
+        e.contains(":6:9: service \"s\" on host \"h\": key 'check':") && e.contains("is not a WebAssembly file"),
+        "{e}"
+    );
 
     std::fs::remove_dir_all(&dir).unwrap();
     let e = load(&conf).unwrap_err();
@@ -255,7 +305,15 @@ fn with_service(lines: &str) -> String {
 fn each_kind_of_problem_names_line_and_key() {
     // Line 14 is the first line after the service's check.
     let cases: &[(&str, &[&str])] = &[
-        ("chek_interval = \"5m\"", &["service \"Lifecycle\" on host \"web1\"", "unknown key 'chek_interval' in [[service]]", "expected one of:", "check_interval"]),
+        (
+            "chek_interval = \"5m\"",
+            &[
+                "service \"Lifecycle\" on host \"web1\"",
+                "unknown key 'chek_interval' in [[service]]",
+                "expected one of:",
+                "check_interval",
+            ],
+        ),
         ("check_interval = 30", &["key 'check_interval'", "expected a duration", "found integer 30"]),
         ("check_interval = \"soon\"", &["key 'check_interval'", "found \"soon\""]),
         ("retry_interval = \"0s\"", &["key 'retry_interval'", "more than zero"]),
@@ -308,13 +366,33 @@ fn references_and_duplicates() {
         13,
         &["key 'check': no standard check named \"dumy\" (standard checks: ", "dummy", "and no file conf/dumy"],
     );
-    one_error(&format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck = \"./nope.wasm\"\n"), 13, &["key 'check': cannot read conf/./nope.wasm"]);
+    one_error(
+        &format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck = \"./nope.wasm\"\n"),
+        13,
+        &["key 'check': cannot read conf/./nope.wasm"],
+    );
     // No check at all.
-    one_error(&format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\n"), 10, &["service \"x\" on host \"web1\": no 'check'"]);
+    one_error(
+        &format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\n"),
+        10,
+        &["service \"x\" on host \"web1\": no 'check'"],
+    );
     // Duplicates.
-    one_error(&format!("{BASE}[[host]]\nname = \"web1\"\n"), 11, &["host \"web1\": key 'name': duplicate host name \"web1\" (first defined on line 2)"]);
-    one_error(&format!("{BASE}[[template]]\nname = \"fast\"\n"), 11, &["duplicate template name \"fast\" (first defined on line 5)"]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"ops\"\n"), 11, &["duplicate contact name \"ops\" (first defined on line 8)"]);
+    one_error(
+        &format!("{BASE}[[host]]\nname = \"web1\"\n"),
+        11,
+        &["host \"web1\": key 'name': duplicate host name \"web1\" (first defined on line 2)"],
+    );
+    one_error(
+        &format!("{BASE}[[template]]\nname = \"fast\"\n"),
+        11,
+        &["duplicate template name \"fast\" (first defined on line 5)"],
+    );
+    one_error(
+        &format!("{BASE}[[contact]]\nname = \"ops\"\n"),
+        11,
+        &["duplicate contact name \"ops\" (first defined on line 8)"],
+    );
     one_error(
         &format!("{}[[service]]\nhost = \"web1\"\nname = \"Lifecycle\"\ncheck = \"tcp\"\n", with_service("")),
         16,
@@ -322,7 +400,11 @@ fn references_and_duplicates() {
     );
     // Missing names.
     one_error(&format!("{BASE}[[host]]\naddress = \"10.0.0.1\"\n"), 10, &["[[host]] number 2: missing key 'name'"]);
-    one_error(&format!("{BASE}[[service]]\nname = \"x\"\ncheck = \"dummy\"\n"), 10, &["service \"x\": missing key 'host'"]);
+    one_error(
+        &format!("{BASE}[[service]]\nname = \"x\"\ncheck = \"dummy\"\n"),
+        10,
+        &["service \"x\": missing key 'host'"],
+    );
     one_error(&format!("{BASE}[[host]]\nname = \"\"\n"), 11, &["key 'name': expected a name, found an empty string"]);
     // A host using a template that sets an item.
     one_error(
@@ -334,19 +416,67 @@ fn references_and_duplicates() {
 
 #[test]
 fn engine_defaults_contacts_and_top_level() {
-    one_error(&format!("[engine]\nstate_semantics = \"icinga\"\n{BASE}"), 2, &["[engine]: key 'state_semantics': expected \"opsview\" or \"nagios\", found \"icinga\""]);
+    one_error(
+        &format!("[engine]\nstate_semantics = \"icinga\"\n{BASE}"),
+        2,
+        &["[engine]: key 'state_semantics': expected \"opsview\" or \"nagios\", found \"icinga\""],
+    );
     one_error(&format!("[engine]\nmax_concurrent_checks = 0\n{BASE}"), 2, &["key 'max_concurrent_checks'", "from 1"]);
-    one_error(&format!("[engine]\nthreads = 4\n{BASE}"), 2, &["[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir)"]);
-    one_error(&format!("[defaults]\ncheck = \"dummy\"\n{BASE}"), 2, &["unknown key 'check' in [defaults]: 'check' cannot be a default"]);
+    one_error(
+        &format!("[engine]\nthreads = 4\n{BASE}"),
+        2,
+        &[
+            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir)",
+        ],
+    );
+    one_error(
+        &format!("[defaults]\ncheck = \"dummy\"\n{BASE}"),
+        2,
+        &["unknown key 'check' in [defaults]: 'check' cannot be a default"],
+    );
     one_error(&format!("[defaults]\nretry_interval = \"-1s\"\n{BASE}"), 2, &["[defaults]: key 'retry_interval'"]);
-    one_error(&format!("{BASE}[hosts]\nname = \"x\"\n"), 10, &["unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api)"]);
+    one_error(
+        &format!("{BASE}[hosts]\nname = \"x\"\n"),
+        10,
+        &[
+            "unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api)",
+        ],
+    );
     one_error("[host]\nname = \"x\"\n", 1, &["key 'host': expected an array of tables [[host]], found a table"]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"pager\" }}]\n"), 12, &["contact \"dev\": methods[1]: key 'type': expected \"log\", \"webhook\" or \"email\", found \"pager\""]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"webhook\", url = \"ftp://x\" }}]\n"), 12, &["methods[1]: key 'url': expected an http:// or https:// URL, found \"ftp://x\""]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"email\", to = \"a@b\", from = \"c@d\" }}]\n"), 12, &["methods[1]: missing key 'smtp'"]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"email\", to = \"a@b\", from = \"c@d\", smtp = \"mail\" }}]\n"), 12, &["key 'smtp': expected an SMTP server as host:port"]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"log\", url = \"http://x\" }}]\n"), 12, &["unknown key 'url' in a log method (expected one of: type)"]);
-    one_error(&format!("{BASE}[[contact]]\nname = \"dev\"\nemail = \"dev@example.com\"\n"), 12, &["contact \"dev\": unknown key 'email' in [[contact]]"]);
+    one_error(
+        &format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"pager\" }}]\n"),
+        12,
+        &["contact \"dev\": methods[1]: key 'type': expected \"log\", \"webhook\" or \"email\", found \"pager\""],
+    );
+    one_error(
+        &format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"webhook\", url = \"ftp://x\" }}]\n"),
+        12,
+        &["methods[1]: key 'url': expected an http:// or https:// URL, found \"ftp://x\""],
+    );
+    one_error(
+        &format!(
+            "{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"email\", to = \"a@b\", from = \"c@d\" }}]\n"
+        ),
+        12,
+        &["methods[1]: missing key 'smtp'"],
+    );
+    one_error(
+        &format!(
+            "{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"email\", to = \"a@b\", from = \"c@d\", smtp = \"mail\" }}]\n"
+        ),
+        12,
+        &["key 'smtp': expected an SMTP server as host:port"],
+    );
+    one_error(
+        &format!("{BASE}[[contact]]\nname = \"dev\"\nmethods = [{{ type = \"log\", url = \"http://x\" }}]\n"),
+        12,
+        &["unknown key 'url' in a log method (expected one of: type)"],
+    );
+    one_error(
+        &format!("{BASE}[[contact]]\nname = \"dev\"\nemail = \"dev@example.com\"\n"),
+        12,
+        &["contact \"dev\": unknown key 'email' in [[contact]]"],
+    );
 }
 
 #[test]
@@ -383,7 +513,14 @@ check = "dummy"
     let lines: Vec<String> = e.to_string().lines().map(str::to_string).collect();
     println!("{}", lines.join("\n"));
     assert_eq!(lines.len(), 6, "{lines:#?}");
-    let prefixes = ["wasmon.toml:3:1: ", "wasmon.toml:8:7: ", "wasmon.toml:10:18: ", "wasmon.toml:11:22: ", "wasmon.toml:12:13: ", "wasmon.toml:15:8: "];
+    let prefixes = [
+        "wasmon.toml:3:1: ",
+        "wasmon.toml:8:7: ",
+        "wasmon.toml:10:18: ",
+        "wasmon.toml:11:22: ",
+        "wasmon.toml:12:13: ",
+        "wasmon.toml:15:8: ",
+    ];
     for (line, prefix) in lines.iter().zip(prefixes) {
         assert!(line.starts_with(prefix), "{line} should start with {prefix}");
     }
@@ -443,7 +580,10 @@ check = "dummy"
 fn parents_resolve_for_hosts_from_templates_and_for_services_on_any_host() {
     let c = parse(TREE, Path::new("wasmon.toml")).unwrap_or_else(|e| panic!("{e}"));
     let parents: Vec<(&str, Vec<String>)> = c.hosts.iter().map(|h| (h.name.as_str(), h.parents.clone())).collect();
-    assert_eq!(parents, [("router", vec![]), ("switch", vec!["router".to_string()]), ("server", vec!["switch".to_string()])]);
+    assert_eq!(
+        parents,
+        [("router", vec![]), ("switch", vec!["router".to_string()]), ("server", vec!["switch".to_string()])]
+    );
     assert_eq!(
         c.services[1].parents,
         [
@@ -462,7 +602,9 @@ fn unknown_parents_and_cycles_are_rejected_where_they_are_written() {
         &["host \"a\": key 'parents': no host named \"nope\" (hosts: a)"],
     );
     one_error(
-        &format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck = \"dummy\"\nparents = [{{ host = \"web1\", service = \"y\" }}]\n"),
+        &format!(
+            "{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck = \"dummy\"\nparents = [{{ host = \"web1\", service = \"y\" }}]\n"
+        ),
         14,
         &["service \"x\" on host \"web1\": key 'parents': no service \"y\" on host \"web1\""],
     );
@@ -514,7 +656,11 @@ fn passive_and_freshness_keys_with_their_defaults() {
     );
     assert_eq!(c.hosts[0].passive, PassiveSettings::default());
     // Without active_checks = false a service still needs its check.
-    one_error(&format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck_freshness = true\n"), 10, &["no 'check'"]);
+    one_error(
+        &format!("{BASE}[[service]]\nhost = \"web1\"\nname = \"x\"\ncheck_freshness = true\n"),
+        10,
+        &["no 'check'"],
+    );
     one_error(&with_service("active_checks = \"no\""), 14, &["key 'active_checks': expected true or false"]);
 }
 
@@ -529,15 +675,27 @@ fn flap_detection_keys_inherit_and_are_validated() {
     // A host without the keys gets the defaults (and [defaults]).
     assert_eq!(c.hosts[0].flapping, crate::state::FlapPolicy { low_threshold: 10.0, ..Default::default() });
 
-    one_error(&with_service("low_flap_threshold = 101\n"), 14, &["key 'low_flap_threshold'", "expected a percentage from 0 to 100", "integer 101"]);
+    one_error(
+        &with_service("low_flap_threshold = 101\n"),
+        14,
+        &["key 'low_flap_threshold'", "expected a percentage from 0 to 100", "integer 101"],
+    );
     one_error(&with_service("high_flap_threshold = \"30\"\n"), 14, &["key 'high_flap_threshold'", "found \"30\""]);
     one_error(&with_service("flap_detection = \"yes\"\n"), 14, &["key 'flap_detection'", "expected true or false"]);
     one_error(
         &with_service("high_flap_threshold = 25\nlow_flap_threshold = 25.0\n"),
         15,
-        &["service \"Lifecycle\" on host \"web1\"", "key 'low_flap_threshold'", "expected low_flap_threshold below high_flap_threshold, found low 25 and high 25"],
+        &[
+            "service \"Lifecycle\" on host \"web1\"",
+            "key 'low_flap_threshold'",
+            "expected low_flap_threshold below high_flap_threshold, found low 25 and high 25",
+        ],
     );
-    one_error(&with_service("high_flap_threshold = 15\n"), 14, &["key 'high_flap_threshold'", "found low 20 and high 15"]);
+    one_error(
+        &with_service("high_flap_threshold = 15\n"),
+        14,
+        &["key 'high_flap_threshold'", "found low 20 and high 15"],
+    );
 }
 
 #[test]

@@ -100,7 +100,12 @@ impl Engine {
     pub(super) fn link(&mut self, graph: Graph) {
         // A host without a check is no object: its objects' parents are
         // the nearest hosts with one above it.
-        fn nearest(host: &str, graph: &Graph, index: &HashMap<(Arc<str>, Option<Arc<str>>), ObjectId>, depth: usize) -> Vec<ObjectId> {
+        fn nearest(
+            host: &str,
+            graph: &Graph,
+            index: &HashMap<(Arc<str>, Option<Arc<str>>), ObjectId>,
+            depth: usize,
+        ) -> Vec<ObjectId> {
             let mut out = Vec::new();
             if depth > 64 {
                 return out;
@@ -113,7 +118,8 @@ impl Engine {
             }
             out
         }
-        let services: HashMap<ObjectId, &Vec<ServiceRef>> = graph.service_parents.iter().map(|(id, p)| (*id, p)).collect();
+        let services: HashMap<ObjectId, &Vec<ServiceRef>> =
+            graph.service_parents.iter().map(|(id, p)| (*id, p)).collect();
         for id in 0..self.objects.len() {
             let o = &self.objects[id];
             let mut parents: Vec<ObjectId> = Vec::new();
@@ -125,7 +131,9 @@ impl Engine {
                         None => parents.extend(nearest(&o.host, &graph, &self.index, 0)),
                     }
                     for r in services.get(&id).copied().into_iter().flatten() {
-                        if let Some(p) = self.index.get(&(Arc::from(r.host.as_str()), Some(Arc::from(r.service.as_str())))) {
+                        if let Some(p) =
+                            self.index.get(&(Arc::from(r.host.as_str()), Some(Arc::from(r.service.as_str()))))
+                        {
                             parents.push(*p);
                         }
                     }
@@ -279,7 +287,11 @@ impl Engine {
                 }
                 // Back to active checking.
                 let o = &self.objects[id];
-                let at = if restored { now + next_check_after(&o.state, &o.schedule.state_config(self.semantics)) } else { now };
+                let at = if restored {
+                    now + next_check_after(&o.state, &o.schedule.state_config(self.semantics))
+                } else {
+                    now
+                };
                 self.schedule_next(id, at, now);
                 Some(finished)
             }
@@ -497,7 +509,10 @@ impl Engine {
 /// A stale object's output: how long without a result, and since when.
 pub(crate) fn stale_output(for_: Duration, since: Time) -> String {
     let since = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(since.as_secs()));
-    format!("Result is stale: no result for {}, since {since}", humantime::format_duration(Duration::from_secs(for_.as_secs())))
+    format!(
+        "Result is stale: no result for {}, since {since}",
+        humantime::format_duration(Duration::from_secs(for_.as_secs()))
+    )
 }
 
 #[cfg(test)]

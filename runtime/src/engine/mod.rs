@@ -32,11 +32,11 @@ use crate::config::{CheckSpec, Config, Contact, Schedule};
 use crate::error::Error;
 use crate::handler::{HandlerCall, HandlerEvent, HandlerModule, HandlerOutcome, HandlerTrigger, Trigger};
 use crate::module::{CheckCall, CheckModule, CheckRun};
+use crate::notify::NotificationMessage;
 use crate::outcome::{Outcome, State};
 use crate::sandbox::Sandbox;
 use crate::sandbox::policy::Target;
 use crate::schedule::{ObjectId, Scheduler};
-use crate::notify::NotificationMessage;
 use crate::state::{
     Acknowledgement, FlapPolicy, NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput,
     Semantics, StateConfig, StateEvent, StateType, SuppressionReason, Time, Transition, notify, process,
@@ -677,12 +677,8 @@ impl Engine {
             (true, _) => State::Critical,
             (false, s) => s,
         };
-        let input = ResultInput {
-            state,
-            output: outcome.summary,
-            long_output: outcome.long_output,
-            perfdata: outcome.metrics,
-        };
+        let input =
+            ResultInput { state, output: outcome.summary, long_output: outcome.long_output, perfdata: outcome.metrics };
         let cfg = o.schedule.state_config(self.semantics);
         let previous_state = o.state.state;
         let mut transition = process(&o.state, &input, now, &cfg);
@@ -1155,12 +1151,16 @@ pub async fn simulate_with(
             let mut events = Vec::new();
             match input {
                 SimInput::Submit(s) => {
-                    let id = engine.find(&s.host, s.service.as_deref()).ok_or(Error::NotFound { host: s.host.clone(), service: s.service.clone() })?;
+                    let id = engine
+                        .find(&s.host, s.service.as_deref())
+                        .ok_or(Error::NotFound { host: s.host.clone(), service: s.service.clone() })?;
                     engine.accepts_passive(id)?;
                     flatten(engine.submit(id, s.outcome(), now), &mut events);
                 }
                 SimInput::RunNow(host, service) => {
-                    let id = engine.find(&host, service.as_deref()).ok_or(Error::NotFound { host: host.clone(), service: service.clone() })?;
+                    let id = engine
+                        .find(&host, service.as_deref())
+                        .ok_or(Error::NotFound { host: host.clone(), service: service.clone() })?;
                     engine.can_run(id)?;
                     let pending = engine.start(id);
                     let run = pending.module.check(&pending.call).await;

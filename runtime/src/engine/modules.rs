@@ -234,7 +234,14 @@ impl Engine {
                 if let Some(&i) = self.module_index.get(&name) {
                     self.modules[i].last_error = Some(ModuleError { at: t, reason: reason.clone() });
                 }
-                Event::Module { t, module: name, action: ModuleAction::Rejected, version: None, digest, reason: Some(reason) }
+                Event::Module {
+                    t,
+                    module: name,
+                    action: ModuleAction::Rejected,
+                    version: None,
+                    digest,
+                    reason: Some(reason),
+                }
             }
             ModuleChange::Removed { name } => {
                 let message = removed_message(&name);

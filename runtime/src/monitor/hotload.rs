@@ -119,8 +119,15 @@ enum Found {
     /// What was refused last time.
     Refused,
     Gone,
-    Refusing { digest: Option<String>, key: String, reason: String },
-    Compiled { digest: String, module: CheckModule },
+    Refusing {
+        digest: Option<String>,
+        key: String,
+        reason: String,
+    },
+    Compiled {
+        digest: String,
+        module: CheckModule,
+    },
 }
 
 /// The reloader task's state.

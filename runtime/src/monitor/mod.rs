@@ -153,7 +153,8 @@ impl MonitorBuilder {
     /// checks (spread over each object's interval) and starts the engine
     /// task on the current tokio runtime.
     pub async fn start(self) -> Result<Monitor, Error> {
-        let mut config = self.config.ok_or_else(|| Error::Config("no configuration was given to the monitor".into()))?;
+        let mut config =
+            self.config.ok_or_else(|| Error::Config("no configuration was given to the monitor".into()))?;
         let sandbox = match self.sandbox {
             Some(s) => s,
             None => Monitor::sandbox_for(&config).build()?,
@@ -208,7 +209,11 @@ impl MonitorBuilder {
         if writer.keeps_state() {
             engine.track_dirty();
         }
-        tracing::info!(objects = engine.len(), restored, "monitor started; first checks are spread over each object's interval");
+        tracing::info!(
+            objects = engine.len(),
+            restored,
+            "monitor started; first checks are spread over each object's interval"
+        );
 
         let (events, _) = broadcast::channel(self.event_capacity);
         let (commands, commands_rx) = mpsc::unbounded_channel();
@@ -241,7 +246,8 @@ impl MonitorBuilder {
             handling: JoinSet::new(),
             waiters: HashMap::new(),
         };
-        let reloader = hotload::Reloader::new(reload_sandbox, commands.downgrade(), checks_dir, module_files, self.watch_modules);
+        let reloader =
+            hotload::Reloader::new(reload_sandbox, commands.downgrade(), checks_dir, module_files, self.watch_modules);
         let (reloads, reloads_rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(task.run(commands_rx));
         tokio::spawn(reloader.run(reloads_rx));

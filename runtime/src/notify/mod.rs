@@ -310,7 +310,9 @@ impl Notifier {
             Method::Webhook { url, timeout } => {
                 let body = match serde_json::to_vec(message) {
                     Ok(body) => body,
-                    Err(e) => return DeliveryOutcome::Failed { attempts: 0, error: format!("cannot encode JSON: {e}") },
+                    Err(e) => {
+                        return DeliveryOutcome::Failed { attempts: 0, error: format!("cannot encode JSON: {e}") };
+                    }
                 };
                 self.retry(*timeout, || webhook::post(&self.http, url, body.clone(), *timeout)).await
             }

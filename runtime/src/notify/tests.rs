@@ -299,12 +299,7 @@ async fn webhook_posts_the_documented_json() {
 async fn webhook_host_recovery_has_a_null_service() {
     let receiver = http_receiver(vec![204]).await;
     let notifier = Notifier::new(settings());
-    let m = NotificationMessage {
-        service: None,
-        kind: NotificationKind::Recovery,
-        state: "UP".into(),
-        ..message()
-    };
+    let m = NotificationMessage { service: None, kind: NotificationKind::Recovery, state: "UP".into(), ..message() };
     let deliveries = notifier.deliver(&contact(vec![webhook(receiver.addr)]), &m).await;
     assert!(deliveries[0].delivered(), "{deliveries:?}");
     let body: serde_json::Value = serde_json::from_slice(&receiver.requests.lock().unwrap()[0].body).unwrap();
@@ -327,9 +322,7 @@ async fn webhook_fails_naming_the_status_after_all_attempts() {
     let receiver = http_receiver(vec![503]).await;
     let notifier = Notifier::new(settings());
     let deliveries = notifier.deliver(&contact(vec![webhook(receiver.addr)]), &message()).await;
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 3);
     assert!(error.contains("HTTP 503"), "{error}");
     assert!(error.contains("status 503"), "the answer's text is quoted: {error}");
@@ -341,9 +334,7 @@ async fn webhook_client_error_is_not_retried() {
     let receiver = http_receiver(vec![404, 200]).await;
     let notifier = Notifier::new(settings());
     let deliveries = notifier.deliver(&contact(vec![webhook(receiver.addr)]), &message()).await;
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 1);
     assert!(error.contains("HTTP 404"), "{error}");
     assert_eq!(receiver.requests.lock().unwrap().len(), 1);
@@ -356,9 +347,7 @@ async fn webhook_that_never_answers_fails_after_its_timeouts() {
     let start = Instant::now();
     let deliveries = notifier.deliver(&contact(vec![webhook(receiver.addr)]), &message()).await;
     let elapsed = start.elapsed();
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 3);
     assert!(error.contains("timed out after 200ms"), "{error}");
     assert_eq!(receiver.connections.lock().unwrap().len(), 3);
@@ -374,9 +363,7 @@ async fn webhook_to_a_closed_port_fails() {
     let addr = closed_port().await;
     let notifier = Notifier::new(settings());
     let deliveries = notifier.deliver(&contact(vec![webhook(addr)]), &message()).await;
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 3);
     assert!(error.to_ascii_lowercase().contains("connect"), "{error}");
 }
@@ -388,7 +375,11 @@ async fn email_is_delivered_over_smtp() {
     let deliveries = notifier.deliver(&contact(vec![email(server.addr)]), &message()).await;
     assert_eq!(
         deliveries,
-        vec![Delivery { method: "email".into(), contact: "ops".into(), outcome: DeliveryOutcome::Delivered { attempts: 1 } }]
+        vec![Delivery {
+            method: "email".into(),
+            contact: "ops".into(),
+            outcome: DeliveryOutcome::Delivered { attempts: 1 }
+        }]
     );
     let mails = server.mails.lock().unwrap().clone();
     assert_eq!(mails.len(), 1);
@@ -412,9 +403,7 @@ async fn email_to_a_closed_port_fails_clearly() {
     let addr = closed_port().await;
     let notifier = Notifier::new(settings());
     let deliveries = notifier.deliver(&contact(vec![email(addr)]), &message()).await;
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 3);
     assert!(error.starts_with(&format!("SMTP server {addr}: ")), "{error}");
     assert!(error.to_ascii_lowercase().contains("refused"), "{error}");
@@ -425,9 +414,7 @@ async fn email_rejected_recipient_is_not_retried() {
     let server = smtp_server(true).await;
     let notifier = Notifier::new(settings());
     let deliveries = notifier.deliver(&contact(vec![email(server.addr)]), &message()).await;
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 1);
     assert!(error.contains("550"), "{error}");
     assert!(server.mails.lock().unwrap().is_empty());
@@ -438,11 +425,10 @@ async fn email_rejected_recipient_is_not_retried() {
 async fn email_with_a_bad_address_fails_without_connecting() {
     let server = smtp_server(false).await;
     let notifier = Notifier::new(settings());
-    let method = Method::Email { to: "not an address".into(), from: "wasmon@example.com".into(), smtp: server.addr.to_string() };
+    let method =
+        Method::Email { to: "not an address".into(), from: "wasmon@example.com".into(), smtp: server.addr.to_string() };
     let deliveries = notifier.deliver(&contact(vec![method]), &message()).await;
-    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else {
-        panic!("{deliveries:?}")
-    };
+    let DeliveryOutcome::Failed { attempts, error } = &deliveries[0].outcome else { panic!("{deliveries:?}") };
     assert_eq!(*attempts, 0);
     assert!(error.contains("invalid recipient address 'not an address'"), "{error}");
     assert!(server.connections.lock().unwrap().is_empty());

@@ -19,7 +19,12 @@ pub(super) fn client() -> reqwest::Client {
 }
 
 /// One attempt: POST `body` to `url`; a 2xx answer is success.
-pub(super) async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>, timeout: Duration) -> Result<(), AttemptError> {
+pub(super) async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(), AttemptError> {
     let response = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -37,7 +37,8 @@ pub async fn expand(config: &mut Config, sandbox: &Sandbox) -> Result<(), Error>
     if config.hosts.iter().all(|h| h.packs.is_empty()) {
         return Ok(());
     }
-    let mut taken: HashSet<(String, String)> = config.services.iter().map(|s| (s.host.clone(), s.name.clone())).collect();
+    let mut taken: HashSet<(String, String)> =
+        config.services.iter().map(|s| (s.host.clone(), s.name.clone())).collect();
     let mut opened: HashMap<String, Installed> = HashMap::new();
     let mut modules: HashMap<String, CheckModule> = HashMap::new();
     let mut added = Vec::new();

@@ -201,16 +201,25 @@ pub(crate) struct Finding {
 /// captured `describe()`), grants, discovery and schedule keys.
 pub(crate) fn verify(m: &Manifest) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut bad = |section: Section, key: &str, message: String| out.push(Finding { section, key: key.to_string(), message });
+    let mut bad =
+        |section: Section, key: &str, message: String| out.push(Finding { section, key: key.to_string(), message });
     if m.name.is_empty() || !m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
         bad(Section::Top, "name", format!("expected lower-case letters, digits and '-', found \"{}\"", m.name));
     }
     let parts: Vec<&str> = m.version.split('.').collect();
     if parts.len() != 3 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
-        bad(Section::Top, "version", format!("expected a version MAJOR.MINOR.PATCH such as \"1.0.0\", found \"{}\"", m.version));
+        bad(
+            Section::Top,
+            "version",
+            format!("expected a version MAJOR.MINOR.PATCH such as \"1.0.0\", found \"{}\"", m.version),
+        );
     }
     if m.description.trim().is_empty() {
-        bad(Section::Top, "description", "expected a description of what the pack monitors, found an empty string".into());
+        bad(
+            Section::Top,
+            "description",
+            "expected a description of what the pack monitors, found an empty string".into(),
+        );
     }
     if m.checks.is_empty() {
         bad(Section::Top, "check", "expected at least one [[check]]".into());
@@ -221,10 +230,18 @@ pub(crate) fn verify(m: &Manifest) -> Vec<Finding> {
     let mut seen = HashMap::new();
     for (i, c) in m.checks.iter().enumerate() {
         if let Some(first) = seen.insert(c.name.as_str(), i) {
-            bad(Section::Check(i), "name", format!("duplicate check name \"{}\" (also check number {})", c.name, first + 1));
+            bad(
+                Section::Check(i),
+                "name",
+                format!("duplicate check name \"{}\" (also check number {})", c.name, first + 1),
+            );
         }
         if !crate::contract::is_identifier(&c.name.replace('-', "_")) {
-            bad(Section::Check(i), "name", format!("expected lower-case letters, digits, '-' and '_', found \"{}\"", c.name));
+            bad(
+                Section::Check(i),
+                "name",
+                format!("expected lower-case letters, digits, '-' and '_', found \"{}\"", c.name),
+            );
         }
         for g in &c.grants {
             if let Err(e) = Grants::default().add(g) {
@@ -240,11 +257,19 @@ pub(crate) fn verify(m: &Manifest) -> Vec<Finding> {
     let mut seen = HashMap::new();
     for (i, s) in m.services.iter().enumerate() {
         if let Some(first) = seen.insert(s.name.as_str(), i) {
-            bad(Section::Service(i), "name", format!("duplicate service name \"{}\" (also service number {})", s.name, first + 1));
+            bad(
+                Section::Service(i),
+                "name",
+                format!("duplicate service name \"{}\" (also service number {})", s.name, first + 1),
+            );
         }
         let Some(check) = m.check(&s.check) else {
             let known: Vec<&str> = m.checks.iter().map(|c| c.name.as_str()).collect();
-            bad(Section::Service(i), "check", format!("no check named \"{}\" in this pack (checks: {})", s.check, known.join(", ")));
+            bad(
+                Section::Service(i),
+                "check",
+                format!("no check named \"{}\" in this pack (checks: {})", s.check, known.join(", ")),
+            );
             continue;
         };
         for (key, params) in [("params", &s.params), ("discovery_params", &s.discovery_params)] {
@@ -257,19 +282,38 @@ pub(crate) fn verify(m: &Manifest) -> Vec<Finding> {
         let holds_item = s.name.contains("{item}");
         if s.discover {
             if !holds_item {
-                bad(Section::Service(i), "name", format!("a service with discover = true needs \"{{item}}\" in its name, such as \"{} {{item}}\"", s.name));
+                bad(
+                    Section::Service(i),
+                    "name",
+                    format!(
+                        "a service with discover = true needs \"{{item}}\" in its name, such as \"{} {{item}}\"",
+                        s.name
+                    ),
+                );
             }
             if check.info.manpage.discovery.is_none() {
-                bad(Section::Service(i), "discover", format!("check \"{}\" does not discover items (its manpage has no discovery)", check.name));
+                bad(
+                    Section::Service(i),
+                    "discover",
+                    format!("check \"{}\" does not discover items (its manpage has no discovery)", check.name),
+                );
             }
             if s.item.is_some() {
-                bad(Section::Service(i), "item", "a discovered service takes its item from discovery: remove 'item' or 'discover'".into());
+                bad(
+                    Section::Service(i),
+                    "item",
+                    "a discovered service takes its item from discovery: remove 'item' or 'discover'".into(),
+                );
             }
         } else {
             if holds_item {
                 bad(Section::Service(i), "name", "\"{item}\" in a name needs discover = true".into());
             }
-            for (key, set) in [("include", !s.include.is_empty()), ("exclude", !s.exclude.is_empty()), ("discovery_params", !s.discovery_params.is_empty())] {
+            for (key, set) in [
+                ("include", !s.include.is_empty()),
+                ("exclude", !s.exclude.is_empty()),
+                ("discovery_params", !s.discovery_params.is_empty()),
+            ] {
                 if set {
                     bad(Section::Service(i), key, "only a service with discover = true has it".into());
                 }
@@ -279,7 +323,11 @@ pub(crate) fn verify(m: &Manifest) -> Vec<Finding> {
             if let Some(v) = value {
                 match humantime::parse_duration(v.trim()) {
                     Ok(d) if d > Duration::ZERO => {}
-                    _ => bad(Section::Service(i), key, format!("expected a duration of more than zero such as \"31s\" or \"5m\", found \"{v}\"")),
+                    _ => bad(
+                        Section::Service(i),
+                        key,
+                        format!("expected a duration of more than zero such as \"31s\" or \"5m\", found \"{v}\""),
+                    ),
                 }
             }
         }
@@ -319,7 +367,13 @@ impl Source {
             .cloned()
             .unwrap_or(0..0);
         let (line, column) = position(&self.text, span.start);
-        format!("{}:{line}:{column}: {}: key '{}': {}", file.display(), context(&self.manifest, &f.section), f.key, f.message)
+        format!(
+            "{}:{line}:{column}: {}: key '{}': {}",
+            file.display(),
+            context(&self.manifest, &f.section),
+            f.key,
+            f.message
+        )
     }
 }
 
@@ -363,7 +417,13 @@ pub(crate) fn read_source(text: &str, file: &Path) -> Result<Source, Vec<String>
         return Err(r.problems);
     }
     let root = root.get_ref();
-    let mut manifest = Manifest { name: String::new(), version: String::new(), description: String::new(), checks: Vec::new(), services: Vec::new() };
+    let mut manifest = Manifest {
+        name: String::new(),
+        version: String::new(),
+        description: String::new(),
+        checks: Vec::new(),
+        services: Vec::new(),
+    };
     let mut components = Vec::new();
     for (key, v) in sorted(root) {
         let k: &str = key.get_ref().as_ref();
@@ -373,7 +433,9 @@ pub(crate) fn read_source(text: &str, file: &Path) -> Result<Source, Vec<String>
             "version" => manifest.version = r.string(v, "pack", k).unwrap_or_default(),
             "description" => manifest.description = r.string(v, "pack", k).unwrap_or_default(),
             "check" | "service" => {}
-            other => r.problem(key.span(), format!("pack: unknown key '{other}' (expected one of: {})", TOP_KEYS.join(", "))),
+            other => {
+                r.problem(key.span(), format!("pack: unknown key '{other}' (expected one of: {})", TOP_KEYS.join(", ")))
+            }
         }
     }
     for key in ["name", "version", "description"] {
@@ -407,7 +469,10 @@ pub(crate) fn read_source(text: &str, file: &Path) -> Result<Source, Vec<String>
                 "component" => component = r.string(v, &cx, k),
                 "grants" => grants = r.strings(v, &cx, k),
                 "params" => check.params = r.params(v, &cx, k, &section),
-                other => r.problem(key.span(), format!("{cx}: unknown key '{other}' in [[check]] (expected one of: {})", CHECK_KEYS.join(", "))),
+                other => r.problem(
+                    key.span(),
+                    format!("{cx}: unknown key '{other}' in [[check]] (expected one of: {})", CHECK_KEYS.join(", ")),
+                ),
             }
         }
         if table.get("name").is_none() {
@@ -469,7 +534,13 @@ pub(crate) fn read_source(text: &str, file: &Path) -> Result<Source, Vec<String>
                     },
                     _ => r.bad(v, &cx, k, "an integer from 1 to 4294967295"),
                 },
-                other => r.problem(key.span(), format!("{cx}: unknown key '{other}' in [[service]] (expected one of: {})", SERVICE_KEYS.join(", "))),
+                other => r.problem(
+                    key.span(),
+                    format!(
+                        "{cx}: unknown key '{other}' in [[service]] (expected one of: {})",
+                        SERVICE_KEYS.join(", ")
+                    ),
+                ),
             }
         }
         for key in ["name", "check"] {
@@ -632,10 +703,29 @@ mod tests {
     fn source_problems_name_file_line_and_key() {
         let text = "name = \"x\"\nversion = 1\nflavour = \"sweet\"\n\n[[check]]\nname = \"load\"\ncolour = 1\n\n[[service]]\nname = \"Load\"\n";
         let problems = read_source(text, Path::new("dir/pack.toml")).err().unwrap();
-        assert!(problems.contains(&"dir/pack.toml:2:11: pack: key 'version': expected a non-empty string, found integer 1".to_string()), "{problems:#?}");
-        assert!(problems.iter().any(|p| p.starts_with("dir/pack.toml:3:1: pack: unknown key 'flavour'")), "{problems:#?}");
-        assert!(problems.iter().any(|p| p.starts_with("dir/pack.toml:7:1: check \"load\": unknown key 'colour' in [[check]]")), "{problems:#?}");
-        assert!(problems.iter().any(|p| p.starts_with("dir/pack.toml:1:1: pack: missing key 'description'")), "{problems:#?}");
-        assert!(problems.iter().any(|p| p.starts_with("dir/pack.toml:9:1: service \"Load\": missing key 'check'")), "{problems:#?}");
+        assert!(
+            problems.contains(
+                &"dir/pack.toml:2:11: pack: key 'version': expected a non-empty string, found integer 1".to_string()
+            ),
+            "{problems:#?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("dir/pack.toml:3:1: pack: unknown key 'flavour'")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("dir/pack.toml:7:1: check \"load\": unknown key 'colour' in [[check]]")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("dir/pack.toml:1:1: pack: missing key 'description'")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("dir/pack.toml:9:1: service \"Load\": missing key 'check'")),
+            "{problems:#?}"
+        );
     }
 }

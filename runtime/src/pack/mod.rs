@@ -60,7 +60,8 @@ impl Pack {
     /// The pack file: a tar archive with `pack.toml` first, then
     /// `checks/CHECK.wasm` for each check.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let manifest = toml::to_string(&self.manifest).map_err(|e| pack_error(format!("cannot write the manifest: {e}")))?;
+        let manifest =
+            toml::to_string(&self.manifest).map_err(|e| pack_error(format!("cannot write the manifest: {e}")))?;
         let mut tar = tar::Builder::new(Vec::new());
         let mut add = |path: &str, data: &[u8]| {
             let mut header = tar::Header::new_ustar();
@@ -68,7 +69,8 @@ impl Pack {
             header.set_mode(0o644);
             header.set_entry_type(tar::EntryType::Regular);
             header.set_cksum();
-            tar.append_data(&mut header, path, data).map_err(|e| pack_error(format!("cannot write {path} into the pack: {e}")))
+            tar.append_data(&mut header, path, data)
+                .map_err(|e| pack_error(format!("cannot write {path} into the pack: {e}")))
         };
         add(MANIFEST, manifest.as_bytes())?;
         for (check, wasm) in self.manifest.checks.iter().zip(&self.components) {
@@ -90,18 +92,26 @@ fn pack_error(line: String) -> Error {
 /// reported at once, as `FILE:LINE:COLUMN: context: key 'k': expected ...`.
 pub async fn build(dir: &Path, sandbox: &Sandbox) -> Result<Pack, Error> {
     let file = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&file).map_err(|e| pack_error(format!("{}: cannot read it: {e}", file.display())))?;
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| pack_error(format!("{}: cannot read it: {e}", file.display())))?;
     let mut source = manifest::read_source(&text, &file).map_err(Error::Pack)?;
     let mut problems = Vec::new();
     let mut components = Vec::new();
     for (i, spec) in source.components.clone().iter().enumerate() {
-        let at = |key: &str, message: String| manifest::Finding { section: manifest::Section::Check(i), key: key.into(), message };
+        let at = |key: &str, message: String| manifest::Finding {
+            section: manifest::Section::Check(i),
+            key: key.into(),
+            message,
+        };
         let bytes = match &source.manifest.checks[i].standard {
             Some(name) => crate::standard::find(name)?.wasm.to_vec(),
             None => match std::fs::read(dir.join(spec)) {
                 Ok(b) => b,
                 Err(e) => {
-                    problems.push(source.locate(&file, &at("component", format!("cannot read {}: {e}", dir.join(spec).display()))));
+                    problems.push(
+                        source
+                            .locate(&file, &at("component", format!("cannot read {}: {e}", dir.join(spec).display()))),
+                    );
                     components.push(Vec::new());
                     continue;
                 }
@@ -156,7 +166,8 @@ pub async fn from_bytes(bytes: &[u8], name: &str, sandbox: &Sandbox) -> Result<P
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(format!("not a pack file (expected a tar archive): {e}")))?;
-        let path = entry.path().map_err(|e| bad(format!("an entry has a bad name: {e}")))?.to_string_lossy().into_owned();
+        let path =
+            entry.path().map_err(|e| bad(format!("an entry has a bad name: {e}")))?.to_string_lossy().into_owned();
         let mut data = Vec::new();
         entry.read_to_end(&mut data).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
         files.push((path, data));
@@ -172,7 +183,10 @@ pub async fn from_bytes(bytes: &[u8], name: &str, sandbox: &Sandbox) -> Result<P
     for check in &manifest.checks {
         let cx = format!("{name}: check \"{}\"", check.name);
         if check.component != format!("checks/{}.wasm", check.name) {
-            problems.push(format!("{cx}: key 'component': expected \"checks/{}.wasm\", found \"{}\"", check.name, check.component));
+            problems.push(format!(
+                "{cx}: key 'component': expected \"checks/{}.wasm\", found \"{}\"",
+                check.name, check.component
+            ));
             continue;
         }
         let Some((_, wasm)) = files.iter().find(|(p, _)| *p == check.component) else {
@@ -196,11 +210,7 @@ pub async fn from_bytes(bytes: &[u8], name: &str, sandbox: &Sandbox) -> Result<P
             problems.push(format!("{name}: '{path}' is no check of the manifest"));
         }
     }
-    if problems.is_empty() {
-        Ok(Pack { manifest, components })
-    } else {
-        Err(Error::Pack(problems))
-    }
+    if problems.is_empty() { Ok(Pack { manifest, components }) } else { Err(Error::Pack(problems)) }
 }
 
 /// Parses a built manifest and runs the checks every manifest passes;
@@ -246,8 +256,13 @@ pub fn open(packs_dir: &Path, name: &str) -> Result<Installed, Error> {
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let installed: Vec<String> = list(packs_dir).unwrap_or_default().into_iter().map(|p| p.manifest.name).collect();
-            let installed = if installed.is_empty() { "none is installed".to_string() } else { format!("installed: {}", installed.join(", ")) };
+            let installed: Vec<String> =
+                list(packs_dir).unwrap_or_default().into_iter().map(|p| p.manifest.name).collect();
+            let installed = if installed.is_empty() {
+                "none is installed".to_string()
+            } else {
+                format!("installed: {}", installed.join(", "))
+            };
             return Err(pack_error(format!(
                 "no pack \"{name}\" is installed in {} ({installed}; install one with `wasmon pack install FILE`)",
                 packs_dir.display()
@@ -257,7 +272,11 @@ pub fn open(packs_dir: &Path, name: &str) -> Result<Installed, Error> {
     };
     let manifest = parse_manifest(&text, &file.display().to_string())?;
     if manifest.name != name {
-        return Err(pack_error(format!("{}: key 'name': expected \"{name}\" (its folder's name), found \"{}\"", file.display(), manifest.name)));
+        return Err(pack_error(format!(
+            "{}: key 'name': expected \"{name}\" (its folder's name), found \"{}\"",
+            file.display(),
+            manifest.name
+        )));
     }
     Ok(Installed { dir, manifest })
 }
@@ -303,7 +322,8 @@ pub fn install(pack: &Pack, packs_dir: &Path) -> Result<Replaced, Error> {
     let _ = std::fs::remove_dir_all(&staging);
     let checks = staging.join("checks");
     std::fs::create_dir_all(&checks).map_err(|e| io("create it", &checks, e))?;
-    let manifest = toml::to_string(&pack.manifest).map_err(|e| pack_error(format!("cannot write the manifest: {e}")))?;
+    let manifest =
+        toml::to_string(&pack.manifest).map_err(|e| pack_error(format!("cannot write the manifest: {e}")))?;
     std::fs::write(staging.join(MANIFEST), manifest).map_err(|e| io("write it", &staging.join(MANIFEST), e))?;
     for (check, wasm) in pack.manifest.checks.iter().zip(&pack.components) {
         let path = checks.join(format!("{}.wasm", check.name));
@@ -348,7 +368,8 @@ fn swap_in(pack: &Pack, staging: &Path, target: &Path) -> Result<(), Error> {
 /// by default `packs` beside it. Reads only that key, so a configuration
 /// that lists packs not installed yet still names where to install them.
 pub fn packs_dir_of(config: &Path) -> Result<PathBuf, Error> {
-    let text = std::fs::read_to_string(config).map_err(|e| pack_error(format!("{}: cannot read it: {e}", config.display())))?;
+    let text = std::fs::read_to_string(config)
+        .map_err(|e| pack_error(format!("{}: cannot read it: {e}", config.display())))?;
     let dir = config.parent().map(Path::to_path_buf).unwrap_or_default();
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         let (line, column) = crate::config::read::position(&text, e.span().unwrap_or(0..0).start);
@@ -357,6 +378,9 @@ pub fn packs_dir_of(config: &Path) -> Result<PathBuf, Error> {
     match table.get("engine").and_then(|e| e.get("packs_dir")) {
         None => Ok(dir.join(crate::config::PACKS_DIR)),
         Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(dir.join(s)),
-        Some(other) => Err(pack_error(format!("{}: [engine]: key 'packs_dir': expected a folder name (a string), found {other}", config.display()))),
+        Some(other) => Err(pack_error(format!(
+            "{}: [engine]: key 'packs_dir': expected a folder name (a string), found {other}",
+            config.display()
+        ))),
     }
 }

@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -64,9 +64,7 @@ impl NetPolicy {
         if !self.grants.dns {
             return Err(format!("name lookup of '{bare}' is not granted to this check"));
         }
-        let addrs = tokio::net::lookup_host((bare, 0))
-            .await
-            .map_err(|e| format!("cannot resolve '{bare}': {e}"))?;
+        let addrs = tokio::net::lookup_host((bare, 0)).await.map_err(|e| format!("cannot resolve '{bare}': {e}"))?;
         for a in addrs {
             if !self.allows_ip(a.ip()) {
                 return Err(format!("connection to {} ({bare}) is not granted to this check", a.ip()));
@@ -95,7 +93,8 @@ impl NetPolicy {
         }
         if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
             let port = uri.port_u16().unwrap_or(443);
-            let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve '{host}': {e}"))?;
+            let addrs =
+                tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve '{host}': {e}"))?;
             for a in addrs {
                 if !self.allows_ip(a.ip()) {
                     return Err(format!("'{host}' resolves to {}, which is not granted to this check", a.ip()));

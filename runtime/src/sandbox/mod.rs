@@ -74,8 +74,7 @@ impl SandboxBuilder {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::engine)?;
         host::distinguish_failure_exit(&mut linker).map_err(Error::engine)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::engine)?;
-        bindings::Check::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(Error::engine)?;
+        bindings::Check::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(Error::engine)?;
         // World handler's own interface holds only types; `types` and
         // `log` are shared with world check and already linked.
         linker.instance("wasmon:check/events@0.1.0").map_err(Error::engine)?;
@@ -269,7 +268,9 @@ impl Sandbox {
     pub fn load_handler(&self, name: &str, bytes: &[u8]) -> Result<crate::handler::HandlerModule, Error> {
         let reject = |reason: String| Error::InvalidModule { module: name.to_string(), reason };
         if !wasmparser::Parser::is_component(bytes) {
-            return Err(reject("it is not a WebAssembly component (an event handler is a component of world handler)".into()));
+            return Err(reject(
+                "it is not a WebAssembly component (an event handler is a component of world handler)".into(),
+            ));
         }
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let component = self

@@ -103,9 +103,9 @@ impl Grants {
             "no-target" => self.target = false,
             g => match g.strip_prefix("net=") {
                 Some(addr) => {
-                    let ip = addr.parse::<IpAddr>().map_err(|_| {
-                        format!("grant '{g}': expected net=<IP address> or net=any, got '{addr}'")
-                    })?;
+                    let ip = addr
+                        .parse::<IpAddr>()
+                        .map_err(|_| format!("grant '{g}': expected net=<IP address> or net=any, got '{addr}'"))?;
                     self.addresses.push(ip);
                 }
                 None => {

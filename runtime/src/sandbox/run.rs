@@ -14,10 +14,10 @@ use super::bindings::wasmon::check::types as wit;
 use super::capture::Capture;
 use super::host::{ExitFailure, HostState, Limiter, NetPolicy};
 use super::policy::{Grants, Limits, Target};
+use crate::handler::{HandlerCall, HandlerOutcome, Trigger};
 use crate::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
 use crate::outcome::{Metric, Outcome, Range, State, Termination};
 use crate::plugin::{ExitStatus, PluginResult, plugin_result};
-use crate::handler::{HandlerCall, HandlerOutcome, Trigger};
 use crate::state::StateType;
 use crate::values::Values;
 
@@ -127,10 +127,9 @@ impl CheckModule {
             Err(Failure::Timeout) => {
                 Err(format!("Handler timed out after {}", humantime::format_duration(call.limits.timeout)))
             }
-            Err(Failure::MemoryLimit(bytes)) => Err(format!(
-                "Handler exceeded its memory limit of {}",
-                crate::output::human_bytes(bytes as u64)
-            )),
+            Err(Failure::MemoryLimit(bytes)) => {
+                Err(format!("Handler exceeded its memory limit of {}", crate::output::human_bytes(bytes as u64)))
+            }
             Err(Failure::Trap { summary, .. }) => Err(summary.replacen("Check ", "Handler ", 1)),
         };
         let limit = call.limits.output;
@@ -199,15 +198,8 @@ impl CheckModule {
             }
         };
         let completed = termination == Termination::Completed;
-        let mut outcome = Outcome {
-            state,
-            summary,
-            long_output,
-            metrics,
-            duration: run.duration,
-            termination,
-            truncated: false,
-        };
+        let mut outcome =
+            Outcome { state, summary, long_output, metrics, duration: run.duration, termination, truncated: false };
         fit_output(&mut outcome, limits);
         CheckRun { outcome, values: if completed { run.values } else { call.values.clone() } }
     }
@@ -477,7 +469,8 @@ fn trap(e: &wasmtime::Error, output: &str) -> Failure {
     if let Some(exit) = exit {
         return Failure::Trap {
             summary: format!("Check exited with {exit} instead of returning a result"),
-            details: output_details(output).unwrap_or_else(|| "A check must return from check(); it called wasi:cli/exit.".into()),
+            details: output_details(output)
+                .unwrap_or_else(|| "A check must return from check(); it called wasi:cli/exit.".into()),
         };
     }
     let summary = match panic_message(output) {

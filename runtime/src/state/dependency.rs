@@ -56,7 +56,11 @@ pub fn impose(current: &ObjectState, state: State, output: String, now: Time) ->
         attempt: 1,
         last_hard_state: state,
         last_check: Some(now),
-        last_state_change: if changed || current.last_state_change.is_none() { Some(now) } else { current.last_state_change },
+        last_state_change: if changed || current.last_state_change.is_none() {
+            Some(now)
+        } else {
+            current.last_state_change
+        },
         last_hard_state_change: if hard_changed || current.last_hard_state_change.is_none() {
             Some(now)
         } else {
@@ -93,7 +97,11 @@ pub fn restore(current: &ObjectState, saved: &ObjectState, now: Time) -> Transit
         last_state_change: if changed { Some(now) } else { current.last_state_change },
         last_hard_state_change: if hard_changed { Some(now) } else { current.last_hard_state_change },
         // A state restored once and saved again is not prefixed twice.
-        output: if saved.output.starts_with(RESTORED) { saved.output.clone() } else { format!("{RESTORED}{}", saved.output) },
+        output: if saved.output.starts_with(RESTORED) {
+            saved.output.clone()
+        } else {
+            format!("{RESTORED}{}", saved.output)
+        },
         long_output: saved.long_output.clone(),
         perfdata: Vec::new(),
         flapping: current.flapping,
@@ -131,7 +139,15 @@ mod tests {
             last_hard_state_change: Some(secs(0)),
             output: "WARNING - load 5".into(),
             long_output: Some("details".into()),
-            perfdata: vec![Metric { label: "load".into(), value: 5.0, uom: String::new(), warn: None, crit: None, min: None, max: None }],
+            perfdata: vec![Metric {
+                label: "load".into(),
+                value: 5.0,
+                uom: String::new(),
+                warn: None,
+                crit: None,
+                min: None,
+                max: None,
+            }],
             ..ObjectState::default()
         }
     }
@@ -146,8 +162,14 @@ mod tests {
     fn the_imposed_state_is_hard_attempt_one_without_perfdata() {
         let t = impose(&warning_soft(), State::Critical, host_failure("router"), secs(60));
         let s = &t.state;
-        assert_eq!((s.state, s.state_type, s.attempt, s.last_hard_state), (State::Critical, StateType::Hard, 1, State::Critical));
-        assert_eq!((s.last_check, s.last_state_change, s.last_hard_state_change), (Some(secs(60)), Some(secs(60)), Some(secs(60))));
+        assert_eq!(
+            (s.state, s.state_type, s.attempt, s.last_hard_state),
+            (State::Critical, StateType::Hard, 1, State::Critical)
+        );
+        assert_eq!(
+            (s.last_check, s.last_state_change, s.last_hard_state_change),
+            (Some(secs(60)), Some(secs(60)), Some(secs(60)))
+        );
         assert_eq!(s.output, "Dependency failure: router is DOWN");
         assert!(s.perfdata.is_empty() && s.long_output.is_none());
         assert_eq!(
@@ -165,13 +187,17 @@ mod tests {
         let failed = impose(&saved, State::Critical, host_failure("router"), secs(60)).state;
         let t = restore(&failed, &saved, secs(300));
         let s = &t.state;
-        assert_eq!((s.state, s.state_type, s.attempt, s.last_hard_state), (State::Warning, StateType::Soft, 2, State::Ok));
+        assert_eq!(
+            (s.state, s.state_type, s.attempt, s.last_hard_state),
+            (State::Warning, StateType::Soft, 2, State::Ok)
+        );
         assert_eq!(s.output, "Restored status: WARNING - load 5");
         assert_eq!(s.last_check, Some(secs(300)));
         assert_eq!(s.last_state_change, Some(secs(300)));
         assert!(s.perfdata.is_empty(), "no performance data from the prior state");
         assert_eq!(s.long_output.as_deref(), Some("details"));
-        let again = restore(&impose(&t.state, State::Critical, host_failure("router"), secs(400)).state, &t.state, secs(500));
+        let again =
+            restore(&impose(&t.state, State::Critical, host_failure("router"), secs(400)).state, &t.state, secs(500));
         assert_eq!(again.state.output, "Restored status: WARNING - load 5", "not prefixed twice");
         assert_eq!(
             t.events,

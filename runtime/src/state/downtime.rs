@@ -117,7 +117,8 @@ impl DowntimeRequest {
     /// Checks the request (not whether its object exists): `end` after
     /// `start`, a flexible duration of more than zero, an author.
     pub fn validate(&self) -> Result<(), Error> {
-        let invalid = |field: &'static str, reason: &str| Err(Error::InvalidRequest { field, reason: reason.to_string() });
+        let invalid =
+            |field: &'static str, reason: &str| Err(Error::InvalidRequest { field, reason: reason.to_string() });
         if self.host.trim().is_empty() {
             return invalid("host", "expected a host name, found an empty string");
         }
@@ -235,8 +236,13 @@ mod tests {
         assert!(!d.covers("web2", None));
         let host_only = Downtime::new(2, DowntimeRequest { with_services: false, ..request() });
         assert!(!host_only.covers("web1", Some("HTTP")));
-        let service = Downtime::new(3, DowntimeRequest { service: Some("HTTP".into()), with_services: false, ..request() });
-        assert!(service.covers("web1", Some("HTTP")) && !service.covers("web1", None) && !service.covers("web1", Some("SSH")));
+        let service =
+            Downtime::new(3, DowntimeRequest { service: Some("HTTP".into()), with_services: false, ..request() });
+        assert!(
+            service.covers("web1", Some("HTTP"))
+                && !service.covers("web1", None)
+                && !service.covers("web1", Some("SSH"))
+        );
         assert!(d.triggered_by("web1", None) && !d.triggered_by("web1", Some("HTTP")));
     }
 
@@ -265,7 +271,11 @@ mod tests {
     fn acknowledgements_clear_by_kind() {
         let normal = AckState { author: "a".into(), comment: "c".into(), sticky: false, time: Duration::ZERO };
         let sticky = AckState { sticky: true, ..normal.clone() };
-        let change = [StateEvent::StateChange { from: State::Warning, to: State::Critical, state_type: super::super::StateType::Soft }];
+        let change = [StateEvent::StateChange {
+            from: State::Warning,
+            to: State::Critical,
+            state_type: super::super::StateType::Soft,
+        }];
         assert!(ack_survives(&normal, &[], State::Critical));
         assert!(!ack_survives(&normal, &change, State::Critical));
         assert!(ack_survives(&sticky, &change, State::Critical));
@@ -277,10 +287,9 @@ mod tests {
         let json = serde_json::to_value(Downtime::new(7, request())).unwrap();
         assert_eq!(json["start"], 100.0);
         assert_eq!(json["flexible"], serde_json::Value::Null);
-        let r: DowntimeRequest = serde_json::from_str(
-            r#"{"host":"h","start":1.5,"end":9,"flexible":60,"author":"a","comment":""}"#,
-        )
-        .unwrap();
+        let r: DowntimeRequest =
+            serde_json::from_str(r#"{"host":"h","start":1.5,"end":9,"flexible":60,"author":"a","comment":""}"#)
+                .unwrap();
         assert_eq!((r.start, r.flexible), (Duration::from_millis(1500), Some(Duration::from_secs(60))));
         let e = serde_json::from_str::<DowntimeRequest>(r#"{"host":"h","start":-1,"end":9,"author":"a","comment":""}"#);
         assert!(e.unwrap_err().to_string().contains("expected seconds"));

@@ -253,8 +253,7 @@ pub fn process(current: &ObjectState, result: &ResultInput, now: Time, config: &
             next.last_hard_state_change = Some(now);
         }
     }
-    next.acknowledgement =
-        cur.acknowledgement.clone().filter(|ack| downtime::ack_survives(ack, &events, result.state));
+    next.acknowledgement = cur.acknowledgement.clone().filter(|ack| downtime::ack_survives(ack, &events, result.state));
     Transition { state: next, events }
 }
 

@@ -221,7 +221,13 @@ mod suppression_tests {
         assert_eq!(again, Some(problem()));
         // A recovery after it notifies nobody.
         let ok = ObjectState::default();
-        let (_, r) = decide(&after, &ok, &[StateEvent::HardStateChange { from: State::Critical, to: State::Ok }], t(30), &policy);
+        let (_, r) = decide(
+            &after,
+            &ok,
+            &[StateEvent::HardStateChange { from: State::Critical, to: State::Ok }],
+            t(30),
+            &policy,
+        );
         assert_eq!(r, None);
     }
 }

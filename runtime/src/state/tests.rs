@@ -163,10 +163,8 @@ fn renotification_interval_and_first_delay() {
     // Re-notify every 60 s while the HARD problem lasts.
     let every_minute = NotificationPolicy { interval: Duration::from_secs(60), first_delay: Duration::ZERO };
     let rows = lifecycle(Semantics::Opsview, &seq, every_minute);
-    let problems: Vec<u64> = rows
-        .iter()
-        .filter_map(|r| r.4.filter(|n| n.kind == NotificationKind::Problem).map(|_| r.0))
-        .collect();
+    let problems: Vec<u64> =
+        rows.iter().filter_map(|r| r.4.filter(|n| n.kind == NotificationKind::Problem).map(|_| r.0)).collect();
     // HARD at 71, then checks every 31 s: 102, 133 (62 s later), 164, 195 (62 s), 226.
     assert_eq!(problems, [71, 133, 195]);
 

@@ -32,21 +32,18 @@ impl StoreTx<'_> {
         let p = self.path;
         let Some(f) = failure else {
             self.conn
-                .prepare_cached("DELETE FROM object_dependency WHERE host = ?1 AND coalesce(service, x'') = coalesce(?2, x'')")
+                .prepare_cached(
+                    "DELETE FROM object_dependency WHERE host = ?1 AND coalesce(service, x'') = coalesce(?2, x'')",
+                )
                 .and_then(|mut s| s.execute(params![key.host, key.service]))
                 .map_err(sql_error(p, OP))?;
             return Ok(());
         };
-        let saved = f
-            .saved
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt {
-                path: p.to_string(),
-                table: "object_dependency",
-                detail: format!("cannot encode the saved state of {key:?}: {e}"),
-            })?;
+        let saved = f.saved.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt {
+            path: p.to_string(),
+            table: "object_dependency",
+            detail: format!("cannot encode the saved state of {key:?}: {e}"),
+        })?;
         self.conn
             .prepare_cached(
                 "INSERT INTO object_dependency (host, service, cause_host, cause_service, output, saved) \
@@ -87,14 +84,11 @@ impl Store {
         let mut out = HashMap::new();
         for row in rows {
             let (key, cause, output, saved) = row.map_err(sql_error(p, OP))?;
-            let saved = saved
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt {
-                    path: p.to_string(),
-                    table: "object_dependency",
-                    detail: format!("{key:?}: saved state: {e}"),
-                })?;
+            let saved = saved.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| StoreError::Corrupt {
+                path: p.to_string(),
+                table: "object_dependency",
+                detail: format!("{key:?}: saved state: {e}"),
+            })?;
             out.insert(key, DependencyFailure { cause, output, saved });
         }
         Ok(out)

@@ -462,8 +462,11 @@ impl Store {
         for row in rows {
             let (id, host, service, with_services, [start, end], [flexible, started], author, comment) =
                 row.map_err(sql_error(p, OP))?;
-            let corrupt =
-                |detail: String| StoreError::Corrupt { path: p.to_string(), table: "downtimes", detail: format!("id {id}: {detail}") };
+            let corrupt = |detail: String| StoreError::Corrupt {
+                path: p.to_string(),
+                table: "downtimes",
+                detail: format!("id {id}: {detail}"),
+            };
             let ns = |t: Option<i64>| t.map(from_ns).transpose();
             out.push(Downtime {
                 id: u64::try_from(id).map_err(|_| corrupt(format!("negative id {id}")))?,
@@ -511,7 +514,8 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (time, kind, state, reason) = row.map_err(sql_error(p, OP))?;
-            let corrupt = |detail: String| StoreError::Corrupt { path: p.to_string(), table: "suppressed_notifications", detail };
+            let corrupt =
+                |detail: String| StoreError::Corrupt { path: p.to_string(), table: "suppressed_notifications", detail };
             out.push(SuppressedRecord {
                 time: from_ns(time).map_err(corrupt)?,
                 kind: parse_kind(&kind).map_err(corrupt)?,
@@ -832,7 +836,14 @@ impl StoreTx<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .and_then(|mut s| {
-                s.execute(params![key.host, key.service, time, kind_str(record.kind), record.state.as_str(), record.reason])
+                s.execute(params![
+                    key.host,
+                    key.service,
+                    time,
+                    kind_str(record.kind),
+                    record.state.as_str(),
+                    record.reason
+                ])
             })
             .map(drop)
             .map_err(sql_error(self.path, OP))

@@ -211,7 +211,9 @@ fn migrate(conn: &mut Connection, path: &str, from: i64) -> Result<(), StoreErro
     const OP: &str = "upgrade the schema";
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql_error(path, OP))?;
     // Another process may have upgraded it between our look and our lock.
-    let now: i64 = tx.query_row("SELECT version FROM wasmon_schema WHERE id = 1", [], |r| r.get(0)).map_err(sql_error(path, OP))?;
+    let now: i64 = tx
+        .query_row("SELECT version FROM wasmon_schema WHERE id = 1", [], |r| r.get(0))
+        .map_err(sql_error(path, OP))?;
     if now != from {
         drop(tx);
         return prepare(conn, path);

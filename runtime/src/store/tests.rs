@@ -567,7 +567,11 @@ fn a_version_1_database_gets_the_dependency_table_with_its_data_intact() {
     assert_eq!(SCHEMA_VERSION, 3, "version 1, the dependency step, the suppression step");
     let loaded = store.load_objects().unwrap();
     let r = &loaded[&ObjectKey::service("web1", "HTTP")].state;
-    assert_eq!((r.state, r.state_type, r.attempt, r.output.as_str()), (State::Warning, StateType::Soft, 2, "slow"), "the data is intact");
+    assert_eq!(
+        (r.state, r.state_type, r.attempt, r.output.as_str()),
+        (State::Warning, StateType::Soft, 2, "slow"),
+        "the data is intact"
+    );
     assert!(store.load_dependencies().unwrap().is_empty());
 
     // The new table works: a failure with its saved state, then none.
@@ -617,7 +621,10 @@ fn a_version_1_database_is_upgraded_with_its_data() {
     let objects = store.load_objects().unwrap();
     let r = &objects[&key];
     assert_eq!((r.state.state, r.state.output.as_str(), r.state.last_check), (State::Critical, "down", Some(t(31, 0))));
-    assert_eq!(r.notify, NotifyState { problem_since: Some(t(20, 0)), problem_notified: true, last_notification: None });
+    assert_eq!(
+        r.notify,
+        NotifyState { problem_since: Some(t(20, 0)), problem_notified: true, last_notification: None }
+    );
     assert_eq!((r.state.flapping, r.state.acknowledgement.clone()), (Default::default(), None));
     assert_eq!(store.notifications(&key, 10).unwrap().len(), 1);
     assert_eq!(store.load_downtimes().unwrap(), (vec![], 0));

@@ -190,9 +190,8 @@ pub fn parse_meminfo(text: &str) -> io::Result<MemoryInfo> {
         };
         values.insert(key.trim(), bytes);
     }
-    let required = |key: &str| {
-        values.get(key).copied().ok_or_else(|| invalid("/proc/meminfo", format!("no {key} line")))
-    };
+    let required =
+        |key: &str| values.get(key).copied().ok_or_else(|| invalid("/proc/meminfo", format!("no {key} line")));
     let mem_free = required("MemFree")?;
     let buffers = values.get("Buffers").copied().unwrap_or(0);
     let cached = values.get("Cached").copied().unwrap_or(0);
@@ -232,11 +231,10 @@ pub fn unescape_octal(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
-        {
-            let value = u32::from(bytes[i + 1] - b'0') * 64 + u32::from(bytes[i + 2] - b'0') * 8 + u32::from(bytes[i + 3] - b'0');
+        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+            let value = u32::from(bytes[i + 1] - b'0') * 64
+                + u32::from(bytes[i + 2] - b'0') * 8
+                + u32::from(bytes[i + 3] - b'0');
             if let Ok(byte) = u8::try_from(value) {
                 out.push(byte);
                 i += 4;
@@ -371,7 +369,8 @@ Hugepagesize:       2048 kB
 
     #[test]
     fn meminfo_without_memavailable_estimates_it() {
-        let old: String = MEMINFO.lines().filter(|l| !l.starts_with("MemAvailable")).map(|l| format!("{l}\n")).collect();
+        let old: String =
+            MEMINFO.lines().filter(|l| !l.starts_with("MemAvailable")).map(|l| format!("{l}\n")).collect();
         let m = parse_meminfo(&old).unwrap();
         assert_eq!(m.mem_available, (307_252 + 372_364 + 4_505_784) * 1024);
     }
@@ -416,10 +415,7 @@ Hugepagesize:       2048 kB
     fn mountinfo_fields_and_escapes() {
         let mounts = parse_mountinfo(MOUNTINFO).unwrap();
         assert_eq!(mounts.len(), 9);
-        assert_eq!(
-            mounts[2],
-            Mount { mount_point: "/".into(), device: "/dev/vda".into(), fs_type: "ext4".into() }
-        );
+        assert_eq!(mounts[2], Mount { mount_point: "/".into(), device: "/dev/vda".into(), fs_type: "ext4".into() });
         // Optional fields (shared:20 master:7) before the separator are skipped.
         assert_eq!(
             mounts[6],
@@ -432,16 +428,32 @@ Hugepagesize:       2048 kB
     #[test]
     fn selection_drops_pseudo_filesystems_and_overmounts() {
         let selected = select_mounts(parse_mountinfo(MOUNTINFO).unwrap());
-        let points: Vec<(&str, &str)> =
-            selected.iter().map(|m| (m.mount_point.as_str(), m.fs_type.as_str())).collect();
+        let points: Vec<(&str, &str)> = selected.iter().map(|m| (m.mount_point.as_str(), m.fs_type.as_str())).collect();
         assert_eq!(points, [("/", "ext4"), ("/run", "tmpfs"), ("/mnt/backup disk", "ext4"), ("/data", "tmpfs")]);
     }
 
     #[test]
     fn pseudo_list() {
-        for t in ["proc", "sysfs", "cgroup", "cgroup2", "devpts", "securityfs", "debugfs", "tracefs", "mqueue",
-            "pstore", "bpf", "configfs", "fusectl", "hugetlbfs", "autofs", "binfmt_misc", "nsfs", "rpc_pipefs"]
-        {
+        for t in [
+            "proc",
+            "sysfs",
+            "cgroup",
+            "cgroup2",
+            "devpts",
+            "securityfs",
+            "debugfs",
+            "tracefs",
+            "mqueue",
+            "pstore",
+            "bpf",
+            "configfs",
+            "fusectl",
+            "hugetlbfs",
+            "autofs",
+            "binfmt_misc",
+            "nsfs",
+            "rpc_pipefs",
+        ] {
             assert!(is_pseudo(t), "{t}");
         }
         for t in ["ext4", "xfs", "tmpfs", "overlay", "btrfs", "nfs"] {

@@ -45,9 +45,17 @@ fn the_shipped_packs_build_install_list_and_show() {
     let out = wasmon(&["pack", "install", s(&linux), "--packs-dir", s(&packs)]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with(&format!("installed linux-basics 1.0.0 in {}", packs.join("linux-basics").display())), "{text}");
+    assert!(
+        text.starts_with(&format!("installed linux-basics 1.0.0 in {}", packs.join("linux-basics").display())),
+        "{text}"
+    );
     // The grants are printed: a pack cannot widen them silently.
-    assert!(text.contains("check disk: granted the system interface (load, memory, filesystems, uptime); grants: system, no-target"), "{text}");
+    assert!(
+        text.contains(
+            "check disk: granted the system interface (load, memory, filesystems, uptime); grants: system, no-target"
+        ),
+        "{text}"
+    );
     assert!(packs.join("linux-basics/pack.toml").is_file());
     for check in ["load", "memory", "disk", "uptime"] {
         assert!(packs.join(format!("linux-basics/checks/{check}.wasm")).is_file(), "{check}");
@@ -58,7 +66,11 @@ fn the_shipped_packs_build_install_list_and_show() {
     std::fs::write(&config, "[[host]]\nname = \"web1\"\naddress = \"127.0.0.1\"\n").unwrap();
     let out = wasmon(&["pack", "install", s(&web), "--config", s(&config)]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("check dns: granted connections to the host's address, name lookups; grants: dns"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("check dns: granted connections to the host's address, name lookups; grants: dns"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = wasmon(&["pack", "list", "--packs-dir", s(&packs)]);
     assert_eq!(code(&out), 0);
@@ -79,8 +91,14 @@ fn the_shipped_packs_build_install_list_and_show() {
     let text = stdout(&out);
     assert!(text.starts_with("linux-basics 1.0.0\n"), "{text}");
     assert!(text.contains("    uptime 0.1.0, the standard check uptime: Linux: uptime since the last boot\n        granted: the system interface (load, memory, filesystems, uptime); grants: system, no-target"), "{text}");
-    assert!(text.contains("    Disk {item}: check disk, one per discovered item, include /*, exclude /snap/* /boot/efi"), "{text}");
-    assert!(text.contains("    Load: check load\n        params: critical=4.0,3.0,2.0 percpu=true warning=2.0,1.5,1.0"), "{text}");
+    assert!(
+        text.contains("    Disk {item}: check disk, one per discovered item, include /*, exclude /snap/* /boot/efi"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    Load: check load\n        params: critical=4.0,3.0,2.0 percpu=true warning=2.0,1.5,1.0"),
+        "{text}"
+    );
 
     let out = wasmon(&["pack", "show", "web-basics", "--packs-dir", s(&packs), "-f", "json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
@@ -90,7 +108,14 @@ fn the_shipped_packs_build_install_list_and_show() {
 
     let out = wasmon(&["pack", "show", "nope", "--packs-dir", s(&packs)]);
     assert_eq!(code(&out), 3);
-    assert!(stderr(&out).contains(&format!("no pack \"nope\" is installed in {} (installed: linux-basics, web-basics", packs.display())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "no pack \"nope\" is installed in {} (installed: linux-basics, web-basics",
+            packs.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -116,7 +141,11 @@ fn a_newer_version_replaces_the_installed_one() {
     assert!(packs.join("mini/checks/load.wasm").is_file());
     let out = wasmon(&["pack", "install", s(&v2), "--packs-dir", s(&packs)]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("installed mini 1.1.0 in ") && stdout(&out).contains("(replacing 1.0.0)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("installed mini 1.1.0 in ") && stdout(&out).contains("(replacing 1.0.0)"),
+        "{}",
+        stdout(&out)
+    );
     // A widened grant is said out loud.
     assert!(stderr(&out).contains("check dummy is granted more than before: dns"), "{}", stderr(&out));
     let out = wasmon(&["pack", "list", "--packs-dir", s(&packs)]);
@@ -142,8 +171,16 @@ fn bad_manifests_are_refused_with_file_line_and_key() {
     assert_eq!(code(&out), 3);
     let err = stderr(&out);
     let f = file.display();
-    assert!(err.contains(&format!("{f}:4:1: pack: unknown key 'colour' (expected one of: name, version, description, check, service)")), "{err}");
-    assert!(err.contains(&format!("{f}:11:8: check \"nosuch\": key 'component': no standard check named \"nosuch\"")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{f}:4:1: pack: unknown key 'colour' (expected one of: name, version, description, check, service)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:11:8: check \"nosuch\": key 'component': no standard check named \"nosuch\"")),
+        "{err}"
+    );
 
     // Structure right, meaning wrong: reported after the components loaded.
     std::fs::write(
@@ -154,12 +191,30 @@ fn bad_manifests_are_refused_with_file_line_and_key() {
     let out = wasmon(&["pack", "build", s(&src)]);
     assert_eq!(code(&out), 3);
     let err = stderr(&out);
-    assert!(err.contains(&format!("{f}:1:8: pack: key 'name': expected lower-case letters, digits and '-', found \"Bad Pack\"")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{f}:1:8: pack: key 'name': expected lower-case letters, digits and '-', found \"Bad Pack\""
+        )),
+        "{err}"
+    );
     assert!(err.contains(&format!("{f}:2:11: pack: key 'version': expected a version MAJOR.MINOR.PATCH")), "{err}");
     assert!(err.contains(&format!("{f}:7:12: check \"load\": key 'params.warnig': check \"load\" has no parameter 'warnig' (it takes: warning, critical, percpu)")), "{err}");
-    assert!(err.contains(&format!("{f}:11:9: service \"Load\": key 'check': no check named \"lod\" in this pack (checks: load)")), "{err}");
-    assert!(err.contains(&format!("{f}:14:8: service \"Disk\": key 'name': a service with discover = true needs \"{{item}}\" in its name")), "{err}");
-    assert!(err.contains(&format!("{f}:16:12: service \"Disk\": key 'discover': check \"load\" does not discover items")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{f}:11:9: service \"Load\": key 'check': no check named \"lod\" in this pack (checks: load)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{f}:14:8: service \"Disk\": key 'name': a service with discover = true needs \"{{item}}\" in its name"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:16:12: service \"Disk\": key 'discover': check \"load\" does not discover items")),
+        "{err}"
+    );
     assert!(stderr(&out).contains("problems found"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -179,7 +234,13 @@ fn a_broken_component_is_refused_at_build_and_at_install() {
     let out = wasmon(&["pack", "build", s(&src)]);
     assert_eq!(code(&out), 3);
     let err = stderr(&out);
-    assert!(err.contains(&format!("{}:7:13: check \"broken\": key 'component': the component does not load", src.join("pack.toml").display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:7:13: check \"broken\": key 'component': the component does not load",
+            src.join("pack.toml").display()
+        )),
+        "{err}"
+    );
 
     // A pack file whose manifest is right but whose component is not (made
     // by hand: `wasmon pack build` would not write it).
@@ -202,7 +263,15 @@ fn a_broken_component_is_refused_at_build_and_at_install() {
     let packs = dir.join("packs");
     let out = wasmon(&["pack", "install", s(&file), "--packs-dir", s(&packs)]);
     assert_eq!(code(&out), 3);
-    assert!(stderr(&out).contains(&format!("{} is refused: {}: check \"dummy\": checks/dummy.wasm: the component does not load", file.display(), file.display())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{} is refused: {}: check \"dummy\": checks/dummy.wasm: the component does not load",
+            file.display(),
+            file.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
     assert!(!packs.join("broken").exists(), "nothing is installed");
 
     // A component changed after the build: its digest no longer matches.
@@ -251,10 +320,18 @@ fn validate_expands_packs_and_names_one_that_is_not_installed() {
     let err = stderr(&out);
     let f = config.display();
     assert!(
-        err.contains(&format!("{f}:3:26: host \"here\": key 'packs': no pack \"web-basics\" is installed in {} (installed: linux-basics;", packs.display())),
+        err.contains(&format!(
+            "{f}:3:26: host \"here\": key 'packs': no pack \"web-basics\" is installed in {} (installed: linux-basics;",
+            packs.display()
+        )),
         "{err}"
     );
-    assert!(err.contains(&format!("{f}:4:36: host \"here\": key 'pack_params.linux-basics.warnig': no check of pack \"linux-basics\"")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{f}:4:36: host \"here\": key 'pack_params.linux-basics.warnig': no check of pack \"linux-basics\""
+        )),
+        "{err}"
+    );
     assert!(err.contains(&format!("{f}:4:87: host \"here\": key 'pack_params.linux-basics.Nope': pack \"linux-basics\" has no service \"Nope\"")), "{err}");
     assert!(!err.contains("key 'pack_params.linux-basics.Disk {item}"), "a good override is no problem: {err}");
     let _ = std::fs::remove_dir_all(&dir);

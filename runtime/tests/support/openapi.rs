@@ -37,10 +37,15 @@ impl Doc {
     pub fn template_for(&self, path: &str) -> Option<String> {
         let path = path.split('?').next().unwrap_or(path);
         let parts: Vec<&str> = path.split('/').collect();
-        self.0["paths"].as_object()?.keys().find(|t| {
-            let tparts: Vec<&str> = t.split('/').collect();
-            tparts.len() == parts.len() && tparts.iter().zip(&parts).all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
-        }).cloned()
+        self.0["paths"]
+            .as_object()?
+            .keys()
+            .find(|t| {
+                let tparts: Vec<&str> = t.split('/').collect();
+                tparts.len() == parts.len()
+                    && tparts.iter().zip(&parts).all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
+            })
+            .cloned()
     }
 
     /// Follows a `$ref` (local ones only).
@@ -83,7 +88,9 @@ impl Doc {
         if op.is_null() {
             return Err(format!("{method} {template} is not documented"));
         }
-        let response = op["responses"].get(status.to_string()).ok_or_else(|| format!("{method} {template}: status {status} is not documented"))?;
+        let response = op["responses"]
+            .get(status.to_string())
+            .ok_or_else(|| format!("{method} {template}: status {status} is not documented"))?;
         let response = self.resolve(response)?;
         let Some(schema) = response.pointer("/content/application~1json/schema") else {
             return Err(format!("{method} {template}: status {status} documents no JSON body"));

@@ -202,7 +202,8 @@ fn cpu_time() -> Result<Duration, Failure> {
     // stime are fields 14 and 15, in clock ticks.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).context("unexpected /proc/self/stat")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11..13).context("unexpected /proc/self/stat")?.iter().filter_map(|f| f.parse::<u64>().ok()).sum();
+    let ticks: u64 =
+        fields.get(11..13).context("unexpected /proc/self/stat")?.iter().filter_map(|f| f.parse::<u64>().ok()).sum();
     let per_second = rustix::param::clock_ticks_per_second();
     Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
 }

@@ -8,9 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use wasmon_runtime::output::JsonOutcome;
-use wasmon_runtime::{
-    CheckCall, CheckInfo, CheckModule, DiscoverCall, Grants, Limits, Sandbox, State, Target, Values,
-};
+use wasmon_runtime::{CheckCall, CheckInfo, CheckModule, DiscoverCall, Grants, Limits, Sandbox, State, Target, Values};
 
 /// Prints a line to stdout. A closed stdout (`wasmon check … | head -1`)
 /// is not a failure: the exit code still gives the state.
@@ -285,10 +283,16 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     // `validate` and `pack` need no multi-threaded runtime; they set up a
     // sandbox only when they run wasm (discovery, building, installing).
     if let Command::Validate(args) = &cli.command {
-        return validate(args, if cli.no_cache { None } else { cli.cache_dir.clone().or_else(wasmon_runtime::default_cache_dir) });
+        return validate(
+            args,
+            if cli.no_cache { None } else { cli.cache_dir.clone().or_else(wasmon_runtime::default_cache_dir) },
+        );
     }
     if let Command::Pack(args) = cli.command {
-        return crate::pack::run(args, if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) });
+        return crate::pack::run(
+            args,
+            if cli.no_cache { None } else { cli.cache_dir.or_else(wasmon_runtime::default_cache_dir) },
+        );
     }
     let config = match &cli.command {
         Command::Simulate(args) => Some(load_config(&args.config)?),
@@ -337,7 +341,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Discover(args) => discover(&sandbox, args).await,
             Command::Simulate(args) => simulate(&sandbox, &config.expect("loaded above"), args).await,
             Command::Run(args) => daemon(&sandbox, &config.expect("loaded above"), !args.no_watch).await,
-            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) | Command::Submit(_) => unreachable!("handled above"),
+            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) | Command::Submit(_) => {
+                unreachable!("handled above")
+            }
         }
     })
 }
@@ -444,14 +450,19 @@ async fn discover(sandbox: &Sandbox, args: DiscoverArgs) -> Result<u8, Failure> 
     Ok(0)
 }
 
-async fn simulate(sandbox: &Sandbox, config: &wasmon_runtime::config::Config, args: SimulateArgs) -> Result<u8, Failure> {
+async fn simulate(
+    sandbox: &Sandbox,
+    config: &wasmon_runtime::config::Config,
+    args: SimulateArgs,
+) -> Result<u8, Failure> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // The first write error (a closed pipe) is kept and reported after the run.
     let mut written: std::io::Result<()> = Ok(());
     wasmon_runtime::engine::simulate(config, sandbox, args.duration, |event| {
         if written.is_ok() {
-            written = serde_json::to_string(event).map_err(std::io::Error::from).and_then(|line| writeln!(out, "{line}"));
+            written =
+                serde_json::to_string(event).map_err(std::io::Error::from).and_then(|line| writeln!(out, "{line}"));
         }
     })
     .await?;
@@ -465,7 +476,10 @@ fn validate(args: &ValidateArgs, cache_dir: Option<PathBuf>) -> Result<u8, Failu
     let mut c = load_config(&args.config)?;
     if c.hosts.iter().any(|h| !h.packs.is_empty()) {
         // Discovery runs the packs' checks: a sandbox and a runtime.
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
         runtime.block_on(async {
             let sandbox = wasmon_runtime::Monitor::sandbox_for(&c).cache_dir(cache_dir).build()?;
             wasmon_runtime::pack::expand(&mut c, &sandbox).await
@@ -694,16 +708,18 @@ fn resolve(host: &str) -> anyhow::Result<IpAddr> {
     if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
         return Ok(ip);
     }
-    let mut addrs = (host, 0)
-        .to_socket_addrs()
-        .with_context(|| format!("-H '{host}': cannot resolve the host name"))?;
+    let mut addrs =
+        (host, 0).to_socket_addrs().with_context(|| format!("-H '{host}': cannot resolve the host name"))?;
     addrs.next().map(|a| a.ip()).ok_or_else(|| anyhow!("-H '{host}': the host name has no addresses"))
 }
 
 fn load_values(path: &Path) -> anyhow::Result<Values> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).with_context(|| {
-            format!("--state-file {}: not a value store written by wasmon (expected a JSON object of byte arrays)", path.display())
+            format!(
+                "--state-file {}: not a value store written by wasmon (expected a JSON object of byte arrays)",
+                path.display()
+            )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Values::new()),
         Err(e) => Err(e).with_context(|| format!("--state-file {}: cannot read it", path.display())),
@@ -744,7 +760,9 @@ fn parse_size(s: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 1 << 30,
         u => return Err(format!("'{s}': unknown unit '{u}' (expected B, KiB, MiB or GiB)")),
     };
-    n.checked_mul(mult).filter(|&b| b > 0).ok_or_else(|| format!("'{s}': the size must be more than zero and fit in memory"))
+    n.checked_mul(mult)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("'{s}': the size must be more than zero and fit in memory"))
 }
 
 fn parse_state(s: &str) -> Result<State, String> {

@@ -108,7 +108,8 @@ where
     F: FnOnce(Sandbox) -> Fut,
     Fut: std::future::Future<Output = Result<u8, Failure>>,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let sandbox = Sandbox::builder().cache_dir(cache_dir).max_concurrency(4).build()?;
         f(sandbox).await
@@ -130,7 +131,9 @@ fn problems(e: wasmon_runtime::Error, what: &str) -> Failure {
 }
 
 async fn build(sandbox: &Sandbox, args: BuildArgs) -> Result<u8, Failure> {
-    let built = pack::build(&args.dir, sandbox).await.map_err(|e| problems(e, &format!("{} is no valid pack source", args.dir.display())))?;
+    let built = pack::build(&args.dir, sandbox)
+        .await
+        .map_err(|e| problems(e, &format!("{} is no valid pack source", args.dir.display())))?;
     let out = args.output.unwrap_or_else(|| PathBuf::from(built.file_name()));
     let bytes = built.to_bytes()?;
     std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
@@ -148,21 +151,32 @@ async fn build(sandbox: &Sandbox, args: BuildArgs) -> Result<u8, Failure> {
 
 async fn install(sandbox: &Sandbox, args: InstallArgs) -> Result<u8, Failure> {
     let dir = packs_dir(&args.dir)?;
-    let built = pack::read_file(&args.file, sandbox).await.map_err(|e| problems(e, &format!("{} is refused", args.file.display())))?;
+    let built = pack::read_file(&args.file, sandbox)
+        .await
+        .map_err(|e| problems(e, &format!("{} is refused", args.file.display())))?;
     let replaced = pack::install(&built, &dir)?;
     let m = &built.manifest;
     match &replaced.previous {
-        Some(old) => outln!("installed {} {} in {} (replacing {})", m.name, m.version, dir.join(&m.name).display(), old.version),
+        Some(old) => {
+            outln!("installed {} {} in {} (replacing {})", m.name, m.version, dir.join(&m.name).display(), old.version)
+        }
         None => outln!("installed {} {} in {}", m.name, m.version, dir.join(&m.name).display()),
     }
     // A pack never widens grants silently: say what every check gets.
     for check in &m.checks {
         outln!("  check {}: granted {}", check.name, granted(&m.grants(&check.name)));
-        let before: Vec<String> = replaced.previous.as_ref().and_then(|o| o.check(&check.name)).map(|c| c.grants.clone()).unwrap_or_default();
+        let before: Vec<String> =
+            replaced.previous.as_ref().and_then(|o| o.check(&check.name)).map(|c| c.grants.clone()).unwrap_or_default();
         let new: Vec<&String> = check.grants.iter().filter(|g| !before.contains(g)).collect();
         if replaced.previous.is_some() && !new.is_empty() {
             let new: Vec<&str> = new.iter().map(|g| g.as_str()).collect();
-            eprintln!("wasmon: warning: pack {} {}: check {} is granted more than before: {}", m.name, m.version, check.name, new.join(", "));
+            eprintln!(
+                "wasmon: warning: pack {} {}: check {} is granted more than before: {}",
+                m.name,
+                m.version,
+                check.name,
+                new.join(", ")
+            );
         }
     }
     Ok(0)

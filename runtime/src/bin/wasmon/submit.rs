@@ -68,7 +68,8 @@ async fn send(args: SubmitArgs) -> anyhow::Result<u8> {
         }),
     };
     let url = format!("{base}/api/v1/results");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().context("cannot set up the HTTP client")?;
+    let client =
+        reqwest::Client::builder().timeout(Duration::from_secs(60)).build().context("cannot set up the HTTP client")?;
     let response = client
         .post(&url)
         .bearer_auth(token.trim())
@@ -94,7 +95,11 @@ async fn send(args: SubmitArgs) -> anyhow::Result<u8> {
             Some(event) => print_line(&describe(event)),
             None => {
                 rejected += 1;
-                eprintln!("wasmon: result {} refused: {}", i + 1, item["error"].as_str().unwrap_or("(no reason given)"));
+                eprintln!(
+                    "wasmon: result {} refused: {}",
+                    i + 1,
+                    item["error"].as_str().unwrap_or("(no reason given)")
+                );
             }
         }
     }
@@ -153,7 +158,8 @@ fn read_batch(path: &std::path::Path) -> anyhow::Result<Vec<Value>> {
             if line.trim().is_empty() {
                 continue;
             }
-            items.push(serde_json::from_str(line).with_context(|| format!("--batch {name}: line {}: not JSON", i + 1))?);
+            items
+                .push(serde_json::from_str(line).with_context(|| format!("--batch {name}: line {}: not JSON", i + 1))?);
         }
         items
     };

@@ -48,7 +48,12 @@ impl Reader<'_> {
                     let mut secrets: HashMap<String, String> = HashMap::new();
                     for (i, item) in items.iter().enumerate() {
                         let Some(t) = item.get_ref().as_table() else {
-                            self.bad(item.span(), cx, "token", format!("expected {expected}, found {}", describe(item)));
+                            self.bad(
+                                item.span(),
+                                cx,
+                                "token",
+                                format!("expected {expected}, found {}", describe(item)),
+                            );
                             ok = false;
                             continue;
                         };
@@ -63,7 +68,12 @@ impl Reader<'_> {
                         }
                         if let Some(first) = secrets.insert(token.secret.expose().to_string(), token.name.clone()) {
                             // Which name a request is logged under would be a guess.
-                            self.bad(name_span, &context, "token", format!("the same token as [[api.token]] \"{first}\""));
+                            self.bad(
+                                name_span,
+                                &context,
+                                "token",
+                                format!("the same token as [[api.token]] \"{first}\""),
+                            );
                             ok = false;
                             continue;
                         }
@@ -77,7 +87,10 @@ impl Reader<'_> {
             }
         }
         if table.get("listen").is_none() {
-            self.problem(value.span(), format!("{cx}: missing key 'listen' (expected an IP address and port such as \"127.0.0.1:8642\")"));
+            self.problem(
+                value.span(),
+                format!("{cx}: missing key 'listen' (expected an IP address and port such as \"127.0.0.1:8642\")"),
+            );
             ok = false;
         }
         match (ok, listen) {
@@ -87,7 +100,12 @@ impl Reader<'_> {
     }
 
     /// One `[[api.token]]` and the span of its name.
-    fn token(&mut self, index: usize, value: &Val<'_>, table: &toml::de::DeTable<'_>) -> Option<(ApiToken, std::ops::Range<usize>)> {
+    fn token(
+        &mut self,
+        index: usize,
+        value: &Val<'_>,
+        table: &toml::de::DeTable<'_>,
+    ) -> Option<(ApiToken, std::ops::Range<usize>)> {
         let name = table.get("name").and_then(|v| v.get_ref().as_str()).map(str::to_string);
         let context = match &name {
             Some(n) => format!("[[api.token]] \"{n}\""),
@@ -121,11 +139,21 @@ impl Reader<'_> {
                     match std::env::var(&var) {
                         Ok(s) if !s.trim().is_empty() => secret = Some(s),
                         Ok(_) => {
-                            self.bad(v.span(), cx, k, format!("the environment variable {var} is empty (expected the token)"));
+                            self.bad(
+                                v.span(),
+                                cx,
+                                k,
+                                format!("the environment variable {var} is empty (expected the token)"),
+                            );
                             ok = false;
                         }
                         Err(_) => {
-                            self.bad(v.span(), cx, k, format!("the environment variable {var} is not set (expected the token in it)"));
+                            self.bad(
+                                v.span(),
+                                cx,
+                                k,
+                                format!("the environment variable {var} is not set (expected the token in it)"),
+                            );
                             ok = false;
                         }
                     }
@@ -141,7 +169,12 @@ impl Reader<'_> {
                                 "read" => scopes.push(Scope::Read),
                                 "write" => scopes.push(Scope::Write),
                                 other => {
-                                    self.bad(s.span(), cx, k, format!("expected \"read\" or \"write\", found \"{other}\""));
+                                    self.bad(
+                                        s.span(),
+                                        cx,
+                                        k,
+                                        format!("expected \"read\" or \"write\", found \"{other}\""),
+                                    );
                                     ok = false;
                                 }
                             }
@@ -175,7 +208,9 @@ impl Reader<'_> {
         }
         scopes.dedup();
         match (ok, name, secret, name_span) {
-            (true, Some(name), Some(secret), Some(span)) => Some((ApiToken { name, secret: Secret::new(secret), scopes }, span)),
+            (true, Some(name), Some(secret), Some(span)) => {
+                Some((ApiToken { name, secret: Secret::new(secret), scopes }, span))
+            }
             _ => None,
         }
     }
@@ -227,7 +262,9 @@ mod tests {
         unsafe { std::env::set_var("WASMON_TEST_API_TOKEN_SET", "from-env") };
         let a = api("[api]\nlisten = \"127.0.0.1:1\"\n[[api.token]]\nname = \"ci\"\ntoken_env = \"WASMON_TEST_API_TOKEN_SET\"\nscopes = [\"write\"]\n").unwrap();
         assert_eq!(a.tokens[0].secret.expose(), "from-env");
-        let p = problems("[api]\nlisten = \"127.0.0.1:1\"\n[[api.token]]\nname = \"ci\"\ntoken_env = \"WASMON_TEST_API_TOKEN_UNSET\"\nscopes = [\"write\"]\n");
+        let p = problems(
+            "[api]\nlisten = \"127.0.0.1:1\"\n[[api.token]]\nname = \"ci\"\ntoken_env = \"WASMON_TEST_API_TOKEN_UNSET\"\nscopes = [\"write\"]\n",
+        );
         assert_eq!(
             p,
             [(5, "[[api.token]] \"ci\": key 'token_env': the environment variable WASMON_TEST_API_TOKEN_UNSET is not set (expected the token in it)".to_string())]
@@ -236,7 +273,13 @@ mod tests {
 
     #[test]
     fn every_problem_names_its_line_and_key() {
-        assert_eq!(problems("[api]\nmax_body = \"1MiB\"\n"), [(1, "[api]: missing key 'listen' (expected an IP address and port such as \"127.0.0.1:8642\")".to_string())]);
+        assert_eq!(
+            problems("[api]\nmax_body = \"1MiB\"\n"),
+            [(
+                1,
+                "[api]: missing key 'listen' (expected an IP address and port such as \"127.0.0.1:8642\")".to_string()
+            )]
+        );
         let p = problems(
             "[api]\nlisten = \"localhost\"\nmax_body = \"lots\"\nport = 1\n\n\
              [[api.token]]\nname = \"ci\"\ntoken = \"a\"\nscopes = [\"read\", \"admin\"]\n\n\
@@ -246,12 +289,21 @@ mod tests {
              [[api.token]]\nname = \"same\"\ntoken = \"b\"\nscopes = [\"read\"]\n",
         );
         let expected: &[(usize, &str)] = &[
-            (2, "[api]: key 'listen': expected an IP address and port such as \"127.0.0.1:8642\" or \"[::1]:8642\", found \"localhost\""),
-            (3, "[api]: key 'max_body': expected a size such as \"64MiB\", \"16KiB\" or 65536 (more than zero; units B, KiB, MiB, GiB), found \"lots\""),
+            (
+                2,
+                "[api]: key 'listen': expected an IP address and port such as \"127.0.0.1:8642\" or \"[::1]:8642\", found \"localhost\"",
+            ),
+            (
+                3,
+                "[api]: key 'max_body': expected a size such as \"64MiB\", \"16KiB\" or 65536 (more than zero; units B, KiB, MiB, GiB), found \"lots\"",
+            ),
             (4, "[api]: unknown key 'port' in [api] (expected one of: listen, max_body, token)"),
             (9, "[[api.token]] \"ci\": key 'scopes': expected \"read\" or \"write\", found \"admin\""),
             (19, "[[api.token]] \"two\": key 'token_env': give 'token' or 'token_env', not both"),
-            (22, "[[api.token]] \"none\": missing key 'token' or 'token_env' (expected the token, or the environment variable that holds it)"),
+            (
+                22,
+                "[[api.token]] \"none\": missing key 'token' or 'token_env' (expected the token, or the environment variable that holds it)",
+            ),
             (24, "[[api.token]] \"none\": key 'scopes': expected \"read\" and/or \"write\", found an empty list"),
             (27, "[[api.token]] \"same\": key 'token': the same token as [[api.token]] \"ci\""),
         ];
@@ -261,6 +313,12 @@ mod tests {
             "[api]\nlisten = \"127.0.0.1:1\"\n[[api.token]]\nname = \"ci\"\ntoken = \"a\"\nscopes = [\"read\"]\n\
              [[api.token]]\nname = \"ci\"\ntoken = \"b\"\nscopes = [\"read\"]\n",
         );
-        assert_eq!(p, [(8, "[[api.token]] \"ci\": key 'name': duplicate token name \"ci\" (first defined on line 6)".to_string())]);
+        assert_eq!(
+            p,
+            [(
+                8,
+                "[[api.token]] \"ci\": key 'name': duplicate token name \"ci\" (first defined on line 6)".to_string()
+            )]
+        );
     }
 }

@@ -19,25 +19,45 @@ impl Reader<'_> {
                     continue;
                 }
                 match pack::open(&self.packs_dir, name.get_ref()) {
-                    Ok(installed) => out.push((HostPack { name: name.get_ref().clone(), ..HostPack::default() }, installed)),
+                    Ok(installed) => {
+                        out.push((HostPack { name: name.get_ref().clone(), ..HostPack::default() }, installed))
+                    }
                     Err(e) => self.bad(name.span(), cx, "packs", e.to_string().replace('\n', "; ")),
                 }
             }
         }
         let Some(v) = pack_params else { return out.into_iter().map(|(p, _)| p).collect() };
         let Some(table) = v.get_ref().as_table() else {
-            self.bad(v.span(), cx, "pack_params", format!("expected a table such as {{ \"linux-basics\" = {{ warning = \"85%\" }} }}, found {}", describe(v)));
+            self.bad(
+                v.span(),
+                cx,
+                "pack_params",
+                format!(
+                    "expected a table such as {{ \"linux-basics\" = {{ warning = \"85%\" }} }}, found {}",
+                    describe(v)
+                ),
+            );
             return out.into_iter().map(|(p, _)| p).collect();
         };
         for (name, overrides) in sorted(table) {
             let key = format!("pack_params.{}", name.get_ref());
             let Some((host_pack, installed)) = out.iter_mut().find(|(p, _)| p.name == *name.get_ref()) else {
                 let names: Vec<String> = out.iter().map(|(p, _)| p.name.clone()).collect();
-                self.bad(name.span(), cx, &key, format!("pack \"{}\" is not in this host's 'packs' ({})", name.get_ref(), list(&names, "packs")));
+                self.bad(
+                    name.span(),
+                    cx,
+                    &key,
+                    format!("pack \"{}\" is not in this host's 'packs' ({})", name.get_ref(), list(&names, "packs")),
+                );
                 continue;
             };
             let Some(overrides) = overrides.get_ref().as_table() else {
-                self.bad(overrides.span(), cx, &key, format!("expected a table of parameters, found {}", describe(overrides)));
+                self.bad(
+                    overrides.span(),
+                    cx,
+                    &key,
+                    format!("expected a table of parameters, found {}", describe(overrides)),
+                );
                 continue;
             };
             let manifest = &installed.manifest;
@@ -47,10 +67,21 @@ impl Reader<'_> {
                 let key = format!("{key}.{}", k.get_ref());
                 if let Some(inner) = value.get_ref().as_table() {
                     // Overrides of some services: a template name or one service's name.
-                    let templates: Vec<_> = manifest.services.iter().filter(|t| t.name == *k.get_ref() || t.names(k.get_ref())).collect();
+                    let templates: Vec<_> =
+                        manifest.services.iter().filter(|t| t.name == *k.get_ref() || t.names(k.get_ref())).collect();
                     if templates.is_empty() {
                         let names: Vec<String> = manifest.services.iter().map(|t| t.name.clone()).collect();
-                        self.bad(k.span(), cx, &key, format!("pack \"{}\" has no service \"{}\" ({})", manifest.name, k.get_ref(), list(&names, "services")));
+                        self.bad(
+                            k.span(),
+                            cx,
+                            &key,
+                            format!(
+                                "pack \"{}\" has no service \"{}\" ({})",
+                                manifest.name,
+                                k.get_ref(),
+                                list(&names, "services")
+                            ),
+                        );
                         continue;
                     }
                     let mut list = Vec::new();
@@ -70,13 +101,18 @@ impl Reader<'_> {
                     // One parameter for every service whose check takes it.
                     if !manifest.services.iter().any(|t| manifest.takes(&t.check, k.get_ref())) {
                         let checks: Vec<&str> = manifest.checks.iter().map(|c| c.name.as_str()).collect();
-                        self.bad(k.span(), cx, &key, format!(
-                            "no check of pack \"{}\" ({}) has a parameter '{}' (see `wasmon pack show {}`)",
-                            manifest.name,
-                            checks.join(", "),
-                            k.get_ref(),
-                            manifest.name
-                        ));
+                        self.bad(
+                            k.span(),
+                            cx,
+                            &key,
+                            format!(
+                                "no check of pack \"{}\" ({}) has a parameter '{}' (see `wasmon pack show {}`)",
+                                manifest.name,
+                                checks.join(", "),
+                                k.get_ref(),
+                                manifest.name
+                            ),
+                        );
                         continue;
                     }
                     if let Some(text) = self.scalar(value, cx, &key) {
@@ -106,11 +142,13 @@ impl Reader<'_> {
 }
 
 fn unknown(manifest: &pack::Manifest, check: &str, param: &str) -> String {
-    let known: Vec<String> = manifest
-        .check(check)
-        .map(|c| c.info.params.iter().map(|p| p.name.clone()).collect())
-        .unwrap_or_default();
-    format!("check \"{check}\" of pack \"{}\" has no parameter '{param}' ({})", manifest.name, list(&known, "parameters"))
+    let known: Vec<String> =
+        manifest.check(check).map(|c| c.info.params.iter().map(|p| p.name.clone()).collect()).unwrap_or_default();
+    format!(
+        "check \"{check}\" of pack \"{}\" has no parameter '{param}' ({})",
+        manifest.name,
+        list(&known, "parameters")
+    )
 }
 
 #[cfg(test)]
@@ -193,17 +231,26 @@ discover = true
             )
         );
         let text = "[[host]]\nname = \"h\"\npacks = [\"mini\", \"mini\"]\npack_params = { other = {}, mini = { size = 1, \"Load\" = {}, \"Disk {item}\" = { warnin = \"1\" } } }\n";
-        let problems: Vec<String> = parse(text, &dir.join("w.toml")).unwrap_err().problems().iter().map(|p| p.to_string()).collect();
+        let problems: Vec<String> =
+            parse(text, &dir.join("w.toml")).unwrap_err().problems().iter().map(|p| p.to_string()).collect();
         let w = dir.join("w.toml");
         let w = w.display();
         assert_eq!(
             problems,
             [
                 format!("{w}:3:18: host \"h\": key 'packs': pack \"mini\" is listed twice"),
-                format!("{w}:4:17: host \"h\": key 'pack_params.other': pack \"other\" is not in this host's 'packs' (packs: mini)"),
-                format!("{w}:4:38: host \"h\": key 'pack_params.mini.size': no check of pack \"mini\" (disk) has a parameter 'size' (see `wasmon pack show mini`)"),
-                format!("{w}:4:48: host \"h\": key 'pack_params.mini.Load': pack \"mini\" has no service \"Load\" (services: Disk {{item}})"),
-                format!("{w}:4:79: host \"h\": key 'pack_params.mini.Disk {{item}}.warnin': check \"disk\" of pack \"mini\" has no parameter 'warnin' (parameters: warning)"),
+                format!(
+                    "{w}:4:17: host \"h\": key 'pack_params.other': pack \"other\" is not in this host's 'packs' (packs: mini)"
+                ),
+                format!(
+                    "{w}:4:38: host \"h\": key 'pack_params.mini.size': no check of pack \"mini\" (disk) has a parameter 'size' (see `wasmon pack show mini`)"
+                ),
+                format!(
+                    "{w}:4:48: host \"h\": key 'pack_params.mini.Load': pack \"mini\" has no service \"Load\" (services: Disk {{item}})"
+                ),
+                format!(
+                    "{w}:4:79: host \"h\": key 'pack_params.mini.Disk {{item}}.warnin': check \"disk\" of pack \"mini\" has no parameter 'warnin' (parameters: warning)"
+                ),
             ]
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -17,21 +17,12 @@ impl Guest for CheckErrorGuest {
             "check_error",
             "Test: Check errors",
             "Always fails, with the check-error case given in parameter error.",
-            &[(
-                "error",
-                "\"item-not-found\", \"bad-params\" or \"failed\".",
-                Some("failed"),
-            )],
+            &[("error", "\"item-not-found\", \"bad-params\" or \"failed\".", Some("failed"))],
         )
     }
 
     fn discover(request: DiscoverRequest) -> Result<Vec<Item>, CheckError> {
-        let choice = request
-            .params
-            .iter()
-            .rev()
-            .find(|p| p.name == "error")
-            .map(|p| p.value.as_str());
+        let choice = request.params.iter().rev().find(|p| p.name == "error").map(|p| p.value.as_str());
         Err(error(choice))
     }
 

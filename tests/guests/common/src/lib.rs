@@ -29,11 +29,7 @@
 use std::str::FromStr;
 
 /// The generated bindings of world `check` (`wit/check.wit`).
-#[allow(
-    missing_docs,
-    clippy::all,
-    reason = "generated code; the WIT carries the docs"
-)]
+#[allow(missing_docs, clippy::all, reason = "generated code; the WIT carries the docs")]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../../wit",
@@ -46,8 +42,8 @@ pub mod bindings {
 
 pub use bindings::Guest;
 pub use bindings::wasmon::check::types::{
-    CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric,
-    Param, ParamInfo, PartialResult, Range, State, Target,
+    CheckError, CheckInfo, CheckRequest, CheckResult, DiscoverRequest, Item, Manpage, Metric, Param, ParamInfo,
+    PartialResult, Range, State, Target,
 };
 pub use bindings::wasmon::check::{log, system, value_store};
 
@@ -74,11 +70,7 @@ pub fn info(name: &str, title: &str, description: &str, params: &[ParamDoc<'_>])
         name: name.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         title: title.to_owned(),
-        manpage: Manpage {
-            description: description.to_owned(),
-            item: None,
-            discovery: None,
-        },
+        manpage: Manpage { description: description.to_owned(), item: None, discovery: None },
         params: params
             .iter()
             .map(|&(name, description, default)| ParamInfo {
@@ -93,65 +85,37 @@ pub fn info(name: &str, title: &str, description: &str, params: &[ParamDoc<'_>])
 
 /// The value of parameter `name`; a later duplicate overrides an earlier one.
 pub fn param<'a>(request: &'a CheckRequest, name: &str) -> Option<&'a str> {
-    request
-        .params
-        .iter()
-        .rev()
-        .find(|p| p.name == name)
-        .map(|p| p.value.as_str())
+    request.params.iter().rev().find(|p| p.name == name).map(|p| p.value.as_str())
 }
 
 /// The value of parameter `name` parsed as `T`, or `default` when the
 /// parameter is missing; a malformed value is a `bad-params` error naming the
 /// parameter and `expected`.
-pub fn param_or<T: FromStr>(
-    request: &CheckRequest,
-    name: &str,
-    expected: &str,
-    default: T,
-) -> Result<T, CheckError> {
+pub fn param_or<T: FromStr>(request: &CheckRequest, name: &str, expected: &str, default: T) -> Result<T, CheckError> {
     match param(request, name) {
         None => Ok(default),
-        Some(text) => text.trim().parse().map_err(|_| {
-            CheckError::BadParams(format!(
-                "Parameter {name}: expected {expected}, got \"{text}\""
-            ))
-        }),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| CheckError::BadParams(format!("Parameter {name}: expected {expected}, got \"{text}\""))),
     }
 }
 
 /// The value of parameter `name`, which must be given; its absence is a
 /// `bad-params` error naming the parameter and `expected`.
-pub fn required_param<'a>(
-    request: &'a CheckRequest,
-    name: &str,
-    expected: &str,
-) -> Result<&'a str, CheckError> {
-    param(request, name).ok_or_else(|| {
-        CheckError::BadParams(format!("Parameter {name} is missing: expected {expected}"))
-    })
+pub fn required_param<'a>(request: &'a CheckRequest, name: &str, expected: &str) -> Result<&'a str, CheckError> {
+    param(request, name)
+        .ok_or_else(|| CheckError::BadParams(format!("Parameter {name} is missing: expected {expected}")))
 }
 
 /// One partial result without details.
 pub fn partial(state: State, summary: impl Into<String>) -> PartialResult {
-    PartialResult {
-        state,
-        summary: summary.into(),
-        details: None,
-    }
+    PartialResult { state, summary: summary.into(), details: None }
 }
 
 /// A metric without thresholds or bounds.
 pub fn metric(label: &str, value: f64, uom: &str) -> Metric {
-    Metric {
-        label: label.to_owned(),
-        value,
-        uom: uom.to_owned(),
-        warn: None,
-        crit: None,
-        min: None,
-        max: None,
-    }
+    Metric { label: label.to_owned(), value, uom: uom.to_owned(), warn: None, crit: None, min: None, max: None }
 }
 
 /// A check result.

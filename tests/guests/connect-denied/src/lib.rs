@@ -22,11 +22,7 @@ impl Guest for ConnectDenied {
             "Test: TCP connect to an arbitrary address",
             "Connects to the address in parameter addr. OK when the connection \
              is established, CRIT with the error when it fails.",
-            &[(
-                "addr",
-                "IP address and TCP port to connect to, e.g. 127.0.0.3:9 or [::1]:9.",
-                None,
-            )],
+            &[("addr", "IP address and TCP port to connect to, e.g. 127.0.0.3:9 or [::1]:9.", None)],
         )
     }
 
@@ -48,11 +44,7 @@ impl Guest for ConnectDenied {
 fn socket_addr(request: &CheckRequest) -> Result<SocketAddr, CheckError> {
     let expected = "an IP address and port such as 127.0.0.3:9";
     let text = required_param(request, "addr", expected)?;
-    text.parse().map_err(|_| {
-        CheckError::BadParams(format!(
-            "Parameter addr: expected {expected}, got \"{text}\""
-        ))
-    })
+    text.parse().map_err(|_| CheckError::BadParams(format!("Parameter addr: expected {expected}, got \"{text}\"")))
 }
 
 guest_common::export!(ConnectDenied);

@@ -32,14 +32,8 @@ impl Guest for DnsLookup {
     fn check(request: CheckRequest) -> Result<CheckResult, CheckError> {
         let name = required_param(&request, "name", "a host name such as localhost")?;
         let outcome = match resolve(name) {
-            Ok(addresses) => partial(
-                State::Ok,
-                format!("Resolved {name}: {}", addresses.join(", ")),
-            ),
-            Err(e) => partial(
-                State::Critical,
-                format!("Resolve {name} failed: {}", e.name()),
-            ),
+            Ok(addresses) => partial(State::Ok, format!("Resolved {name}: {}", addresses.join(", "))),
+            Err(e) => partial(State::Critical, format!("Resolve {name} failed: {}", e.name())),
         };
         Ok(result(vec![outcome], Vec::new()))
     }
@@ -63,9 +57,7 @@ fn resolve(name: &str) -> Result<Vec<String>, ErrorCode> {
 fn format_address(address: IpAddress) -> String {
     match address {
         IpAddress::Ipv4((a, b, c, d)) => Ipv4Addr::new(a, b, c, d).to_string(),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
-            Ipv6Addr::new(a, b, c, d, e, f, g, h).to_string()
-        }
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => Ipv6Addr::new(a, b, c, d, e, f, g, h).to_string(),
     }
 }
 

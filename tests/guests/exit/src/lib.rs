@@ -17,11 +17,7 @@ impl Guest for Exit {
             "Test: Process exit in check",
             "Never returns from check: it exits through wasi:cli/exit with the \
              given code.",
-            &[(
-                "code",
-                "Exit code, 0-255; WASI 0.2 passes any non-zero code on as 1.",
-                Some("0"),
-            )],
+            &[("code", "Exit code, 0-255; WASI 0.2 passes any non-zero code on as 1.", Some("0"))],
         )
     }
 

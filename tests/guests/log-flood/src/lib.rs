@@ -39,13 +39,7 @@ impl Guest for LogFlood {
             message.truncate(bytes);
             log::log(Level::Warn, &message);
         }
-        Ok(result(
-            vec![partial(
-                State::Ok,
-                format!("Logged {count} messages of {bytes} bytes"),
-            )],
-            Vec::new(),
-        ))
+        Ok(result(vec![partial(State::Ok, format!("Logged {count} messages of {bytes} bytes"))], Vec::new()))
     }
 }
 

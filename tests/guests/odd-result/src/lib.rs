@@ -24,11 +24,7 @@ impl Guest for OddResult {
             "odd_result",
             "Test: Results that break the output rules",
             "Returns a result that breaks one output rule, chosen by parameter case.",
-            &[(
-                "case",
-                &format!("Which rule to break: {CASES}."),
-                Some("empty"),
-            )],
+            &[("case", &format!("Which rule to break: {CASES}."), Some("empty"))],
         )
     }
 
@@ -42,32 +38,18 @@ impl Guest for OddResult {
             "empty" => result(Vec::new(), Vec::new()),
             "nan" => result(
                 ok("Values: NaN and infinity"),
-                vec![
-                    metric("not_a_number", f64::NAN, ""),
-                    metric("infinite", f64::INFINITY, ""),
-                ],
+                vec![metric("not_a_number", f64::NAN, ""), metric("infinite", f64::INFINITY, "")],
             ),
-            "bad-label" => result(
-                ok("Response time: 12 ms"),
-                vec![metric("Response Time (s)", 0.012, "s")],
-            ),
-            "bad-uom" => result(
-                ok("Response time: 12 ms"),
-                vec![metric("response_time", 12.0, "ms")],
-            ),
+            "bad-label" => result(ok("Response time: 12 ms"), vec![metric("Response Time (s)", 0.012, "s")]),
+            "bad-uom" => result(ok("Response time: 12 ms"), vec![metric("response_time", 12.0, "ms")]),
             "duplicate-label" => result(
                 ok("Response time: 12 ms"),
-                vec![
-                    metric("response_time", 0.012, "s"),
-                    metric("response_time", 0.013, "s"),
-                ],
+                vec![metric("response_time", 0.012, "s"), metric("response_time", 0.013, "s")],
             ),
             "multiline" => result(ok("First line\nSecond line"), Vec::new()),
             "control-chars" => result(ok("Nul \0, escape \x1b[31m, pipe | 'x'=1"), Vec::new()),
             other => {
-                return Err(CheckError::BadParams(format!(
-                    "Parameter case: expected {CASES}, got \"{other}\""
-                )));
+                return Err(CheckError::BadParams(format!("Parameter case: expected {CASES}, got \"{other}\"")));
             }
         })
     }

@@ -28,26 +28,10 @@ impl Guest for OutputFlood {
             "Writes a lot to stdout and stderr, then returns an oversized summary, \
              details and metric list; with forever=true writes to stdout without end.",
             &[
-                (
-                    "forever",
-                    "\"true\" to write to stdout in an endless loop instead of returning.",
-                    Some("false"),
-                ),
-                (
-                    "stream_bytes",
-                    "Bytes written to each of stdout and stderr.",
-                    Some("8388608"),
-                ),
-                (
-                    "summary_bytes",
-                    "Length of the summary in bytes.",
-                    Some("1048576"),
-                ),
-                (
-                    "details_bytes",
-                    "Length of the details in bytes.",
-                    Some("4194304"),
-                ),
+                ("forever", "\"true\" to write to stdout in an endless loop instead of returning.", Some("false")),
+                ("stream_bytes", "Bytes written to each of stdout and stderr.", Some("8388608")),
+                ("summary_bytes", "Length of the summary in bytes.", Some("1048576")),
+                ("details_bytes", "Length of the details in bytes.", Some("4194304")),
                 ("metrics", "Number of metrics returned.", Some("20000")),
             ],
         )
@@ -78,14 +62,8 @@ impl Guest for OutputFlood {
         details.truncate(details_bytes);
 
         Ok(result(
-            vec![PartialResult {
-                state: State::Ok,
-                summary,
-                details: Some(details),
-            }],
-            (0..metrics)
-                .map(|i| metric(&format!("flood_{i}"), i as f64, ""))
-                .collect(),
+            vec![PartialResult { state: State::Ok, summary, details: Some(details) }],
+            (0..metrics).map(|i| metric(&format!("flood_{i}"), i as f64, "")).collect(),
         ))
     }
 }

@@ -14,11 +14,7 @@ impl Guest for Panic {
             "Test: Panic in check",
             "Never returns from check: it panics with the message \
              \"deliberate panic: \" followed by the reason parameter.",
-            &[(
-                "reason",
-                "Text appended to the panic message.",
-                Some("no reason"),
-            )],
+            &[("reason", "Text appended to the panic message.", Some("no reason"))],
         )
     }
 

@@ -57,10 +57,7 @@ fn main() {
                     Ok(bytes) => format!("read {} bytes", bytes.len()),
                     Err(e) => format!("{e}"),
                 };
-                println!(
-                    "environment: {} variables, /etc/passwd: {passwd}",
-                    std::env::vars().count()
-                );
+                println!("environment: {} variables, /etc/passwd: {passwd}", std::env::vars().count());
             }
             "--connect" => {
                 let addr = value("an address");
@@ -114,8 +111,7 @@ fn spin() -> ! {
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> T {
-    text.parse()
-        .unwrap_or_else(|_| unknown(&format!("'{text}' is not a number")))
+    text.parse().unwrap_or_else(|_| unknown(&format!("'{text}' is not a number")))
 }
 
 /// Prints `UNKNOWN - why` and exits 3, as a plugin does on bad arguments.

@@ -29,24 +29,16 @@ impl Guest for ReadPasswd {
 
     fn check(_: CheckRequest) -> Result<CheckResult, CheckError> {
         let passwd = match std::fs::read_to_string("/etc/passwd") {
-            Ok(text) => partial(
-                State::Warning,
-                format!("read /etc/passwd: {} bytes", text.len()),
-            ),
+            Ok(text) => partial(State::Warning, format!("read /etc/passwd: {} bytes", text.len())),
             Err(e) => partial(State::Critical, format!("read /etc/passwd: {e}")),
         };
-        let names: Vec<String> = std::env::vars_os()
-            .map(|(name, _)| name.to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> = std::env::vars_os().map(|(name, _)| name.to_string_lossy().into_owned()).collect();
         let env = PartialResult {
             state: State::Ok,
             summary: format!("Environment variables: {}", names.len()),
             details: (!names.is_empty()).then(|| names.join("\n")),
         };
-        Ok(result(
-            vec![passwd, env],
-            vec![metric("environment_variables", names.len() as f64, "")],
-        ))
+        Ok(result(vec![passwd, env], vec![metric("environment_variables", names.len() as f64, "")]))
     }
 }
 

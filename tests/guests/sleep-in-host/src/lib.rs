@@ -16,11 +16,7 @@ impl Guest for SleepInHost {
             "sleep_in_host",
             "Test: Long sleep in a host call",
             "Sleeps for the given number of seconds, then reports OK.",
-            &[(
-                "seconds",
-                "How long to sleep, in whole seconds.",
-                Some("3600"),
-            )],
+            &[("seconds", "How long to sleep, in whole seconds.", Some("3600"))],
         )
     }
 

@@ -23,11 +23,7 @@ impl Guest for SlowConnect {
             "Connects to the address in parameter addr and reads until the peer \
              closes the connection. CRIT when connecting or reading fails, OK when \
              the peer closes.",
-            &[(
-                "addr",
-                "IP address and TCP port to connect to, e.g. 127.0.0.1:4000.",
-                None,
-            )],
+            &[("addr", "IP address and TCP port to connect to, e.g. 127.0.0.1:4000.", None)],
         )
     }
 
@@ -38,28 +34,20 @@ impl Guest for SlowConnect {
     fn check(request: CheckRequest) -> Result<CheckResult, CheckError> {
         let expected = "an IP address and port such as 127.0.0.1:4000";
         let text = required_param(&request, "addr", expected)?;
-        let addr: SocketAddr = text.parse().map_err(|_| {
-            CheckError::BadParams(format!(
-                "Parameter addr: expected {expected}, got \"{text}\""
-            ))
-        })?;
+        let addr: SocketAddr = text
+            .parse()
+            .map_err(|_| CheckError::BadParams(format!("Parameter addr: expected {expected}, got \"{text}\"")))?;
         let mut stream = match TcpStream::connect(addr) {
             Ok(stream) => stream,
             Err(e) => {
                 return Ok(result(
-                    vec![partial(
-                        State::Critical,
-                        format!("Connect to {addr} failed: {e}"),
-                    )],
+                    vec![partial(State::Critical, format!("Connect to {addr} failed: {e}"))],
                     Vec::new(),
                 ));
             }
         };
         let outcome = match hostile_read_to_end(&mut stream) {
-            Ok(n) => partial(
-                State::Ok,
-                format!("Connection closed by peer after {n} bytes"),
-            ),
+            Ok(n) => partial(State::Ok, format!("Connection closed by peer after {n} bytes")),
             Err(e) => partial(State::Critical, format!("Read from {addr} failed: {e}")),
         };
         Ok(result(vec![outcome], Vec::new()))

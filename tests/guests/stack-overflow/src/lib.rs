@@ -49,10 +49,7 @@ impl Guest for StackOverflow {
             }
         };
         // Not reached: the recursion never ends.
-        Ok(result(
-            vec![partial(State::Ok, format!("Recursion ended: {depth}"))],
-            Vec::new(),
-        ))
+        Ok(result(vec![partial(State::Ok, format!("Recursion ended: {depth}"))], Vec::new()))
     }
 }
 

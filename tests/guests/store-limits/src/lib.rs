@@ -39,28 +39,13 @@ impl Guest for StoreLimits {
         partials.push(probe(&format!("Key of {MAX_KEY} bytes"), &key, b"1", true));
         value_store::delete(&key);
         let key = "k".repeat(MAX_KEY + 1);
-        partials.push(probe(
-            &format!("Key of {} bytes", MAX_KEY + 1),
-            &key,
-            b"1",
-            false,
-        ));
+        partials.push(probe(&format!("Key of {} bytes", MAX_KEY + 1), &key, b"1", false));
         value_store::delete(&key);
 
         let value = vec![0x5a; MAX_VALUE];
-        partials.push(probe(
-            &format!("Value of {MAX_VALUE} bytes"),
-            "value",
-            &value,
-            true,
-        ));
+        partials.push(probe(&format!("Value of {MAX_VALUE} bytes"), "value", &value, true));
         let value = vec![0x5a; MAX_VALUE + 1];
-        partials.push(probe(
-            &format!("Value of {} bytes", MAX_VALUE + 1),
-            "value",
-            &value,
-            false,
-        ));
+        partials.push(probe(&format!("Value of {} bytes", MAX_VALUE + 1), "value", &value, false));
         value_store::delete("value");
 
         let keys: Vec<String> = (0..=MAX_KEYS).map(|i| format!("key_{i:02}")).collect();
@@ -73,17 +58,9 @@ impl Guest for StoreLimits {
         partials.push(if within.is_empty() {
             partial(State::Ok, format!("{MAX_KEYS} keys: accepted"))
         } else {
-            partial(
-                State::Critical,
-                format!("{MAX_KEYS} keys: rejected {}", within.join(", ")),
-            )
+            partial(State::Critical, format!("{MAX_KEYS} keys: rejected {}", within.join(", ")))
         });
-        partials.push(probe(
-            &format!("Key number {}", MAX_KEYS + 1),
-            &keys[MAX_KEYS],
-            b"1",
-            false,
-        ));
+        partials.push(probe(&format!("Key number {}", MAX_KEYS + 1), &keys[MAX_KEYS], b"1", false));
         for key in &keys {
             value_store::delete(key);
         }
@@ -99,11 +76,7 @@ fn probe(what: &str, key: &str, value: &[u8], expect_accepted: bool) -> PartialR
         Ok(()) => (true, format!("{what}: accepted")),
         Err(e) => (false, format!("{what}: rejected ({e})")),
     };
-    let state = if accepted == expect_accepted {
-        State::Ok
-    } else {
-        State::Critical
-    };
+    let state = if accepted == expect_accepted { State::Ok } else { State::Critical };
     partial(state, summary)
 }
 

@@ -28,10 +28,7 @@ impl Guest for Trap {
     fn check(_: CheckRequest) -> Result<CheckResult, CheckError> {
         let depth = hostile_trap_outer(black_box(3));
         // Not reached: the depth is never 0.
-        Ok(result(
-            vec![partial(State::Ok, format!("Not trapped: {depth}"))],
-            Vec::new(),
-        ))
+        Ok(result(vec![partial(State::Ok, format!("Not trapped: {depth}"))], Vec::new()))
     }
 }
 

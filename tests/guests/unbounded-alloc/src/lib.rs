@@ -18,11 +18,7 @@ impl Guest for UnboundedAlloc {
             "Test: Unbounded memory use in check",
             "Never returns from check: it allocates chunks of memory, writes to \
              every byte and keeps them, until the host's memory limit stops it.",
-            &[(
-                "chunk_bytes",
-                "Size of each allocation in bytes, a positive integer.",
-                Some("1048576"),
-            )],
+            &[("chunk_bytes", "Size of each allocation in bytes, a positive integer.", Some("1048576"))],
         )
     }
 

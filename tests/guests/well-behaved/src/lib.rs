@@ -21,29 +21,17 @@ impl Guest for WellBehaved {
             "well_behaved",
             "Test: Run counter",
             "Counts its own runs in the value store and reports the count; always OK.",
-            &[(
-                "items",
-                "Comma-separated item names that discovery reports.",
-                Some(""),
-            )],
+            &[("items", "Comma-separated item names that discovery reports.", Some(""))],
         )
     }
 
     fn discover(request: DiscoverRequest) -> Result<Vec<Item>, CheckError> {
-        let items = request
-            .params
-            .iter()
-            .rev()
-            .find(|p| p.name == "items")
-            .map_or("", |p| p.value.as_str());
+        let items = request.params.iter().rev().find(|p| p.name == "items").map_or("", |p| p.value.as_str());
         Ok(items
             .split(',')
             .map(str::trim)
             .filter(|name| !name.is_empty())
-            .map(|name| Item {
-                name: name.to_owned(),
-                params: Vec::new(),
-            })
+            .map(|name| Item { name: name.to_owned(), params: Vec::new() })
             .collect())
     }
 
@@ -52,24 +40,17 @@ impl Guest for WellBehaved {
             None => 0,
             Some(bytes) => {
                 let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
-                    CheckError::Failed(format!(
-                        "Value store key {RUNS_KEY} holds {} bytes, expected 8",
-                        bytes.len()
-                    ))
+                    CheckError::Failed(format!("Value store key {RUNS_KEY} holds {} bytes, expected 8", bytes.len()))
                 })?;
                 u64::from_le_bytes(bytes)
             }
         };
         let runs = previous + 1;
-        value_store::set(RUNS_KEY, &runs.to_le_bytes())
-            .map_err(|e| CheckError::Failed(format!("Value store: {e}")))?;
+        value_store::set(RUNS_KEY, &runs.to_le_bytes()).map_err(|e| CheckError::Failed(format!("Value store: {e}")))?;
         log::log(Level::Info, &format!("Run {runs}"));
         Ok(result(
             vec![partial(State::Ok, format!("Run {runs}"))],
-            vec![Metric {
-                min: Some(0.0),
-                ..metric("runs", runs as f64, "c")
-            }],
+            vec![Metric { min: Some(0.0), ..metric("runs", runs as f64, "c") }],
         ))
     }
 }
