@@ -16,8 +16,8 @@
 //! [`verify_info`] and [`verify_outcome`] return what a check breaks, so each
 //! check's test can assert that nothing is.
 
-use crate::module::CheckInfo;
 use crate::outcome::Outcome;
+use crate::sandbox::module::CheckInfo;
 
 /// Units of measurement the plugin interface knows, in canonical form.
 pub const UNITS: [&str; 5] = ["", "s", "%", "B", "c"];
@@ -127,8 +127,8 @@ pub fn verify_outcome(o: &Outcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::module::{Manpage, ParamInfo};
     use crate::outcome::{Metric, State, Termination};
+    use crate::sandbox::module::{Manpage, ParamInfo};
 
     fn info() -> CheckInfo {
         CheckInfo {

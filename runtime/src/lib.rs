@@ -41,31 +41,29 @@ pub mod config;
 pub mod contract;
 pub mod engine;
 mod error;
-pub mod handler;
-mod module;
 pub mod monitor;
 pub mod notify;
 pub mod outcome;
 pub mod output;
 pub mod pack;
 pub mod plugin;
+pub mod retention;
 mod sandbox;
 pub mod schedule;
-pub mod standard;
 pub mod state;
-pub mod store;
-pub mod system;
-mod values;
 
 pub use engine::{ModuleAction, ModuleError, ModuleStatus};
 pub use error::Error;
-pub use module::{CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo};
 pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
+pub use sandbox::module::{
+    CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo,
+};
 pub use sandbox::policy::{Grants, Limits, Target};
+pub use sandbox::values::Values;
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
+pub use sandbox::{handler, standard, system};
 pub use state::{Acknowledgement, Downtime, DowntimeRequest, SuppressionReason};
-pub use values::Values;
 
 /// The text reported for `check-error::item-not-found`.
 pub use sandbox::ITEM_NOT_FOUND;

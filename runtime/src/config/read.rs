@@ -15,7 +15,7 @@ use super::Problem;
 use super::model::*;
 use crate::outcome::State;
 use crate::sandbox::policy::{Grants, Limits};
-use crate::standard;
+use crate::sandbox::standard;
 use crate::state::{FlapPolicy, NotificationPolicy, Semantics};
 
 mod api;

@@ -204,7 +204,7 @@ fn full_file_resolves_with_defaults_templates_and_precedence() {
     assert_eq!(disk.check.limits.timeout, Duration::from_secs(30));
     assert_eq!(disk.check.params, params(&[("warning", "80.5"), ("critical", "90"), ("verbose", "true")]));
     // The standard check's own grants (disk reads `system`, not the target).
-    assert_eq!(disk.check.grants, crate::standard::get("disk").unwrap().grants());
+    assert_eq!(disk.check.grants, crate::sandbox::standard::get("disk").unwrap().grants());
     assert!(disk.check.grants.system && !disk.check.grants.target);
 
     // Same service name on another host is fine; only [defaults] apply.

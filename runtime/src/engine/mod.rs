@@ -30,20 +30,20 @@ use serde::Serialize;
 use crate::clock::{Clock, SimClock};
 use crate::config::{CheckSpec, Config, Contact, Schedule};
 use crate::error::Error;
-use crate::handler::{HandlerCall, HandlerEvent, HandlerModule, HandlerOutcome, HandlerTrigger, Trigger};
-use crate::module::{CheckCall, CheckModule, CheckRun};
 use crate::notify::NotificationMessage;
 use crate::outcome::{Outcome, State};
+use crate::retention::SuppressedRecord;
+use crate::retention::{ObjectKey, Retained};
 use crate::sandbox::Sandbox;
+use crate::sandbox::handler::{HandlerCall, HandlerEvent, HandlerModule, HandlerOutcome, HandlerTrigger, Trigger};
+use crate::sandbox::module::{CheckCall, CheckModule, CheckRun};
 use crate::sandbox::policy::Target;
+use crate::sandbox::values::Values;
 use crate::schedule::{ObjectId, Scheduler};
 use crate::state::{
     Acknowledgement, FlapPolicy, NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput,
     Semantics, StateConfig, StateEvent, StateType, SuppressionReason, Time, Transition, notify, process,
 };
-use crate::store::SuppressedRecord;
-use crate::store::{ObjectKey, Retained};
-use crate::values::Values;
 
 /// Something the engine did, for subscribers (the simulator's output, the
 /// store, notifiers, the API). Serialises to one JSON object per event, as

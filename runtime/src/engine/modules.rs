@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Engine, Event};
-use crate::module::{CheckModule, ModuleKind};
+use crate::sandbox::module::{CheckModule, ModuleKind};
 use crate::state::Time;
 
 /// What happened to a check module under a running monitor, in an

@@ -25,8 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::Command;
 use crate::engine::{Event, ModuleAction, ModuleChange, ModuleFile};
 use crate::error::Error;
-use crate::module::{CheckModule, ModuleKind};
 use crate::sandbox::Sandbox;
+use crate::sandbox::module::{CheckModule, ModuleKind};
 
 /// How long file events must be quiet before the files are looked at.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);

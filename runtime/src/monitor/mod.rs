@@ -46,13 +46,13 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Event, Finished, ModuleAction, ModuleChange, ModuleStatus, ObjectStatus};
 use crate::error::Error;
-use crate::module::CheckRun;
 use crate::notify::{Notifier, NotifierSettings};
 use crate::outcome::{Outcome, State, Termination};
+use crate::retention::Store;
+use crate::sandbox::module::CheckRun;
 use crate::sandbox::{Sandbox, SandboxBuilder};
 use crate::schedule::ObjectId;
 use crate::state::{Acknowledgement, Downtime, DowntimeRequest, Time};
-use crate::store::Store;
 
 use self::writer::{Writer, WriterHandle};
 

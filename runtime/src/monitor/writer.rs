@@ -1,6 +1,6 @@
 //! Retention and notification delivery, off the engine task.
 //!
-//! The restart protocol (see [`crate::store`]): a result that changed a
+//! The restart protocol (see [`crate::retention`]): a result that changed a
 //! state, a state type, an attempt or the notification bookkeeping is
 //! committed, with a pending record per notification it decided, before
 //! those notifications are delivered; each delivery's outcome is recorded
@@ -29,8 +29,8 @@ use crate::config::Contact;
 use crate::engine::{Finished, Snapshot, state_name};
 use crate::error::Error;
 use crate::notify::{self, NotificationMessage, Notifier};
+use crate::retention::{DeliveryOutcome, NotificationId, NotificationRecord, Store};
 use crate::state::Downtime;
-use crate::store::{DeliveryOutcome, NotificationId, NotificationRecord, Store};
 
 /// One write of a transaction.
 enum Write {

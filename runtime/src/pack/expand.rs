@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{CheckSpec, Config, Host, HostPack, Service};
 use crate::error::Error;
-use crate::module::{CheckModule, DiscoverCall};
 use crate::sandbox::Sandbox;
+use crate::sandbox::module::{CheckModule, DiscoverCall};
 use crate::sandbox::policy::{Limits, Target};
 
 use super::{Installed, ServiceTemplate};

@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::read::{describe, position, sorted};
-use crate::module::CheckInfo;
+use crate::sandbox::module::CheckInfo;
 use crate::sandbox::policy::Grants;
 
 /// A pack's manifest, as a built pack file holds it (`pack.toml`, first in
@@ -481,7 +481,7 @@ pub(crate) fn read_source(text: &str, file: &Path) -> Result<Source, Vec<String>
         let spec = component.unwrap_or_else(|| check.name.clone());
         let is_path = spec.contains('/') || spec.ends_with(".wasm");
         if !is_path {
-            match crate::standard::get(&spec) {
+            match crate::sandbox::standard::get(&spec) {
                 Some(std) => {
                     check.standard = Some(std.name.to_string());
                     if grants.is_none() {
@@ -489,7 +489,7 @@ pub(crate) fn read_source(text: &str, file: &Path) -> Result<Source, Vec<String>
                     }
                 }
                 None => {
-                    let known: Vec<&str> = crate::standard::all().map(|c| c.name).collect();
+                    let known: Vec<&str> = crate::sandbox::standard::all().map(|c| c.name).collect();
                     let at = table.get("component").or(table.get("name")).map(|v| v.span()).unwrap_or(span.clone());
                     r.problem(at, format!(
                         "{cx}: key 'component': no standard check named \"{spec}\" (standard checks: {}); a component of the pack is a path ending in .wasm",
@@ -646,7 +646,7 @@ fn empty_info() -> CheckInfo {
         name: String::new(),
         version: String::new(),
         title: String::new(),
-        manpage: crate::module::Manpage { description: String::new(), item: None, discovery: None },
+        manpage: crate::sandbox::module::Manpage { description: String::new(), item: None, discovery: None },
         params: Vec::new(),
     }
 }

@@ -104,7 +104,7 @@ pub async fn build(dir: &Path, sandbox: &Sandbox) -> Result<Pack, Error> {
             message,
         };
         let bytes = match &source.manifest.checks[i].standard {
-            Some(name) => crate::standard::find(name)?.wasm.to_vec(),
+            Some(name) => crate::sandbox::standard::find(name)?.wasm.to_vec(),
             None => match std::fs::read(dir.join(spec)) {
                 Ok(b) => b,
                 Err(e) => {

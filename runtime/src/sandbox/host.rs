@@ -11,7 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 use super::bindings::wasmon::check::{log, system, value_store};
 use super::policy::Grants;
-use crate::values::Values;
+use crate::sandbox::values::Values;
 
 /// Most log messages one run may write; the rest are counted and dropped.
 const MAX_LOG_MESSAGES: u32 = 100;
@@ -286,14 +286,14 @@ impl HostState {
 impl system::Host for HostState {
     fn load(&mut self) -> wasmtime::Result<Result<system::LoadAverage, String>> {
         Ok(self.system_granted().and_then(|()| {
-            let l = crate::system::load_average().map_err(|e| format!("cannot read the load average: {e}"))?;
+            let l = crate::sandbox::system::load_average().map_err(|e| format!("cannot read the load average: {e}"))?;
             Ok(system::LoadAverage { one: l.one, five: l.five, fifteen: l.fifteen, cpus: l.cpus })
         }))
     }
 
     fn memory(&mut self) -> wasmtime::Result<Result<system::MemoryInfo, String>> {
         Ok(self.system_granted().and_then(|()| {
-            let m = crate::system::memory().map_err(|e| format!("cannot read memory usage: {e}"))?;
+            let m = crate::sandbox::system::memory().map_err(|e| format!("cannot read memory usage: {e}"))?;
             Ok(system::MemoryInfo {
                 mem_total: m.mem_total,
                 mem_free: m.mem_free,
@@ -308,7 +308,7 @@ impl system::Host for HostState {
 
     fn filesystems(&mut self) -> wasmtime::Result<Result<Vec<system::Filesystem>, String>> {
         Ok(self.system_granted().and_then(|()| {
-            let list = crate::system::filesystems().map_err(|e| format!("cannot list filesystems: {e}"))?;
+            let list = crate::sandbox::system::filesystems().map_err(|e| format!("cannot list filesystems: {e}"))?;
             Ok(list
                 .into_iter()
                 .map(|f| system::Filesystem {
@@ -328,7 +328,7 @@ impl system::Host for HostState {
     fn uptime(&mut self) -> wasmtime::Result<Result<f64, String>> {
         Ok(self
             .system_granted()
-            .and_then(|()| crate::system::uptime().map_err(|e| format!("cannot read the uptime: {e}"))))
+            .and_then(|()| crate::sandbox::system::uptime().map_err(|e| format!("cannot read the uptime: {e}"))))
     }
 }
 
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(s.get("k".into()).unwrap(), None);
         assert_eq!(s.set("k".into(), vec![1, 2]).unwrap(), Ok(()));
         assert_eq!(s.get("k".into()).unwrap(), Some(vec![1, 2]));
-        let err = s.set("big".into(), vec![0; crate::values::MAX_VALUE_LEN + 1]).unwrap().unwrap_err();
+        let err = s.set("big".into(), vec![0; crate::sandbox::values::MAX_VALUE_LEN + 1]).unwrap().unwrap_err();
         assert!(err.contains("larger than the limit"), "{err}");
         s.delete("k".into()).unwrap();
         s.delete("never-there".into()).unwrap();

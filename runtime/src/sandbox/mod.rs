@@ -6,9 +6,14 @@
 pub(crate) mod bindings;
 mod cache;
 mod capture;
+pub mod handler;
 mod host;
+pub(crate) mod module;
 pub mod policy;
 mod run;
+pub mod standard;
+pub mod system;
+pub(crate) mod values;
 
 pub use self::run::ITEM_NOT_FOUND;
 pub(crate) use self::run::misuse;
@@ -26,7 +31,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 pub use self::cache::default_cache_dir;
 pub(crate) use self::host::HostState;
 use crate::error::Error;
-use crate::module::{CheckModule, Exports, ModuleKind};
+use crate::sandbox::module::{CheckModule, Exports, ModuleKind};
 
 /// How often the epoch advances: the granularity of timeouts.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -265,7 +270,7 @@ impl Sandbox {
 
     /// Loads an event handler: a component of world `handler`
     /// (`wit/handler.wit`). Anything else is refused with the reason.
-    pub fn load_handler(&self, name: &str, bytes: &[u8]) -> Result<crate::handler::HandlerModule, Error> {
+    pub fn load_handler(&self, name: &str, bytes: &[u8]) -> Result<crate::sandbox::handler::HandlerModule, Error> {
         let reject = |reason: String| Error::InvalidModule { module: name.to_string(), reason };
         if !wasmparser::Parser::is_component(bytes) {
             return Err(reject(
@@ -285,11 +290,13 @@ impl Sandbox {
                 error_chain(&e)
             ))
         })?;
-        Ok(crate::handler::HandlerModule { inner: CheckModule::new(self.clone(), name, digest, Exports::Handler(pre)) })
+        Ok(crate::sandbox::handler::HandlerModule {
+            inner: CheckModule::new(self.clone(), name, digest, Exports::Handler(pre)),
+        })
     }
 
     /// Loads an event handler from a file (see [`Sandbox::load_handler`]).
-    pub fn load_handler_file(&self, path: &Path) -> Result<crate::handler::HandlerModule, Error> {
+    pub fn load_handler_file(&self, path: &Path) -> Result<crate::sandbox::handler::HandlerModule, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
         self.load_handler(&path.display().to_string(), &bytes)
     }

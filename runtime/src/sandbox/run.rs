@@ -14,12 +14,12 @@ use super::bindings::wasmon::check::types as wit;
 use super::capture::Capture;
 use super::host::{ExitFailure, HostState, Limiter, NetPolicy};
 use super::policy::{Grants, Limits, Target};
-use crate::handler::{HandlerCall, HandlerOutcome, Trigger};
-use crate::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
 use crate::outcome::{Metric, Outcome, Range, State, Termination};
 use crate::plugin::{ExitStatus, PluginResult, plugin_result};
+use crate::sandbox::handler::{HandlerCall, HandlerOutcome, Trigger};
+use crate::sandbox::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
+use crate::sandbox::values::Values;
 use crate::state::StateType;
-use crate::values::Values;
 
 /// The text that marks cut output.
 const TRUNCATED: &str = "(output truncated)";

@@ -11,7 +11,7 @@ use crate::outcome::Outcome;
 use crate::sandbox::Sandbox;
 use crate::sandbox::bindings::{self, CheckPre};
 use crate::sandbox::policy::{Grants, Limits, Target};
-use crate::values::Values;
+use crate::sandbox::values::Values;
 
 /// A loaded module, compiled and linked, ready to run any number of times:
 /// a check component of the `wasmon:check` contract, or a WASI command run
@@ -33,7 +33,7 @@ pub(crate) enum Exports {
     /// `wasi:cli/run`, from a command component or a converted preview1
     /// module.
     Command(CommandPre<crate::sandbox::HostState>, ModuleKind),
-    /// The `handler` world: handle (see [`crate::handler`]).
+    /// The `handler` world: handle (see [`crate::sandbox::handler`]).
     Handler(bindings::handler::HandlerPre<crate::sandbox::HostState>),
     /// A module of this kind whose file was removed under a running
     /// monitor (see [`crate::monitor`]'s hot-loading): every run ends
@@ -56,7 +56,7 @@ pub enum ModuleKind {
     /// `wasm32-wasip1`), converted to a command component at load and run
     /// as a plugin like [`ModuleKind::CommandPlugin`].
     Preview1Plugin,
-    /// An event handler (world `handler`, see [`crate::handler`]): it
+    /// An event handler (world `handler`, see [`crate::sandbox::handler`]): it
     /// reacts to results, it does not check anything.
     Handler,
 }

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use crate::config::HandlerTrigger;
-use crate::module::CheckModule;
 use crate::outcome::State;
+use crate::sandbox::module::CheckModule;
 use crate::sandbox::policy::{Grants, Limits, Target};
 use crate::state::StateType;
 

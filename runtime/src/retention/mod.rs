@@ -68,10 +68,10 @@ use serde::{Deserialize, Serialize};
 
 pub use self::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION};
 use crate::outcome::{Metric, State};
+use crate::sandbox::values::Values;
 use crate::state::{
     Downtime, NotificationKind, NotifyState, ObjectState, StateEvent, StateType, SuppressionReason, Time, Transition,
 };
-use crate::values::Values;
 
 /// Identifies a monitored object: a host (no service) or one of its
 /// services.
