@@ -363,7 +363,7 @@ fn run_notifies_survives_kill_and_stops_on_sigterm() {
     wait_for("the first notification", std::time::Duration::from_secs(20), || !bodies.lock().unwrap().is_empty());
     // Kill after the delivery was recorded: a kill in the instant between
     // the receiver's answer and that record re-sends the notification at
-    // restart, the one gap no store can close (see wasmon_runtime::store).
+    // restart, the one gap no store can close (see wasmon_runtime::retention).
     std::thread::sleep(std::time::Duration::from_millis(500));
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();

@@ -422,7 +422,7 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     // A version-1 database holding the service's state.
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(wasmon_runtime::store::SCHEMA).unwrap();
+        conn.execute_batch(wasmon_runtime::retention::SCHEMA).unwrap();
         conn.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', 1)", []).unwrap();
         conn.execute(
             "INSERT INTO objects (host, service, state, state_type, attempt, last_hard_state, output, perfdata, \
@@ -467,8 +467,8 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     monitor.stop().await.unwrap();
     // The recovery decided by the 7th result and the problem of the 8th
     // were suppressed while flapping, and recorded so.
-    let key = wasmon_runtime::store::ObjectKey::service("web1", "Lifecycle");
-    let rows = wasmon_runtime::store::Store::open(&db).unwrap().suppressed_notifications(&key, 10).unwrap();
+    let key = wasmon_runtime::retention::ObjectKey::service("web1", "Lifecycle");
+    let rows = wasmon_runtime::retention::Store::open(&db).unwrap().suppressed_notifications(&key, 10).unwrap();
     let rows: Vec<_> = rows.iter().map(|r| (r.kind, r.state, r.reason.as_str())).collect();
     use wasmon_runtime::State;
     assert_eq!(rows, [(P, State::Critical, "flapping"), (R, State::Ok, "flapping")]);

@@ -168,7 +168,7 @@ async fn http_to_the_target_name_goes_to_its_configured_address() {
 /// significant one is written before its notifications.
 #[tokio::test]
 async fn output_only_results_are_flushed_and_written_at_stop() {
-    use wasmon_runtime::store::{ObjectKey, Store};
+    use wasmon_runtime::retention::{ObjectKey, Store};
     use wasmon_runtime::{Monitor, Retention};
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("flush-test");
     let _ = std::fs::remove_dir_all(&dir);
