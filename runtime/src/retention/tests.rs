@@ -217,7 +217,7 @@ fn a_kill_9_loses_nothing_committed() {
     let dir = TempDir::new("kill9");
     let path = dir.file("wasmon.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "store::tests::kill_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "retention::tests::kill_child", "--nocapture", "--test-threads=1"])
         .env("WASMON_STORE_KILL_CHILD", &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
