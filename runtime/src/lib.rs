@@ -41,11 +41,13 @@ pub mod config;
 pub mod contract;
 pub mod engine;
 mod error;
+pub mod event;
 pub mod monitor;
 pub mod notify;
 pub mod outcome;
 pub mod output;
 pub mod pack;
+pub mod pipeline;
 pub mod plugin;
 pub mod retention;
 mod sandbox;
@@ -54,8 +56,10 @@ pub mod state;
 
 pub use engine::{ModuleAction, ModuleError, ModuleStatus};
 pub use error::Error;
+pub use event::{Event, NotificationEvent, ResultEvent, Source, Status};
 pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
+pub use pipeline::Subscriber;
 pub use sandbox::module::{
     CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo,
 };

@@ -99,18 +99,9 @@ fn results(events: &[Event]) -> Vec<Row> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Result { t, host, service, state, state_type, attempt, output, source, .. } => Some((
-                *t,
-                match service {
-                    Some(s) => format!("{host}/{s}"),
-                    None => host.clone(),
-                },
-                state.clone(),
-                *state_type,
-                *attempt,
-                output.clone(),
-                *source,
-            )),
+            Event::Result(r) => {
+                Some((r.t, r.object(), r.state.to_string(), r.state_type, r.attempt, r.output.clone(), r.source))
+            }
             _ => None,
         })
         .collect()
@@ -166,7 +157,8 @@ async fn a_down_router_makes_its_children_unreachable_and_all_their_services_cri
     // dependency failure (nor for the imposed or restored states).
     for e in &events {
         match e {
-            Event::Notification { t, host, service, .. } => {
+            Event::Notification(n) => {
+                let (t, host, service) = (&n.t, n.host.to_string(), &n.service.as_deref().map(str::to_string));
                 assert_eq!((host.as_str(), service), ("router", &None), "{e:?}");
                 assert!(*t == 60.0 || *t == 180.0, "{e:?}");
             }
@@ -324,7 +316,7 @@ async fn a_manual_recheck_runs_once_and_the_object_reenters_dependency_failure_w
     );
     // Still no notification or handler for it.
     assert!(!events.iter().any(|e| match e {
-        Event::Notification { service: Some(s), .. } => s == "HTTP",
+        Event::Notification(n) => n.service.as_deref() == Some("HTTP"),
         Event::Handler { service: Some(s), t, .. } => s == "HTTP" && *t >= 60.0,
         _ => false,
     }));
@@ -408,7 +400,8 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
         .await;
     assert_eq!(answers.len(), 3);
     match &answers[0] {
-        Ok(Event::Result { state, output, source, .. }) => {
+        Ok(Event::Result(r)) => {
+            let (state, output, source) = (r.state.to_string(), &r.output, &r.source);
             assert_eq!((state.as_str(), output.as_str(), *source), ("CRITICAL", "CRITICAL - pushed", Source::Passive))
         }
         other => panic!("{other:?}"),
@@ -465,10 +458,11 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
     monitor.run_now("router", None).await.unwrap();
     let restored = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            if let Event::Result { host, source: Source::Dependency, state, output, .. } = events.recv().await.unwrap()
-                && host == "switch"
+            if let Event::Result(r) = events.recv().await.unwrap()
+                && r.source == Source::Dependency
+                && &*r.host == "switch"
             {
-                break (state, output);
+                break (r.state.to_string(), r.output.clone());
             }
         }
     })

@@ -83,7 +83,7 @@ fn notifications(events: &[Event]) -> Vec<(f64, NotificationKind, String)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Notification { t, kind, state, .. } => Some((*t, *kind, state.clone())),
+            Event::Notification(n) => Some((n.t, n.kind, n.state.to_string())),
             _ => None,
         })
         .collect()
@@ -93,7 +93,9 @@ fn suppressed(events: &[Event]) -> Vec<(f64, NotificationKind, String, Suppressi
     events
         .iter()
         .filter_map(|e| match e {
-            Event::NotificationSuppressed { t, kind, state, reason, .. } => Some((*t, *kind, state.clone(), *reason)),
+            Event::NotificationSuppressed { t, kind, state, reason, .. } => {
+                Some((*t, *kind, state.to_string(), *reason))
+            }
             _ => None,
         })
         .collect()
@@ -191,7 +193,7 @@ async fn flexible_downtime_starts_at_the_problem_and_lasts_its_duration() {
     );
     // The start event comes right after the result that triggered it.
     let i = events.iter().position(|e| matches!(e, Event::Downtime { started: true, .. })).unwrap();
-    assert!(matches!(&events[i - 1], Event::Result { t, .. } if *t == 31.0), "{:?}", events[i - 1]);
+    assert!(matches!(&events[i - 1], Event::Result(r) if r.t == 31.0), "{:?}", events[i - 1]);
 }
 
 #[tokio::test]

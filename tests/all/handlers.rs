@@ -100,7 +100,7 @@ async fn a_failing_handler_is_reported_and_does_not_change_the_state() {
     let mut results = Vec::new();
     let mut handled = Vec::new();
     simulate(&c, crate::sandbox(), Duration::from_secs(60), |e| match e {
-        Event::Result { state, .. } => results.push(state.clone()),
+        Event::Result(r) => results.push(r.state.to_string()),
         Event::Handler { ok, output, .. } => handled.push((*ok, output.clone())),
         _ => {}
     })

@@ -81,7 +81,9 @@ fn results(events: &[Event]) -> Vec<(String, String, String)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Result { service: Some(s), state, output, .. } => Some((s.clone(), state.clone(), output.clone())),
+            Event::Result(r) if r.service.is_some() => {
+                Some((r.service.as_deref().unwrap_or_default().to_string(), r.state.to_string(), r.output.clone()))
+            }
             _ => None,
         })
         .collect()

@@ -40,8 +40,10 @@ fn parse(dir: &Path, text: &str) -> Config {
 fn last_results(events: &[Event]) -> std::collections::BTreeMap<String, (String, String)> {
     let mut out = std::collections::BTreeMap::new();
     for e in events {
-        if let Event::Result { service: Some(s), state, output, .. } = e {
-            out.insert(s.clone(), (state.clone(), output.clone()));
+        if let Event::Result(r) = e
+            && let Some(s) = &r.service
+        {
+            out.insert(s.to_string(), (r.state.to_string(), r.output.clone()));
         }
     }
     out
@@ -143,10 +145,11 @@ params = { state = "WARNING", text = "Replaced by the configuration" }
     let of = |host: &str| {
         let mut out = std::collections::BTreeMap::new();
         for e in &events {
-            if let Event::Result { host: h, service: Some(s), state, output, .. } = e
-                && h == host
+            if let Event::Result(r) = e
+                && let Some(s) = &r.service
+                && &*r.host == host
             {
-                out.insert(s.clone(), (state.clone(), output.clone()));
+                out.insert(s.to_string(), (r.state.to_string(), r.output.clone()));
             }
         }
         out
@@ -165,7 +168,7 @@ params = { state = "WARNING", text = "Replaced by the configuration" }
     assert!(strict["Memory"].1.contains("RAM"), "{:?}", strict["Memory"]);
     let memory_results = events
         .iter()
-        .filter(|e| matches!(e, Event::Result { host, service: Some(s), .. } if host == "plain" && s == "Memory"))
+        .filter(|e| matches!(e, Event::Result(r) if &*r.host == "plain" && r.service.as_deref() == Some("Memory")))
         .count();
     assert_eq!(memory_results, 1);
     let _ = std::fs::remove_dir_all(&dir);
@@ -214,7 +217,7 @@ async fn web_basics_runs_in_a_monitor_against_a_local_server() {
     let names: Vec<_> = statuses.iter().filter_map(|s| s.service.clone()).collect();
     assert_eq!(names, ["HTTP", "HTTPS port", "DNS"]);
     let state = |e: &Event| match e {
-        Event::Result { state, output, .. } => (state.clone(), output.clone()),
+        Event::Result(r) => (r.state.to_string(), r.output.clone()),
         other => panic!("not a result: {other:?}"),
     };
     let (s, out) = state(&monitor.run_now("localhost", Some("HTTP")).await.unwrap());
@@ -291,7 +294,7 @@ async fn installing_a_new_pack_version_under_a_running_monitor_hot_loads_it() {
     let mut outputs = Vec::new();
     let mut next = async || loop {
         match tokio::time::timeout(Duration::from_secs(20), events.recv()).await.expect("an event in 20 s").unwrap() {
-            Event::Result { service: Some(s), state, output, .. } if s == "Probe" => break (state, output),
+            Event::Result(r) if r.service.as_deref() == Some("Probe") => break (r.state.to_string(), r.output.clone()),
             _ => {}
         }
     };

@@ -563,3 +563,39 @@ fn wasmon_describe_explains_a_plugin() {
     assert_eq!(code(&out), 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("is a WASI command plugin, which has no discover()"));
 }
+
+/// `wasmon simulate` result lines carry the metrics and the long output: a
+/// command plugin that prints `OK - x | a=1s;2;3;0;10` gives a result event
+/// with that metric (issue 11).
+#[test]
+fn simulate_result_lines_carry_metrics_and_long_output() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simulate-metrics");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("wasmon.toml");
+    let text = format!(
+        "[[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"P\"\ncheck = \"{}\"\n\
+         args = [\"--print\", \"OK - x | a=1s;2;3;0;10\\nsecond line\\n\"]\n",
+        guests::PLUGIN_ECHO
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = wasmon(&["simulate", "--config", config.to_str().unwrap(), "--duration", "1s"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout(&out).lines().next().expect("a result line").to_string();
+    let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(json["kind"], "result", "{line}");
+    assert_eq!(json["output"], "OK - x", "{line}");
+    assert_eq!(json["long_output"], "second line", "{line}");
+    let metric = &json["metrics"][0];
+    assert_eq!((&metric["label"], &metric["value"], &metric["uom"]), (&"a".into(), &1.0.into(), &"s".into()), "{line}");
+    let range = |end: f64| serde_json::json!({ "start": 0.0, "end": end, "inside": false });
+    assert_eq!((&metric["warn"], &metric["crit"]), (&range(2.0), &range(3.0)), "{line}");
+    assert_eq!((&metric["min"], &metric["max"]), (&0.0.into(), &10.0.into()), "{line}");
+    assert_eq!(json["check"]["module"], guests::PLUGIN_ECHO, "{line}");
+    assert_eq!(
+        (json["source"].as_str(), json["scheduled"].as_f64(), json["ran"].as_f64()),
+        (Some("active"), Some(0.0), Some(0.0))
+    );
+    assert!(json["execution_time"].as_f64().is_some_and(|t| t > 0.0), "{line}");
+    assert_eq!((json["previous_state"].as_str(), json["state_changed"].as_bool()), (Some("OK"), Some(false)), "{line}");
+}

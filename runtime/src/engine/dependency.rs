@@ -26,9 +26,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{Engine, Event, Finished, Source};
+use super::{Engine, Event, Finished, Source, Timing};
 use crate::config::{PassiveSettings, ServiceRef};
 use crate::error::Error;
+use crate::event::{Bookkeeping, Note};
 use crate::outcome::{Outcome, State, Termination};
 use crate::schedule::ObjectId;
 use crate::state::dependency::{self, DependencyFailure};
@@ -279,11 +280,12 @@ impl Engine {
                     Some(saved) => dependency::restore(&o.state, saved, now),
                     None => Transition { state: o.state.clone(), events: Vec::new() },
                 };
-                // Nothing restored: no state change, no event, but the store
-                // forgets the failure all the same.
+                // Nothing restored: no state change, no result event, but
+                // retention forgets the failure all the same.
                 let mut finished = self.dependency_result(id, t, now);
                 if !restored {
-                    finished.events.clear();
+                    let key = self.objects[id].key();
+                    finished.events = vec![Event::Bookkeeping(Bookkeeping(Note::DependencyCleared(key)))];
                 }
                 // Back to active checking.
                 let o = &self.objects[id];
@@ -301,38 +303,13 @@ impl Engine {
     /// Applies a transition the engine imposed or restored: an
     /// `Event::Result` with source `dependency`, no notification, no handler.
     fn dependency_result(&mut self, id: ObjectId, transition: Transition, now: Time) -> Finished {
-        let semantics = self.semantics;
         let o = &mut self.objects[id];
-        o.state = transition.state.clone();
-        let event = Event::Result {
-            t: now.as_secs_f64(),
-            host: o.host.to_string(),
-            service: o.service.as_deref().map(str::to_string),
-            state: o.state_name(o.state.state),
-            state_type: o.state.state_type,
-            attempt: o.state.attempt,
-            max_attempts: o.schedule.state_config(semantics).max_check_attempts,
-            output: o.state.output.clone(),
-            source: Source::Dependency,
-        };
-        if self.track_dirty {
-            self.dirty[id] = false;
-        }
-        let o = &self.objects[id];
-        Finished {
-            key: o.key(),
-            time: now,
-            handlers: Vec::new(),
-            significant: true,
-            transition,
-            notify: o.notify,
-            values: o.values.clone(),
-            deliveries: Vec::new(),
-            events: vec![event],
-            dependency: self.dependency_record(id),
-            dependents: Vec::new(),
-            suppressed: None,
-        }
+        let previous = (o.state.state, o.state.state_type);
+        let Transition { state, events: changes } = transition;
+        o.state = state;
+        let result =
+            self.result_event(id, previous, changes, Source::Dependency, Timing::default(), true, Vec::new(), now);
+        Finished { events: vec![Event::Result(result)], dependents: Vec::new() }
     }
 
     /// Object `id`'s dependency failure as the store keeps it.
@@ -471,7 +448,7 @@ impl Engine {
             termination: Termination::Completed,
             truncated: false,
         };
-        let f = self.process(id, outcome, now, Source::Freshness);
+        let f = self.process(id, outcome, now, Source::Freshness, Timing::default());
         if let Some(t) = self.objects[id].dep.passive.freshness_threshold {
             self.scheduler.schedule(id, now + t);
         }

@@ -12,10 +12,12 @@
 //! [`timers`].
 
 mod dependency;
+mod input;
 mod suppress;
 pub mod timers;
 
 pub use self::dependency::Due;
+pub use self::input::{Applied, Input, Inputs, Submission, read_inputs};
 mod modules;
 
 pub use self::modules::{ModuleAction, ModuleChange, ModuleError, ModuleFile, ModuleStatus};
@@ -27,194 +29,25 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::event::{NotificationEvent, ResultEvent, ResultPrivate, Status};
+
 use crate::clock::{Clock, SimClock};
 use crate::config::{CheckSpec, Config, Contact, Schedule};
 use crate::error::Error;
-use crate::notify::NotificationMessage;
 use crate::outcome::{Outcome, State};
-use crate::retention::SuppressedRecord;
 use crate::retention::{ObjectKey, Retained};
 use crate::sandbox::Sandbox;
-use crate::sandbox::handler::{HandlerCall, HandlerEvent, HandlerModule, HandlerOutcome, HandlerTrigger, Trigger};
+use crate::sandbox::handler::{HandlerCall, HandlerEvent, HandlerModule, HandlerTrigger, PendingHandler, Trigger};
 use crate::sandbox::module::{CheckCall, CheckModule, CheckRun};
 use crate::sandbox::policy::Target;
 use crate::sandbox::values::Values;
 use crate::schedule::{ObjectId, Scheduler};
 use crate::state::{
-    Acknowledgement, FlapPolicy, NotificationKind, NotificationPolicy, NotifyState, ObjectState, ResultInput,
-    Semantics, StateConfig, StateEvent, StateType, SuppressionReason, Time, Transition, notify, process,
+    Acknowledgement, FlapPolicy, NotificationPolicy, NotifyState, ObjectState, ResultInput, Semantics, StateConfig,
+    StateEvent, StateType, Time, Transition, notify, process,
 };
 
-/// Something the engine did, for subscribers (the simulator's output, the
-/// store, notifiers, the API). Serialises to one JSON object per event, as
-/// `wasmon simulate` prints them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Event {
-    /// A processed check result.
-    Result {
-        /// Seconds since the clock's epoch (since the start, simulated).
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host result.
-        service: Option<String>,
-        /// OK/WARNING/CRITICAL/UNKNOWN for services, UP/DOWN/UNREACHABLE for hosts.
-        state: String,
-        /// SOFT or HARD.
-        state_type: StateType,
-        /// The attempt shown to people.
-        attempt: u32,
-        /// `max_check_attempts`.
-        max_attempts: u32,
-        /// The first line of output.
-        output: String,
-        /// Where the result came from.
-        source: Source,
-    },
-    /// A notification the engine decided, one per contact method (or one
-    /// with null method and contact when the object has no contacts).
-    Notification {
-        /// Seconds since the clock's epoch.
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host notification.
-        service: Option<String>,
-        /// PROBLEM or RECOVERY.
-        #[serde(rename = "type")]
-        kind: NotificationKind,
-        /// The state notified about (UP/DOWN for hosts).
-        state: String,
-        /// The method's kind: "log", "webhook" or "email".
-        method: Option<String>,
-        /// The contact's name.
-        contact: Option<String>,
-    },
-    /// An event handler ran.
-    Handler {
-        /// Seconds since the clock's epoch, when the handler finished.
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host.
-        service: Option<String>,
-        /// The handler's name.
-        handler: String,
-        /// Why it ran.
-        trigger: Trigger,
-        /// Whether it did its job.
-        ok: bool,
-        /// What it said it did, or why it failed.
-        output: String,
-    },
-    /// An object started or stopped flapping (one kind, `flapping`, with
-    /// `started` true or false).
-    Flapping {
-        /// Seconds since the clock's epoch.
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host.
-        service: Option<String>,
-        /// True when flapping started, false when it stopped.
-        started: bool,
-        /// The weighted percent state change that decided it.
-        percent_state_change: f64,
-    },
-    /// A scheduled downtime started or ended (at its exact time: a timer,
-    /// or for a flexible one the problem result that triggered it), or an
-    /// active one was cancelled (`started` false).
-    Downtime {
-        /// Seconds since the clock's epoch.
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host downtime.
-        service: Option<String>,
-        /// The downtime's id.
-        id: u64,
-        /// True when it started, false when it ended.
-        started: bool,
-        /// Whether it is a flexible one.
-        flexible: bool,
-        /// For a host downtime, whether it covers the host's services.
-        with_services: bool,
-        /// Who scheduled it.
-        author: String,
-        /// Why.
-        comment: String,
-    },
-    /// An acknowledgement was given (`active` true) or cleared (false: by a
-    /// state change, a recovery or a removal).
-    Acknowledgement {
-        /// Seconds since the clock's epoch.
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host.
-        service: Option<String>,
-        /// Who acknowledged.
-        author: String,
-        /// Their comment.
-        comment: String,
-        /// Cleared only by a recovery.
-        sticky: bool,
-        /// Given (true) or cleared (false).
-        active: bool,
-    },
-    /// A notification that was decided and not sent, and why.
-    NotificationSuppressed {
-        /// Seconds since the clock's epoch.
-        t: f64,
-        /// The host.
-        host: String,
-        /// The service, or null for a host.
-        service: Option<String>,
-        /// PROBLEM or RECOVERY.
-        #[serde(rename = "type")]
-        kind: NotificationKind,
-        /// The state it was about (UP/DOWN for hosts).
-        state: String,
-        /// `downtime`, `flapping` or `acknowledged`.
-        reason: SuppressionReason,
-    },
-    /// A check module was hot-loaded, replaced, rejected or removed under
-    /// a running monitor.
-    Module {
-        /// Seconds since the clock's epoch.
-        t: f64,
-        /// The module's name (its path as the configuration resolved it).
-        module: String,
-        /// What happened.
-        action: ModuleAction,
-        /// The new version's `describe()` version; null for command
-        /// plugins, rejections and removals.
-        version: Option<String>,
-        /// The sha256 (hex) of the new version, or of the refused one;
-        /// null for a removal or an unreadable file.
-        digest: Option<String>,
-        /// Why it was rejected or what its services now say; null when
-        /// loaded or replaced.
-        reason: Option<String>,
-    },
-}
-
-/// Where a result came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// The object's own check, run by the scheduler (or on request).
-    Active,
-    /// A result submitted from outside (the API, [`crate::Monitor::submit`]).
-    Passive,
-    /// A state the engine imposed or restored: the object entered, changed
-    /// or left dependency failure (seed 002).
-    Dependency,
-    /// A stale object's `stale_state`: no result came within its freshness
-    /// threshold and it has no check to run.
-    Freshness,
-}
+pub use crate::event::{Event, Source};
 
 /// One monitored object and everything the engine keeps for it. Names are
 /// shared (`Arc<str>`) with the lookup index and with every event.
@@ -249,8 +82,8 @@ impl Object {
     }
 
     /// How a state is named for this object: UP/DOWN for hosts.
-    fn state_name(&self, s: State) -> String {
-        state_name(self.is_host(), s)
+    fn state_name(&self, s: State) -> Status {
+        Status::of(self.is_host(), s)
     }
 
     fn key(&self) -> ObjectKey {
@@ -279,20 +112,11 @@ pub struct Engine {
     contacts: HashMap<String, Contact>,
     semantics: Semantics,
     scheduler: Scheduler,
-    /// Whether to remember which objects changed only in output (for a
-    /// retention file's periodic flush).
-    track_dirty: bool,
-    /// Per object: changed since it was last written.
-    dirty: Vec<bool>,
-    /// The objects marked dirty, in order (may hold ones written since).
-    dirty_ids: Vec<ObjectId>,
+    /// The id the next notification gets (see [`NotificationEvent::id`]).
+    next_notification: u64,
     /// Downtimes (pending and in effect) and their timers.
     downtimes: suppress::Downtimes,
 }
-
-/// What a flush writes of one object: its latest state, notification
-/// bookkeeping and value store.
-pub type Snapshot = (ObjectKey, ObjectState, NotifyState, Values);
 
 impl Engine {
     /// Builds the object table from `config`, taking its objects over
@@ -456,48 +280,17 @@ impl Engine {
             contacts,
             semantics: config.engine.state_semantics,
             scheduler: Scheduler::new(),
-            track_dirty: false,
-            dirty: Vec::new(),
-            dirty_ids: Vec::new(),
+            next_notification: 1,
             downtimes: suppress::Downtimes::default(),
         };
         engine.link(graph);
         Ok(engine)
     }
 
-    /// Remembers the objects whose results were not significant (see
-    /// [`Finished::significant`]), for [`Engine::take_dirty`].
-    pub fn track_dirty(&mut self) {
-        self.track_dirty = true;
-        self.dirty = vec![false; self.objects.len()];
-    }
-
-    /// Takes up to `max` snapshots of objects changed since they were last
-    /// written, oldest change first. An object whose check is running is
-    /// left for later (its value store is out with the run).
-    pub fn take_dirty(&mut self, max: usize) -> Vec<Snapshot> {
-        let mut out = Vec::new();
-        let mut later = Vec::new();
-        while out.len() < max {
-            let Some(id) = self.dirty_ids.pop() else { break };
-            if !self.dirty[id] {
-                continue;
-            }
-            let o = &self.objects[id];
-            if o.running {
-                later.push(id);
-                continue;
-            }
-            self.dirty[id] = false;
-            out.push((o.key(), o.state.clone(), o.notify, o.values.clone()));
-        }
-        self.dirty_ids.extend(later);
-        out
-    }
-
-    /// Whether any object waits to be written.
-    pub fn has_dirty(&self) -> bool {
-        !self.dirty_ids.is_empty()
+    /// Notification ids continue after `last`, the highest a retention
+    /// file holds, so that an id is never given out twice.
+    pub fn restore_notification_ids(&mut self, last: u64) {
+        self.next_notification = self.next_notification.max(last + 1);
     }
 
     /// How many objects (scheduled hosts and services) there are.
@@ -583,23 +376,15 @@ impl Engine {
             match self.on_due(id, now) {
                 Due::Run => {}
                 Due::Handled(f) => {
-                    flatten(*f, &mut events);
+                    run_handlers(*f, now, &mut events).await;
                     continue;
                 }
                 Due::Skip => continue,
             }
             let pending = self.start(id);
             let run = pending.module.check(&pending.call).await;
-            let mut finished = self.finish(id, run, now);
-            let dependents = std::mem::take(&mut finished.dependents);
-            events.extend(finished.events);
-            for h in finished.handlers {
-                let outcome = h.module.handle(&h.call).await;
-                events.push(h.event(outcome, now));
-            }
-            for d in dependents {
-                flatten(d, &mut events);
-            }
+            let finished = self.finish(id, run, now, Some(now));
+            run_handlers(finished, now, &mut events).await;
         }
         events
     }
@@ -633,11 +418,17 @@ impl Engine {
 
     /// Applies a finished run at `now`: the value store, the state
     /// processor, the notification decision; schedules the next check.
-    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time) -> Finished {
+    /// `scheduled` is when the check was due (`None` for a manual recheck).
+    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time, scheduled: Option<Time>) -> Finished {
         let o = &mut self.objects[id];
         o.values = run.values;
         o.running = false;
-        let finished = self.process(id, run.outcome, now, Source::Active);
+        let timing = Timing {
+            scheduled,
+            ran: Some(now.saturating_sub(run.outcome.duration)),
+            duration: Some(run.outcome.duration),
+        };
+        let finished = self.process(id, run.outcome, now, Source::Active, timing);
         let o = &self.objects[id];
         let next = now + crate::state::next_check_after(&o.state, &o.schedule.state_config(self.semantics));
         if self.in_failure(id) {
@@ -655,7 +446,7 @@ impl Engine {
     /// value store is left as it is, and so is its schedule, but for a
     /// passive-only object's freshness deadline, which moves on.
     pub fn submit(&mut self, id: ObjectId, outcome: Outcome, now: Time) -> Finished {
-        let f = self.process(id, outcome, now, Source::Passive);
+        let f = self.process(id, outcome, now, Source::Passive, Timing::default());
         let d = &self.objects[id].dep;
         let checked_actively = d.passive.active_checks && d.has_check;
         if !(checked_actively || self.in_failure(id) || self.objects[id].running) {
@@ -664,8 +455,7 @@ impl Engine {
         f
     }
 
-    fn process(&mut self, id: ObjectId, outcome: Outcome, now: Time, source: Source) -> Finished {
-        let mut events = Vec::new();
+    fn process(&mut self, id: ObjectId, outcome: Outcome, now: Time, source: Source, timing: Timing) -> Finished {
         let failing_before = self.failing_before(id);
         self.before_result(id, source, now);
         // In dependency failure: no notification, no event handler.
@@ -680,7 +470,6 @@ impl Engine {
         let input =
             ResultInput { state, output: outcome.summary, long_output: outcome.long_output, perfdata: outcome.metrics };
         let cfg = o.schedule.state_config(self.semantics);
-        let previous_state = o.state.state;
         let mut transition = process(&o.state, &input, now, &cfg);
         // Flapping, acknowledgements cleared, flexible downtime triggered:
         // all before the notification decision they may suppress.
@@ -703,97 +492,176 @@ impl Engine {
             suppressed = Some((n, reason));
         }
         let (before, after) = (&o.state, &transition.state);
-        let significant = !transition.events.is_empty()
+        let significant = quiet
+            || !transition.events.is_empty()
             || !after_events.is_empty()
             || suppressed.is_some()
             || notification.is_some()
             || notify_state != o.notify
             || (before.state, before.state_type, before.attempt, before.last_hard_state)
                 != (after.state, after.state_type, after.attempt, after.last_hard_state);
-        o.state = transition.state.clone();
+        let previous = (o.state.state, o.state.state_type);
+        let Transition { state: new_state, events: changes } = transition;
+        o.state = new_state;
         o.notify = notify_state;
-        let t = now.as_secs_f64();
-        events.push(Event::Result {
-            t,
-            host: o.host.to_string(),
-            service: o.service.as_deref().map(str::to_string),
-            state: o.state_name(o.state.state),
-            state_type: o.state.state_type,
-            attempt: o.state.attempt,
-            max_attempts: cfg.max_check_attempts,
-            output: o.state.output.clone(),
-            source,
-        });
+        let trigger = if changes.iter().any(|e| matches!(e, StateEvent::HardStateChange { .. })) {
+            Trigger::HardStateChange
+        } else if changes.is_empty() {
+            Trigger::SameState
+        } else {
+            Trigger::StateChange
+        };
+        let handlers =
+            if quiet { Vec::new() } else { self.handlers_for(id, trigger, previous.0, cfg.max_check_attempts, now) };
+        let result = self.result_event(id, previous, changes, source, timing, significant, handlers, now);
+        let mut events = Vec::with_capacity(1 + after_events.len());
+        events.push(Event::Result(result));
         events.extend(after_events);
+        let o = &self.objects[id];
+        let t = now.as_secs_f64();
         if let Some((n, reason)) = suppressed {
             events.push(Event::NotificationSuppressed {
                 t,
                 host: o.host.to_string(),
                 service: o.service.as_deref().map(str::to_string),
                 kind: n.kind,
-                state: o.state_name(n.state),
+                state: Status::of(o.is_host(), n.state),
                 reason,
             });
         }
-        let suppressed = suppressed.map(|(n, reason)| SuppressedRecord::new(now, n.kind, n.state, reason));
-        let mut deliveries = Vec::new();
         if let Some(n) = notification {
-            let message = NotificationMessage {
-                host: o.host.to_string(),
-                service: o.service.as_deref().map(str::to_string),
-                kind: n.kind,
-                state: o.state_name(n.state),
-                output: o.state.output.clone(),
-                long_output: o.state.long_output.clone().unwrap_or_default(),
-                time: now.as_secs(),
-                attempt: o.state.attempt,
-                max_attempts: cfg.max_check_attempts,
-                contact: String::new(),
-            };
-            for c in o.contacts.iter() {
-                if let Some(contact) = self.contacts.get(c) {
-                    for method in &contact.methods {
-                        deliveries.push((
-                            Contact { name: contact.name.clone(), methods: vec![method.clone()] },
-                            message.clone(),
-                        ));
-                    }
+            self.notifications(id, &n, cfg.max_check_attempts, now, &mut events);
+        }
+        // A flexible downtime the result started.
+        self.downtimes_changed(&mut events);
+        let mut finished = Finished { events, dependents: Vec::new() };
+        finished.dependents = self.propagate(id, failing_before, now);
+        finished
+    }
+
+    /// The result event of object `id` after its state changed from
+    /// `previous` by `changes`.
+    #[allow(clippy::too_many_arguments)]
+    fn result_event(
+        &self,
+        id: ObjectId,
+        previous: (State, StateType),
+        changes: Vec<StateEvent>,
+        source: Source,
+        timing: Timing,
+        significant: bool,
+        handlers: Vec<PendingHandler>,
+        now: Time,
+    ) -> Arc<ResultEvent> {
+        let o = &self.objects[id];
+        let s = &o.state;
+        let is_host = o.is_host();
+        let secs = |t: Time| t.as_secs_f64();
+        Arc::new(ResultEvent {
+            t: now.as_secs_f64(),
+            host: o.host.clone(),
+            service: o.service.clone(),
+            check: o.module.map(|m| self.modules[m].check.clone()),
+            state: Status::of(is_host, s.state),
+            state_type: s.state_type,
+            attempt: s.attempt,
+            max_attempts: o.schedule.max_check_attempts,
+            output: s.output.clone(),
+            long_output: s.long_output.clone(),
+            metrics: s.perfdata.clone(),
+            source,
+            execution_time: timing.duration.map(|d| d.as_secs_f64()),
+            scheduled: timing.scheduled.map(secs),
+            ran: timing.ran.map(secs),
+            previous_state: Status::of(is_host, previous.0),
+            previous_state_type: previous.1,
+            state_changed: changes.iter().any(|e| matches!(e, StateEvent::StateChange { .. })),
+            state_type_changed: previous.1 != s.state_type,
+            hard_state_changed: changes.iter().any(|e| matches!(e, StateEvent::HardStateChange { .. })),
+            last_state_change: s.last_state_change.map(secs),
+            last_hard_state_change: s.last_hard_state_change.map(secs),
+            flapping: s.flapping.flapping,
+            acknowledged: s.acknowledgement.is_some(),
+            dependency_failure: o.dep.failure.as_ref().map(|f| f.output.clone()),
+            private: ResultPrivate {
+                time: now,
+                significant,
+                changes,
+                state: Some(Box::new(s.clone())),
+                notify: o.notify,
+                values: o.values.clone(),
+                dependency: self.dependency_record(id),
+                handlers,
+            },
+        })
+    }
+
+    /// The notification events of object `id`'s notification `n`: one per
+    /// contact method, each with its own id, or one with neither when the
+    /// object has no contacts.
+    fn notifications(
+        &mut self,
+        id: ObjectId,
+        n: &crate::state::Notification,
+        max_attempts: u32,
+        now: Time,
+        events: &mut Vec<Event>,
+    ) {
+        let o = &self.objects[id];
+        let mut recipients: Vec<(Option<String>, Option<crate::config::Method>)> = Vec::new();
+        for c in o.contacts.iter() {
+            if let Some(contact) = self.contacts.get(c) {
+                for method in &contact.methods {
+                    recipients.push((Some(contact.name.clone()), Some(method.clone())));
                 }
             }
-            // One event per contact method, or one with neither when the
-            // object has no contacts.
-            let recipients: Vec<(Option<String>, Option<String>)> = if deliveries.is_empty() {
-                vec![(None, None)]
-            } else {
-                deliveries
-                    .iter()
-                    .map(|(c, _)| (c.methods.first().map(|m| m.kind().to_string()), Some(c.name.clone())))
-                    .collect()
-            };
-            for (method, contact) in recipients {
-                events.push(Event::Notification {
-                    t,
-                    host: o.host.to_string(),
-                    service: o.service.as_deref().map(str::to_string),
-                    kind: n.kind,
-                    state: o.state_name(n.state),
-                    method,
-                    contact,
-                });
-            }
         }
-        let trigger = if transition.events.iter().any(|e| matches!(e, StateEvent::HardStateChange { .. })) {
-            Trigger::HardStateChange
-        } else if transition.events.is_empty() {
-            Trigger::SameState
-        } else {
-            Trigger::StateChange
-        };
-        let handlers = o
-            .handlers
+        if recipients.is_empty() {
+            recipients.push((None, None));
+        }
+        let change = o.state.last_hard_state_change.unwrap_or(now);
+        for (contact, method) in recipients {
+            let o = &self.objects[id];
+            let event = NotificationEvent {
+                id: self.next_notification,
+                t: now.as_secs_f64(),
+                host: o.host.clone(),
+                service: o.service.clone(),
+                kind: n.kind,
+                state: Status::of(o.is_host(), n.state),
+                method: method.as_ref().map(|m| m.kind().to_string()),
+                contact,
+                output: o.state.output.clone(),
+                long_output: o.state.long_output.clone().unwrap_or_default(),
+                attempt: o.state.attempt,
+                max_attempts,
+                change_time: change.as_secs_f64(),
+                private: crate::event::NotificationPrivate {
+                    time: now,
+                    change_time: change,
+                    hard_state: o.state.last_hard_state,
+                    method,
+                },
+            };
+            self.next_notification += 1;
+            events.push(Event::Notification(Arc::new(event)));
+        }
+    }
+
+    /// The event handlers of object `id` that run for `trigger`.
+    fn handlers_for(
+        &self,
+        id: ObjectId,
+        trigger: Trigger,
+        previous_state: State,
+        max_attempts: u32,
+        now: Time,
+    ) -> Vec<PendingHandler> {
+        let o = &self.objects[id];
+        o.handlers
             .iter()
             .map(|i| &self.handlers[*i])
-            .filter(|h| !quiet && trigger.runs(h.on))
+            .filter(|h| trigger.runs(h.on))
             .map(|h| PendingHandler {
                 name: h.name.clone(),
                 module: h.module.clone(),
@@ -806,11 +674,11 @@ impl Engine {
                         state: o.state.state,
                         state_type: o.state.state_type,
                         attempt: o.state.attempt,
-                        max_attempts: cfg.max_check_attempts,
+                        max_attempts,
                         previous_state,
                         output: o.state.output.clone(),
                         long_output: o.state.long_output.clone(),
-                        time: t,
+                        time: now.as_secs_f64(),
                     },
                     params: h.params.clone(),
                     target: (*o.target).clone(),
@@ -818,31 +686,7 @@ impl Engine {
                     grants: h.grants.clone(),
                 },
             })
-            .collect();
-        if self.track_dirty {
-            // A significant result is written whole; anything else later.
-            if !significant && !self.dirty[id] {
-                self.dirty_ids.push(id);
-            }
-            self.dirty[id] = !significant;
-        }
-        let mut finished = Finished {
-            key: o.key(),
-            time: now,
-            handlers,
-            significant: significant || quiet,
-            transition,
-            notify: o.notify,
-            values: o.values.clone(),
-            deliveries,
-            suppressed,
-            events,
-            dependency: None,
-            dependents: Vec::new(),
-        };
-        finished.dependency = self.dependency_record(id);
-        finished.dependents = self.propagate(id, failing_before, now);
-        finished
+            .collect()
     }
 
     /// The objects' keys, in table order.
@@ -886,7 +730,7 @@ impl Engine {
         ObjectStatus {
             host: o.host.to_string(),
             service: o.service.as_deref().map(str::to_string),
-            state: o.state_name(o.state.state),
+            state: o.state_name(o.state.state).to_string(),
             state_type: o.state.state_type,
             attempt: o.state.attempt,
             max_attempts: o.schedule.max_check_attempts,
@@ -975,78 +819,44 @@ pub struct ObjectStatus {
     pub acknowledgement: Option<Acknowledgement>,
 }
 
-/// What one finished check changed, for the store and the notifier.
+/// What one processed result caused, for the subscribers: its events (the
+/// result event first), then what it caused below the object in the
+/// dependency tree, parents first.
 #[derive(Debug)]
 pub struct Finished {
-    /// Which object.
-    pub key: ObjectKey,
-    /// When the result was applied.
-    pub time: Time,
-    /// Whether it changed what a restart must not lose: the state, state
-    /// type, attempt, last HARD state or notification bookkeeping (not
-    /// only the output and the check time).
-    pub significant: bool,
-    /// The state processor's transition (new state and state events).
-    pub transition: Transition,
-    /// The notification bookkeeping after the result.
-    pub notify: NotifyState,
-    /// The value store after the result.
-    pub values: Values,
-    /// The notification to deliver, once per contact method: a contact
-    /// holding that one method, and the message.
-    pub deliveries: Vec<(Contact, NotificationMessage)>,
-    /// The notification decided and suppressed instead, with why.
-    pub suppressed: Option<SuppressedRecord>,
-    /// The events, for subscribers.
+    /// The result and what it decided: flapping, acknowledgement and
+    /// downtime changes, a suppressed notification, notifications.
     pub events: Vec<Event>,
-    /// The event handlers to run, in configuration order.
-    pub handlers: Vec<PendingHandler>,
-    /// The object's dependency failure after the result (`None`: not in
-    /// one), for the store.
-    pub dependency: Option<crate::state::dependency::DependencyFailure>,
-    /// What the result caused below the object in the dependency tree:
-    /// objects entering, changing or leaving dependency failure, parents
-    /// first. Publish (and persist) them after this one.
+    /// Objects entering, changing or leaving dependency failure because of
+    /// it, parents first. Published after it, each as a step of its own.
     pub dependents: Vec<Finished>,
 }
 
-/// Appends the events of `f` and of what it caused, in order.
-fn flatten(mut f: Finished, events: &mut Vec<Event>) {
-    let dependents = std::mem::take(&mut f.dependents);
-    events.append(&mut f.events);
-    for d in dependents {
-        flatten(d, events);
+impl Finished {
+    /// The result event, if it has one.
+    pub fn result(&self) -> Option<&Event> {
+        self.events.first().filter(|e| matches!(e, Event::Result(_)))
     }
-}
 
-/// An event handler call the engine decided, ready to run on its own.
-#[derive(Clone, Debug)]
-pub struct PendingHandler {
-    /// The handler's name.
-    pub name: Arc<str>,
-    /// Its component.
-    pub module: HandlerModule,
-    /// What to call it with.
-    pub call: HandlerCall,
-}
-
-impl PendingHandler {
-    /// The event that says how the call ended at `now`.
-    pub fn event(&self, outcome: HandlerOutcome, now: Time) -> Event {
-        let (ok, output) = match outcome.result {
-            Ok(text) => (true, text),
-            Err(text) => (false, text),
-        };
-        Event::Handler {
-            t: now.as_secs_f64(),
-            host: self.call.event.host.clone(),
-            service: self.call.event.service.clone(),
-            handler: self.name.to_string(),
-            trigger: self.call.event.trigger,
-            ok,
-            output,
+    /// Its steps in order: its own events, then each dependent's.
+    pub fn into_steps(mut self, steps: &mut Vec<Vec<Event>>) {
+        let dependents = std::mem::take(&mut self.dependents);
+        steps.push(self.events);
+        for d in dependents {
+            d.into_steps(steps);
         }
     }
+}
+
+/// When a check ran, for its result event.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Timing {
+    /// When it was due.
+    pub scheduled: Option<Time>,
+    /// When it started.
+    pub ran: Option<Time>,
+    /// How long it ran.
+    pub duration: Option<Duration>,
 }
 
 /// One object's check, ready to run away from the engine (see [`Engine::start`]).
@@ -1057,15 +867,22 @@ pub struct PendingCheck {
     pub call: CheckCall,
 }
 
-/// How a state is named: OK/WARNING/CRITICAL/UNKNOWN for a service; for a
-/// host UP (OK), UNREACHABLE (UNKNOWN: only dependency failure imposes it)
-/// or DOWN (anything else).
-pub(crate) fn state_name(is_host: bool, s: State) -> String {
-    match (is_host, s) {
-        (true, State::Ok) => "UP".to_string(),
-        (true, State::Unknown) => "UNREACHABLE".to_string(),
-        (true, _) => "DOWN".to_string(),
-        (false, s) => s.to_string(),
+/// Appends what `f` caused, in order, running its event handlers one after
+/// the other where they belong (after its own events, before its
+/// dependents'): simulated time does not move while they run.
+async fn run_handlers(mut f: Finished, now: Time, events: &mut Vec<Event>) {
+    let dependents = std::mem::take(&mut f.dependents);
+    let handlers = match f.events.first() {
+        Some(Event::Result(r)) => r.private.handlers.clone(),
+        _ => Vec::new(),
+    };
+    events.append(&mut f.events);
+    for h in handlers {
+        let outcome = h.module.handle(&h.call).await;
+        events.push(h.event(outcome, now));
+    }
+    for d in dependents {
+        Box::pin(run_handlers(d, now, events)).await;
     }
 }
 
@@ -1106,15 +923,8 @@ pub async fn simulate(
     simulate_with(config, sandbox, duration, Vec::new(), sink).await
 }
 
-/// Something done to a simulated engine from outside, at a simulated time.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SimInput {
-    /// A passive result, as [`crate::Monitor::submit`] takes it.
-    Submit(crate::Submission),
-    /// A manual recheck, as [`crate::Monitor::run_now`]: the host and the
-    /// service (`None`: the host check).
-    RunNow(String, Option<String>),
-}
+/// The simulator's inputs are the engine's [`Input`]s, at simulated times.
+pub type SimInput = Input;
 
 /// [`simulate`], with `inputs` applied at their times (each before the
 /// checks due at the same time). An input naming no object, or one the
@@ -1130,6 +940,7 @@ pub async fn simulate_with(
     let mut config = config.clone();
     crate::pack::expand(&mut config, sandbox).await?;
     let mut engine = Engine::new(config, sandbox)?;
+    engine.describe_modules(clock.now()).await;
     engine.schedule_all_at(clock.now());
     inputs.sort_by_key(|(t, _)| *t);
     let mut inputs = std::collections::VecDeque::from(inputs);
@@ -1149,40 +960,22 @@ pub async fn simulate_with(
         while inputs.front().is_some_and(|(at, _)| *at <= now) {
             let (_, input) = inputs.pop_front().expect("checked");
             let mut events = Vec::new();
-            match input {
-                SimInput::Submit(s) => {
-                    let id = engine
-                        .find(&s.host, s.service.as_deref())
-                        .ok_or(Error::NotFound { host: s.host.clone(), service: s.service.clone() })?;
-                    engine.accepts_passive(id)?;
-                    flatten(engine.submit(id, s.outcome(), now), &mut events);
-                }
-                SimInput::RunNow(host, service) => {
-                    let id = engine
-                        .find(&host, service.as_deref())
-                        .ok_or(Error::NotFound { host: host.clone(), service: service.clone() })?;
-                    engine.can_run(id)?;
+            match engine.apply(input, now)? {
+                Applied::Result(f) => run_handlers(f, now, &mut events).await,
+                Applied::Events(e) | Applied::Downtime(_, e) => events = e,
+                Applied::Run(id) => {
                     let pending = engine.start(id);
                     let run = pending.module.check(&pending.call).await;
-                    let mut f = engine.finish(id, run, now);
-                    let dependents = std::mem::take(&mut f.dependents);
-                    events.append(&mut f.events);
-                    for h in f.handlers {
-                        let outcome = h.module.handle(&h.call).await;
-                        events.push(h.event(outcome, now));
-                    }
-                    for d in dependents {
-                        flatten(d, &mut events);
-                    }
+                    run_handlers(engine.finish(id, run, now, None), now, &mut events).await;
                 }
             }
-            for e in &events {
+            for e in events.iter().filter(|e| e.is_shown()) {
                 sink(e);
             }
         }
         if engine.next_due().is_some_and(|d| d <= now) {
-            for event in engine.run_due(now).await {
-                sink(&event);
+            for event in engine.run_due(now).await.iter().filter(|e| e.is_shown()) {
+                sink(event);
             }
         }
     }

@@ -5,10 +5,12 @@
 //! object of the slot takes the new one.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::{Engine, Event};
+use crate::event::CheckRef;
 use crate::sandbox::module::{CheckModule, ModuleKind};
 use crate::state::Time;
 
@@ -98,7 +100,8 @@ pub(super) struct Slot {
     /// The version in service (a [`CheckModule::missing`] one once removed).
     pub(super) module: CheckModule,
     path: Option<PathBuf>,
-    version: Option<String>,
+    /// The module's name and `describe()` version, as result events name it.
+    pub(super) check: CheckRef,
     digest: String,
     loaded_at: Time,
     last_error: Option<ModuleError>,
@@ -108,7 +111,8 @@ pub(super) struct Slot {
 impl Slot {
     pub(super) fn new(module: CheckModule, path: Option<PathBuf>) -> Slot {
         let digest = module.digest_hex();
-        Slot { module, path, version: None, digest, loaded_at: Time::ZERO, last_error: None, removed: false }
+        let check = CheckRef { module: Arc::from(module.name()), version: None };
+        Slot { module, path, check, digest, loaded_at: Time::ZERO, last_error: None, removed: false }
     }
 }
 
@@ -155,7 +159,7 @@ impl Engine {
                 name: s.module.name().to_string(),
                 path: s.path.clone(),
                 kind: s.module.kind(),
-                version: s.version.clone(),
+                version: s.check.version.as_deref().map(str::to_string),
                 digest: s.digest.clone(),
                 loaded_at: s.loaded_at.as_secs_f64(),
                 services,
@@ -191,7 +195,7 @@ impl Engine {
         for slot in &mut self.modules {
             slot.loaded_at = now;
             if slot.module.kind() == ModuleKind::Check {
-                slot.version = slot.module.describe().await.ok().map(|info| info.version);
+                slot.check.version = slot.module.describe().await.ok().map(|info| Arc::from(info.version));
             }
         }
     }
@@ -213,7 +217,7 @@ impl Engine {
                         let action = if slot.removed { ModuleAction::Loaded } else { ModuleAction::Replaced };
                         slot.module = module;
                         slot.path = Some(path);
-                        slot.version = version.clone();
+                        slot.check.version = version.as_deref().map(Arc::from);
                         slot.digest = digest.clone();
                         slot.loaded_at = now;
                         slot.removed = false;
@@ -221,7 +225,7 @@ impl Engine {
                     }
                     None => {
                         let mut slot = Slot::new(module, Some(path));
-                        slot.version = version.clone();
+                        slot.check.version = version.as_deref().map(Arc::from);
                         slot.loaded_at = now;
                         self.modules.push(slot);
                         self.module_index.insert(name.clone(), self.modules.len() - 1);

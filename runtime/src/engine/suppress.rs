@@ -23,10 +23,12 @@
 //! never notified notifies nobody.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::timers::{Timer, Timers};
 use super::{Engine, Event};
 use crate::error::Error;
+use crate::event::{Bookkeeping, Note};
 use crate::outcome::State;
 use crate::schedule::ObjectId;
 use crate::state::{
@@ -41,7 +43,7 @@ pub(super) struct Downtimes {
     /// The highest id given out.
     last_id: u64,
     timers: Timers,
-    /// The set changed since [`Engine::take_downtimes_changed`].
+    /// The set changed since [`Engine::downtimes_changed`] last looked.
     changed: bool,
 }
 
@@ -76,6 +78,7 @@ impl Engine {
                 }
             }
         }
+        self.downtimes_changed(&mut events);
         events
     }
 
@@ -91,7 +94,11 @@ impl Engine {
         let id = self.find_or_not_found(&ack.host, ack.service.as_deref())?;
         let o = &mut self.objects[id];
         if o.state.state == State::Ok {
-            return Err(Error::NotAProblem { host: ack.host, service: ack.service, state: o.state_name(State::Ok) });
+            return Err(Error::NotAProblem {
+                host: ack.host,
+                service: ack.service,
+                state: o.state_name(State::Ok).to_string(),
+            });
         }
         o.state.acknowledgement = Some(Box::new(AckState {
             author: ack.author.clone(),
@@ -99,7 +106,6 @@ impl Engine {
             sticky: ack.sticky,
             time: now,
         }));
-        self.mark_dirty(id);
         Ok(vec![Event::Acknowledgement {
             t: now.as_secs_f64(),
             host: ack.host,
@@ -122,7 +128,6 @@ impl Engine {
         let Some(ack) = self.objects[id].state.acknowledgement.take() else {
             return Err(Error::NotAcknowledged { host: host.to_string(), service: service.map(str::to_string) });
         };
-        self.mark_dirty(id);
         Ok(vec![ack_cleared(host, service, *ack, now)])
     }
 
@@ -192,13 +197,13 @@ impl Engine {
         self.downtimes.last_id = self.downtimes.last_id.max(last_id);
     }
 
-    /// The downtimes and the highest id, if they changed since last asked:
-    /// what the store is to write.
-    pub fn take_downtimes_changed(&mut self) -> Option<(Vec<Downtime>, u64)> {
-        if !std::mem::take(&mut self.downtimes.changed) {
-            return None;
+    /// Appends a bookkeeping event with every downtime and the highest id
+    /// if the set changed since last asked: what retention writes.
+    pub(crate) fn downtimes_changed(&mut self, events: &mut Vec<Event>) {
+        if std::mem::take(&mut self.downtimes.changed) {
+            let note = Note::Downtimes(Arc::new(self.downtimes()), self.downtimes.last_id);
+            events.push(Event::Bookkeeping(Bookkeeping(note)));
         }
-        Some((self.downtimes(), self.downtimes.last_id))
     }
 
     /// Whether a downtime covering object `id` is in effect.
@@ -220,17 +225,6 @@ impl Engine {
     pub fn downtime_ids(&self, id: ObjectId) -> Vec<u64> {
         let o = &self.objects[id];
         self.downtimes.by_id.values().filter(|d| d.covers(&o.host, o.service.as_deref())).map(|d| d.id).collect()
-    }
-
-    /// Marks object `id` to be written with the next flush (an
-    /// acknowledgement given or removed).
-    pub fn mark_dirty(&mut self, id: ObjectId) {
-        if self.track_dirty {
-            if !self.dirty[id] {
-                self.dirty_ids.push(id);
-            }
-            self.dirty[id] = true;
-        }
     }
 
     /// What may suppress object `id`'s notification, given its `state`
@@ -287,7 +281,7 @@ impl Engine {
         events
     }
 
-    fn find_or_not_found(&self, host: &str, service: Option<&str>) -> Result<ObjectId, Error> {
+    pub(super) fn find_or_not_found(&self, host: &str, service: Option<&str>) -> Result<ObjectId, Error> {
         self.find(host, service)
             .ok_or_else(|| Error::NotFound { host: host.to_string(), service: service.map(str::to_string) })
     }

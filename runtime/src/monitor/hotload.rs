@@ -22,8 +22,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use super::Command;
-use crate::engine::{Event, ModuleAction, ModuleChange, ModuleFile};
+use super::{Answer, Command};
+use crate::engine::{Event, Input, ModuleAction, ModuleChange, ModuleFile};
 use crate::error::Error;
 use crate::sandbox::Sandbox;
 use crate::sandbox::module::{CheckModule, ModuleKind};
@@ -279,10 +279,20 @@ impl Reloader {
         if changes.is_empty() {
             return Ok(report);
         }
-        let (reply, events) = oneshot::channel();
-        commands.send(Command::Modules(changes, reply)).map_err(|_| Error::Stopped)?;
-        for event in events.await.map_err(|_| Error::Stopped)? {
-            report.add(&event);
+        let (batch, answers): (Vec<_>, Vec<_>) = changes
+            .into_iter()
+            .map(|c| {
+                let (reply, answer) = oneshot::channel();
+                ((Input::Module(c), reply), answer)
+            })
+            .unzip();
+        commands.send(Command::ApplyBatch(batch)).map_err(|_| Error::Stopped)?;
+        for answer in answers {
+            if let Answer::Events(events) = answer.await.map_err(|_| Error::Stopped)?? {
+                for event in &events {
+                    report.add(event);
+                }
+            }
         }
         Ok(report)
     }

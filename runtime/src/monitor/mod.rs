@@ -29,7 +29,6 @@
 
 mod hotload;
 mod stats;
-mod writer;
 
 pub use self::hotload::{DEBOUNCE, Rejection, ReloadReport};
 pub use self::stats::{Lateness, Stats};
@@ -40,21 +39,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinSet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::engine::{Engine, Event, Finished, ModuleAction, ModuleChange, ModuleStatus, ObjectStatus};
+pub use crate::engine::Submission;
+use crate::engine::{Applied, Engine, Event, Finished, Input, ModuleStatus, ObjectStatus};
 use crate::error::Error;
 use crate::notify::{Notifier, NotifierSettings};
 use crate::outcome::{Outcome, State, Termination};
+use crate::pipeline::{Broadcast, Handlers, Log, Pipeline, Queued, Subscriber, Tracker};
 use crate::retention::Store;
+use crate::retention::writer::{Closer, Deliverer, Retainer};
 use crate::sandbox::module::CheckRun;
 use crate::sandbox::{Sandbox, SandboxBuilder};
 use crate::schedule::ObjectId;
 use crate::state::{Acknowledgement, Downtime, DowntimeRequest, Time};
-
-use self::writer::{Writer, WriterHandle};
 
 /// Where a [`Monitor`] keeps its state between runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -78,6 +77,7 @@ pub struct MonitorBuilder {
     event_capacity: usize,
     flush_interval: Duration,
     watch_modules: bool,
+    subscribers: Vec<(Box<dyn Subscriber>, usize)>,
 }
 
 impl MonitorBuilder {
@@ -139,6 +139,20 @@ impl MonitorBuilder {
         self
     }
 
+    /// Adds an embedder's subscriber after the built-in ones (retention,
+    /// notifications, event handlers, the log, the broadcast; see
+    /// [`crate::pipeline`]): it gets every event, in order, none missed,
+    /// on a thread of its own, behind a queue of `capacity` batches (a
+    /// batch is what one turn of the engine loop produced, at most a few
+    /// hundred results). When the queue is full the engine waits for it:
+    /// a slow subscriber makes checks start late rather than miss events.
+    /// A subscriber that would rather miss events than slow the engine
+    /// down reads [`Monitor::subscribe`] instead.
+    pub fn subscriber(mut self, subscriber: impl Subscriber + 'static, capacity: usize) -> MonitorBuilder {
+        self.subscribers.push((Box::new(subscriber), capacity));
+        self
+    }
+
     /// Whether to watch the checks folder and the folders of the module
     /// files for changes and hot-load them (see [`Monitor::reload`], which
     /// works either way). Default true.
@@ -185,6 +199,8 @@ impl MonitorBuilder {
         let module_files = engine.module_files();
         let mut restored = 0;
         if let Some(store) = &store {
+            let last = store.last_notification_id().map_err(|e| Error::Retention(e.to_string()))?;
+            engine.restore_notification_ids(last);
             let (downtimes, last_id) = store.load_downtimes().map_err(|e| Error::Retention(e.to_string()))?;
             engine.restore_downtimes(downtimes, last_id);
             let mut retained = store.load_objects().map_err(|e| Error::Retention(e.to_string()))?;
@@ -202,20 +218,47 @@ impl MonitorBuilder {
         }
         // Parents may have changed with the configuration.
         let settled = engine.settle_dependencies(now);
-        let writer = Writer::start(store, notifier, engine.contacts())?;
+        let (events, _) = broadcast::channel(self.event_capacity);
+        let (handled_tx, handled) = mpsc::unbounded_channel();
+        let handlers = Arc::new(Tracker::default());
+        let mut pipeline = Pipeline::default();
+        // Retention first: it commits, then hands notifications on.
+        let closer = match store {
+            Some(store) => {
+                let retainer = Retainer::start(store, notifier, engine.contacts(), self.flush_interval)?;
+                let closer = retainer.closer();
+                pipeline.push(retainer);
+                closer
+            }
+            None => {
+                let deliverer = Deliverer::new(notifier);
+                let closer = deliverer.closer();
+                pipeline.push(deliverer);
+                closer
+            }
+        };
+        pipeline.push(Handlers { done: handled_tx, clock: self.clock.clone(), running: handlers.clone() });
+        pipeline.push(Log);
+        pipeline.push(Broadcast(events.clone()));
+        for (s, capacity) in self.subscribers {
+            let queued =
+                Queued::start(s, capacity).map_err(|e| Error::Engine(format!("cannot start a subscriber: {e}")))?;
+            pipeline.push(queued);
+        }
+        let mut steps = Vec::new();
         for f in settled {
-            writer.result(f);
+            f.into_steps(&mut steps);
         }
-        if writer.keeps_state() {
-            engine.track_dirty();
+        for step in &steps {
+            pipeline.publish(step);
         }
+        pipeline.flush();
         tracing::info!(
             objects = engine.len(),
             restored,
             "monitor started; first checks are spread over each object's interval"
         );
 
-        let (events, _) = broadcast::channel(self.event_capacity);
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Stats::default()));
         let (done_tx, done) = mpsc::unbounded_channel();
@@ -230,20 +273,19 @@ impl MonitorBuilder {
         // Counted from now, after the set-up, so that none starts late.
         engine.spread_first_checks(self.clock.as_ref());
         let task = Task {
-            flush_interval: self.flush_interval,
-            flushing: false,
             engine,
             clock: self.clock.clone(),
-            events: events.clone(),
             stats: stats.clone(),
-            writer,
+            pipeline,
+            closer,
+            handled,
+            handlers,
             workers,
             idle: (0..sandbox_concurrency).rev().collect(),
             done,
             in_flight: 0,
             urgent: Default::default(),
             queued: HashMap::new(),
-            handling: JoinSet::new(),
             waiters: HashMap::new(),
         };
         let reloader =
@@ -272,53 +314,30 @@ impl std::fmt::Debug for Monitor {
     }
 }
 
-/// A result submitted from outside: a passive check result.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Submission {
-    /// The host.
-    pub host: String,
-    /// The service, or `None` for the host itself.
-    pub service: Option<String>,
-    /// The state (for a host: OK and WARNING mean UP).
-    pub state: State,
-    /// The first line of output.
-    pub output: String,
-    /// Further lines of output.
-    pub long_output: Option<String>,
-    /// Performance data.
-    pub metrics: Vec<crate::Metric>,
-}
-
-impl Submission {
-    /// The outcome the state processor gets.
-    pub fn outcome(self) -> Outcome {
-        Outcome {
-            state: self.state,
-            summary: self.output,
-            long_output: self.long_output,
-            metrics: self.metrics,
-            duration: Duration::ZERO,
-            termination: Termination::Completed,
-            truncated: false,
-        }
-    }
-}
-
 enum Command {
-    Submit(Submission, oneshot::Sender<Result<Event, Error>>),
-    SubmitBatch(Vec<(Submission, Waiter)>),
-    RunNow(String, Option<String>, oneshot::Sender<Result<Event, Error>>),
+    /// An input to the engine, and where its answer goes.
+    Apply(Input, Reply),
+    /// Inputs applied in order in one command (the API's batches, hot-load
+    /// changes).
+    ApplyBatch(Vec<(Input, Reply)>),
     Status(Option<(String, Option<String>)>, oneshot::Sender<Result<Vec<ObjectStatus>, Error>>),
-    Acknowledge(Acknowledgement, oneshot::Sender<Result<(), Error>>),
-    RemoveAcknowledgement(String, Option<String>, oneshot::Sender<Result<(), Error>>),
-    ScheduleDowntime(DowntimeRequest, oneshot::Sender<Result<Downtime, Error>>),
-    CancelDowntime(u64, oneshot::Sender<Result<(), Error>>),
     Downtimes(oneshot::Sender<Vec<Downtime>>),
-    /// Hot-loading changes to apply; the reply gets their events.
-    Modules(Vec<ModuleChange>, oneshot::Sender<Vec<Event>>),
     ModuleStatus(oneshot::Sender<Vec<ModuleStatus>>),
     Stop,
 }
+
+/// What an applied input answers.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The result event of a passive result or a manual recheck.
+    Result(Event),
+    /// A downtime scheduled, with its id.
+    Downtime(Downtime),
+    /// The events of an acknowledgement, a cancellation, a module change.
+    Events(Vec<Event>),
+}
+
+type Reply = oneshot::Sender<Result<Answer, Error>>;
 
 impl Monitor {
     /// A builder with the defaults.
@@ -332,6 +351,7 @@ impl Monitor {
             event_capacity: 4096,
             flush_interval: Duration::from_secs(5),
             watch_modules: true,
+            subscribers: Vec::new(),
         }
     }
 
@@ -369,7 +389,10 @@ impl Monitor {
     /// notification rules as a check's; returns its result event.
     /// An object with `passive_checks = false` refuses it ([`Error::Refused`]).
     pub async fn submit(&self, submission: Submission) -> Result<Event, Error> {
-        self.ask(|reply| Command::Submit(submission, reply)).await?
+        match self.apply(Input::Submit(submission)).await? {
+            Answer::Result(event) => Ok(event),
+            other => unreachable!("a submission answers with its result, not {other:?}"),
+        }
     }
 
     /// Processes passive results in order, in one command to the engine
@@ -380,15 +403,20 @@ impl Monitor {
             .into_iter()
             .map(|s| {
                 let (tx, rx) = oneshot::channel();
-                ((s, tx), rx)
+                ((Input::Submit(s), tx), rx)
             })
             .unzip();
-        if self.commands.send(Command::SubmitBatch(batch)).is_err() {
+        if self.commands.send(Command::ApplyBatch(batch)).is_err() {
             return replies.iter().map(|_| Err(Error::Stopped)).collect();
         }
         let mut out = Vec::with_capacity(replies.len());
         for rx in replies {
-            out.push(rx.await.unwrap_or(Err(Error::Stopped)));
+            out.push(match rx.await {
+                Ok(Ok(Answer::Result(event))) => Ok(event),
+                Ok(Ok(other)) => unreachable!("a submission answers with its result, not {other:?}"),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(Error::Stopped),
+            });
         }
         out
     }
@@ -399,7 +427,10 @@ impl Monitor {
     /// runs its check once and re-enters the failure when it is due next; a
     /// passive-only object without a check refuses ([`Error::Refused`]).
     pub async fn run_now(&self, host: &str, service: Option<&str>) -> Result<Event, Error> {
-        self.ask(|reply| Command::RunNow(host.to_string(), service.map(str::to_string), reply)).await?
+        match self.apply(Input::RunNow(host.to_string(), service.map(str::to_string))).await? {
+            Answer::Result(event) => Ok(event),
+            other => unreachable!("a recheck answers with its result, not {other:?}"),
+        }
     }
 
     /// The status of one object.
@@ -418,12 +449,12 @@ impl Monitor {
     /// until the next state change (normal) or the recovery (sticky).
     /// Refused for an unknown object and for one in OK/UP.
     pub async fn acknowledge(&self, ack: Acknowledgement) -> Result<(), Error> {
-        self.ask(|reply| Command::Acknowledge(ack, reply)).await?
+        self.apply(Input::Acknowledge(ack)).await.map(drop)
     }
 
     /// Removes an object's acknowledgement (an error if it has none).
     pub async fn remove_acknowledgement(&self, host: &str, service: Option<&str>) -> Result<(), Error> {
-        self.ask(|reply| Command::RemoveAcknowledgement(host.to_string(), service.map(str::to_string), reply)).await?
+        self.apply(Input::RemoveAcknowledgement(host.to_string(), service.map(str::to_string))).await.map(drop)
     }
 
     /// Schedules a downtime and returns it with its id (started if it is a
@@ -431,12 +462,15 @@ impl Monitor {
     /// already past, a flexible duration of zero, an unknown object, an
     /// empty author.
     pub async fn schedule_downtime(&self, request: DowntimeRequest) -> Result<Downtime, Error> {
-        self.ask(|reply| Command::ScheduleDowntime(request, reply)).await?
+        match self.apply(Input::ScheduleDowntime(request)).await? {
+            Answer::Downtime(d) => Ok(d),
+            other => unreachable!("a downtime request answers with the downtime, not {other:?}"),
+        }
     }
 
     /// Cancels a downtime (one in effect ends now).
     pub async fn cancel_downtime(&self, id: u64) -> Result<(), Error> {
-        self.ask(|reply| Command::CancelDowntime(id, reply)).await?
+        self.apply(Input::CancelDowntime(id)).await.map(drop)
     }
 
     /// Every downtime, pending and in effect, by id.
@@ -479,14 +513,17 @@ impl Monitor {
         }
     }
 
+    /// Applies `input` on the engine task and waits for its answer.
+    async fn apply(&self, input: Input) -> Result<Answer, Error> {
+        self.ask(|reply| Command::Apply(input, reply)).await?
+    }
+
     async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
         let (tx, rx) = oneshot::channel();
         self.commands.send(command(tx)).map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)
     }
 }
-
-type Waiter = oneshot::Sender<Result<Event, Error>>;
 
 /// A check for a worker: the object, when it was due, what to run.
 struct Job {
@@ -525,15 +562,17 @@ async fn worker(index: usize, mut jobs: mpsc::UnboundedReceiver<Job>, done: mpsc
 
 /// The engine task's state.
 struct Task {
-    /// How often objects that changed only in output are written.
-    flush_interval: Duration,
-    /// A flush is under way: snapshots go out a chunk per loop turn.
-    flushing: bool,
     engine: Engine,
     clock: Arc<dyn Clock>,
-    events: broadcast::Sender<Event>,
     stats: Arc<Mutex<Stats>>,
-    writer: WriterHandle,
+    /// The subscribers, in order (see [`crate::pipeline`]).
+    pipeline: Pipeline,
+    /// Closes retention (or waits for deliveries) at stop.
+    closer: Closer,
+    /// Event handlers' `handler` events, to publish.
+    handled: mpsc::UnboundedReceiver<Event>,
+    /// Event handler calls under way.
+    handlers: Arc<Tracker>,
     /// One long-lived task per slot runs checks: no task is spawned (and
     /// no check future moved into a new allocation) per run.
     workers: Vec<mpsc::UnboundedSender<Job>>,
@@ -546,10 +585,9 @@ struct Task {
     /// Objects asked to run now (`run_now`), before anything due.
     urgent: std::collections::VecDeque<ObjectId>,
     /// Passive results for objects whose check is running, applied after it.
-    queued: HashMap<ObjectId, Vec<(Submission, Waiter)>>,
-    /// Event handlers under way.
-    handling: JoinSet<()>,
-    waiters: HashMap<ObjectId, Vec<Waiter>>,
+    queued: HashMap<ObjectId, Vec<(Input, Reply)>>,
+    /// Who waits for a manual recheck's result.
+    waiters: HashMap<ObjectId, Vec<Reply>>,
 }
 
 /// Most finished checks applied and committed together.
@@ -571,35 +609,16 @@ fn failed_run(message: &str) -> CheckRun {
     }
 }
 
-/// Most objects written per loop turn during a flush.
-const FLUSH_CHUNK: usize = 1024;
-
 impl Task {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Result<(), Error> {
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
-        let mut flush = tokio::time::interval(self.flush_interval.max(Duration::from_millis(10)));
-        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        flush.tick().await;
-        let mut next_flush = tokio::time::Instant::now() + self.flush_interval;
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            // Also here, not only in the select: under load the branches
-            // above it are always ready and the tick would never be seen.
-            if self.writer.keeps_state() && !self.flushing && tokio::time::Instant::now() >= next_flush {
-                self.flushing = self.engine.has_dirty();
-                next_flush = tokio::time::Instant::now() + self.flush_interval;
-            }
-            if self.flushing {
-                // A chunk per turn keeps checks starting on time meanwhile.
-                let chunk = self.engine.take_dirty(FLUSH_CHUNK);
-                self.flushing = chunk.len() == FLUSH_CHUNK;
-                self.writer.snapshots(chunk);
-            }
             // Downtimes start and end before the checks due with them.
             if self.engine.next_timer().is_some_and(|d| d <= self.clock.now()) {
                 let events = self.engine.fire_timers(self.clock.now());
-                self.emit(events);
+                self.pipeline.publish(&events);
             }
             // Start what is due now at once: a timer set to a moment already
             // past fires only at the timer wheel's next millisecond.
@@ -608,6 +627,8 @@ impl Task {
             {
                 self.start_due();
             }
+            // One batch per turn for the subscribers that buffer.
+            self.pipeline.flush();
             // At capacity, due checks wait in the schedule for a slot.
             let due = self.engine.next_check().filter(|_| !self.idle.is_empty());
             let due = [due, self.engine.next_timer()].into_iter().flatten().min();
@@ -627,20 +648,19 @@ impl Task {
                         self.finish(&mut batch);
                     }
                 }
-                Some(_) = self.handling.join_next(), if !self.handling.is_empty() => {}
-                _ = flush.tick(), if self.writer.keeps_state() => self.flushing = self.engine.has_dirty(),
-                // Nothing else to do: go on with the flush.
-                () = std::future::ready(()), if self.flushing => {}
+                Some(event) = self.handled.recv() => self.pipeline.publish(&[event]),
             }
         }
         tracing::info!(in_flight = self.in_flight, "stopping: letting the checks in flight finish");
         while self.in_flight > 0 && self.done.recv_many(&mut batch, BATCH).await > 0 {
             self.finish(&mut batch);
         }
-        self.persist_downtimes();
         self.workers.clear();
-        while self.handling.join_next().await.is_some() {}
-        self.writer.snapshots(self.engine.take_dirty(usize::MAX));
+        // The event handlers under way finish and are published.
+        self.handlers.idle().await;
+        while let Ok(event) = self.handled.try_recv() {
+            self.pipeline.publish(&[event]);
+        }
         for (_, waiters) in self.waiters.drain() {
             for w in waiters {
                 let _ = w.send(Err(Error::Stopped));
@@ -651,8 +671,12 @@ impl Task {
                 let _ = w.send(Err(Error::Stopped));
             }
         }
-        // The writer flushes, waits for the deliveries under way and closes.
-        self.writer.close().await;
+        // Embedders' subscribers get the last batch and end.
+        self.pipeline.flush();
+        drop(std::mem::take(&mut self.pipeline));
+        // Retention writes everything, waits for the deliveries under way
+        // and closes.
+        self.closer.close().await;
         tracing::info!("monitor stopped");
         Ok(())
     }
@@ -696,122 +720,41 @@ impl Task {
                 // When the check really started: after waiting for a slot.
                 let started = now.saturating_sub(run.outcome.duration);
                 stats.record(started.saturating_sub(due));
-                finished.push((id, self.engine.finish(id, run, now)));
+                finished.push((id, self.engine.finish(id, run, now, Some(due))));
             }
         }
         for (id, f) in finished {
             if let Some(waiters) = self.waiters.remove(&id) {
-                for w in waiters {
-                    let _ = w.send(Ok(f.events[0].clone()));
+                if let Some(result) = f.result() {
+                    for w in waiters {
+                        let _ = w.send(Ok(Answer::Result(result.clone())));
+                    }
                 }
             }
             self.publish(f);
             // Passive results that came in while it ran.
-            for (submission, reply) in self.queued.remove(&id).unwrap_or_default() {
-                self.submit(id, submission, reply);
+            for (input, reply) in self.queued.remove(&id).unwrap_or_default() {
+                self.apply(input, reply);
             }
         }
     }
 
-    fn submit(&mut self, id: ObjectId, s: Submission, reply: Waiter) {
-        let f = self.engine.submit(id, s.outcome(), self.clock.now());
-        let _ = reply.send(Ok(f.events[0].clone()));
-        self.publish(f);
-    }
-
-    /// Logs and publishes events that are no check result's (timers,
-    /// commands), and writes the downtimes if they changed.
-    fn emit(&mut self, events: Vec<Event>) {
-        for event in events {
-            log_event(&event, true);
-            let _ = self.events.send(event);
-        }
-        self.persist_downtimes();
-    }
-
-    fn persist_downtimes(&mut self) {
-        if let Some((downtimes, last_id)) = self.engine.take_downtimes_changed() {
-            self.writer.downtimes(downtimes, last_id);
-        }
-    }
-
-    /// An acknowledgement given or removed: written with a flush now.
-    fn flush_soon(&mut self) {
-        if self.writer.keeps_state() {
-            self.flushing = self.engine.has_dirty();
-        }
-    }
-
-    /// Sends a processed result's events to subscribers and waiters and
-    /// hands it to the writer (which persists, then delivers).
-    fn publish(&mut self, mut f: Finished) {
-        let changed = !f.transition.events.is_empty();
-        let dependents = std::mem::take(&mut f.dependents);
-        for h in std::mem::take(&mut f.handlers) {
-            let events = self.events.clone();
-            let clock = self.clock.clone();
-            self.handling.spawn(async move {
-                let outcome = h.module.handle(&h.call).await;
-                let event = h.event(outcome, clock.now());
-                log_event(&event, false);
-                let _ = events.send(event);
-            });
-        }
-        for event in &f.events {
-            log_event(event, changed);
-        }
-        if self.events.receiver_count() > 0 {
-            for event in &f.events {
-                let _ = self.events.send(event.clone());
-            }
-        }
-        // A flexible downtime a result started: written before the result.
-        self.persist_downtimes();
-        // Results that changed only output are written by the next flush.
-        if f.significant || !f.deliveries.is_empty() {
-            self.writer.result(f);
-        }
-        // What it caused below it in the dependency tree, parents first.
-        for d in dependents {
-            self.publish(d);
+    /// Publishes a processed result's steps: its own events, then what it
+    /// caused below it in the dependency tree, parents first.
+    fn publish(&mut self, f: Finished) {
+        let mut steps = Vec::new();
+        f.into_steps(&mut steps);
+        for step in &steps {
+            self.pipeline.publish(step);
         }
     }
 
     fn command(&mut self, command: Command) {
         match command {
-            Command::SubmitBatch(batch) => {
-                for (s, reply) in batch {
-                    self.command(Command::Submit(s, reply));
-                }
-            }
-            Command::Submit(s, reply) => {
-                let Some(id) = self.engine.find(&s.host, s.service.as_deref()) else {
-                    let _ = reply.send(Err(Error::NotFound { host: s.host, service: s.service }));
-                    return;
-                };
-                if let Err(e) = self.engine.accepts_passive(id) {
-                    let _ = reply.send(Err(e));
-                    return;
-                }
-                if self.engine.is_running(id) {
-                    // Its value store is out with the run: apply after it.
-                    self.queued.entry(id).or_default().push((s, reply));
-                } else {
-                    self.submit(id, s, reply);
-                }
-            }
-            Command::RunNow(host, service, reply) => {
-                let Some(id) = self.engine.find(&host, service.as_deref()) else {
-                    let _ = reply.send(Err(Error::NotFound { host, service }));
-                    return;
-                };
-                if let Err(e) = self.engine.can_run(id) {
-                    let _ = reply.send(Err(e));
-                    return;
-                }
-                self.waiters.entry(id).or_default().push(reply);
-                if !self.engine.is_running(id) && !self.urgent.contains(&id) {
-                    self.urgent.push_back(id);
+            Command::Apply(input, reply) => self.apply(input, reply),
+            Command::ApplyBatch(batch) => {
+                for (input, reply) in batch {
+                    self.apply(input, reply);
                 }
             }
             Command::Status(key, reply) => {
@@ -824,43 +767,8 @@ impl Task {
                 };
                 let _ = reply.send(answer);
             }
-            Command::Acknowledge(ack, reply) => {
-                let answer = self.engine.acknowledge(ack, self.clock.now()).map(|events| self.emit(events));
-                self.flush_soon();
-                let _ = reply.send(answer);
-            }
-            Command::RemoveAcknowledgement(host, service, reply) => {
-                let answer = self
-                    .engine
-                    .remove_acknowledgement(&host, service.as_deref(), self.clock.now())
-                    .map(|events| self.emit(events));
-                self.flush_soon();
-                let _ = reply.send(answer);
-            }
-            Command::ScheduleDowntime(request, reply) => {
-                let answer = self.engine.schedule_downtime(request, self.clock.now()).map(|(downtime, events)| {
-                    self.emit(events);
-                    downtime
-                });
-                self.persist_downtimes();
-                let _ = reply.send(answer);
-            }
-            Command::CancelDowntime(id, reply) => {
-                let answer = self.engine.cancel_downtime(id, self.clock.now()).map(|events| self.emit(events));
-                self.persist_downtimes();
-                let _ = reply.send(answer);
-            }
             Command::Downtimes(reply) => {
                 let _ = reply.send(self.engine.downtimes());
-            }
-            Command::Modules(changes, reply) => {
-                let now = self.clock.now();
-                let events: Vec<Event> = changes.into_iter().map(|c| self.engine.apply_module(c, now)).collect();
-                for event in &events {
-                    log_event(event, true);
-                    let _ = self.events.send(event.clone());
-                }
-                let _ = reply.send(events);
             }
             Command::ModuleStatus(reply) => {
                 let _ = reply.send(self.engine.modules());
@@ -868,60 +776,42 @@ impl Task {
             Command::Stop => unreachable!("handled by the loop"),
         }
     }
-}
 
-fn log_event(event: &Event, changed: bool) {
-    match event {
-        Event::Result { host, service, state, state_type, attempt, max_attempts, output, source, .. } => {
-            let service = service.as_deref().unwrap_or("");
-            if changed {
-                tracing::info!(%host, service, %state, ?state_type, attempt, max_attempts, ?source, %output, "state change");
-            } else {
-                tracing::debug!(%host, service, %state, ?state_type, attempt, max_attempts, ?source, %output, "result");
+    /// Applies one input and answers it; its events go to the subscribers.
+    fn apply(&mut self, input: Input, reply: Reply) {
+        // A passive result for an object whose check is running waits for
+        // the run: the object's value store is out with it.
+        if let Input::Submit(s) = &input
+            && let Some(id) = self.engine.find(&s.host, s.service.as_deref())
+            && self.engine.is_running(id)
+            && self.engine.accepts_passive(id).is_ok()
+        {
+            self.queued.entry(id).or_default().push((input, reply));
+            return;
+        }
+        let answer = match self.engine.apply(input, self.clock.now()) {
+            Err(e) => Err(e),
+            Ok(Applied::Result(f)) => {
+                let answer = f.result().cloned().map(Answer::Result);
+                self.publish(f);
+                answer.ok_or_else(|| Error::Engine("a passive result made no result event".into()))
             }
-        }
-        Event::Notification { host, service, kind, state, method, contact, .. } => {
-            tracing::info!(%host, service = service.as_deref().unwrap_or(""), ?kind, %state, method = method.as_deref().unwrap_or(""), contact = contact.as_deref().unwrap_or(""), "notification");
-        }
-        Event::Handler { host, service, handler, trigger, ok, output, .. } => {
-            let service = service.as_deref().unwrap_or("");
-            if *ok {
-                tracing::info!(%host, service, %handler, ?trigger, %output, "event handler ran");
-            } else {
-                tracing::warn!(%host, service, %handler, ?trigger, %output, "event handler failed");
+            Ok(Applied::Events(events)) => {
+                self.pipeline.publish(&events);
+                Ok(Answer::Events(events))
             }
-        }
-        Event::Flapping { host, service, started, percent_state_change, .. } => {
-            let service = service.as_deref().unwrap_or("");
-            let what = if *started { "flapping started" } else { "flapping stopped" };
-            tracing::info!(%host, service, percent_state_change, "{what}");
-        }
-        Event::Downtime { host, service, id, started, author, comment, .. } => {
-            let service = service.as_deref().unwrap_or("");
-            let what = if *started { "downtime started" } else { "downtime ended" };
-            tracing::info!(%host, service, id, %author, %comment, "{what}");
-        }
-        Event::Acknowledgement { host, service, author, comment, sticky, active, .. } => {
-            let service = service.as_deref().unwrap_or("");
-            let what = if *active { "problem acknowledged" } else { "acknowledgement cleared" };
-            tracing::info!(%host, service, %author, %comment, sticky, "{what}");
-        }
-        Event::NotificationSuppressed { host, service, kind, state, reason, .. } => {
-            let service = service.as_deref().unwrap_or("");
-            tracing::info!(%host, service, ?kind, %state, reason = reason.as_str(), "notification suppressed");
-        }
-        Event::Module { module, action, version, digest, reason, .. } => {
-            let version = version.as_deref().unwrap_or("");
-            let digest = digest.as_deref().unwrap_or("");
-            let reason = reason.as_deref().unwrap_or("");
-            match action {
-                ModuleAction::Rejected => {
-                    tracing::warn!(%module, digest, %reason, "check module rejected; the version in service stays")
+            Ok(Applied::Downtime(downtime, events)) => {
+                self.pipeline.publish(&events);
+                Ok(Answer::Downtime(downtime))
+            }
+            Ok(Applied::Run(id)) => {
+                self.waiters.entry(id).or_default().push(reply);
+                if !self.engine.is_running(id) && !self.urgent.contains(&id) {
+                    self.urgent.push_back(id);
                 }
-                ModuleAction::Removed => tracing::info!(%module, %reason, "check module removed"),
-                ModuleAction::Loaded => tracing::info!(%module, version, digest, "check module loaded"),
-                ModuleAction::Replaced => tracing::info!(%module, version, digest, "check module replaced"),
+                return;
             }
-        }
+        };
+        let _ = reply.send(answer);
     }
 }

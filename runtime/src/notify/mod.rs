@@ -37,6 +37,7 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
+//! | `id` | integer | the notification's id: stable across restarts (the retention file's and the `notification` event's), the same when a delivery is repeated after a restart |
 //! | `host` | string | the host's name |
 //! | `service` | string or null | the service's name; null for a host notification |
 //! | `kind` | string | `"PROBLEM"` or `"RECOVERY"` |
@@ -50,6 +51,7 @@
 //!
 //! ```json
 //! {
+//!   "id": 17,
 //!   "host": "web1",
 //!   "service": "Lifecycle",
 //!   "kind": "PROBLEM",
@@ -74,6 +76,7 @@
 //! let notifier = Notifier::new(NotifierSettings::default());
 //! let contact = Contact { name: "ops".into(), methods: vec![Method::Log] };
 //! let message = NotificationMessage {
+//!     id: 1,
 //!     host: "web1".into(),
 //!     service: Some("Lifecycle".into()),
 //!     kind: NotificationKind::Problem,
@@ -106,6 +109,10 @@ use crate::state::NotificationKind;
 /// and the fields of the log line. See the [module docs](self) for the JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationMessage {
+    /// The notification's id: the same in the retention file and in the
+    /// `notification` event, so a receiver can drop a repeat delivered
+    /// again after a restart.
+    pub id: u64,
     /// The host's name.
     pub host: String,
     /// The service's name; `None` (JSON `null`) for a host notification.

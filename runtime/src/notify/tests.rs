@@ -22,6 +22,7 @@ fn settings() -> NotifierSettings {
 
 fn message() -> NotificationMessage {
     NotificationMessage {
+        id: 7,
         host: "web1".into(),
         service: Some("Lifecycle".into()),
         kind: NotificationKind::Problem,
@@ -281,6 +282,7 @@ async fn webhook_posts_the_documented_json() {
     assert_eq!(
         body,
         serde_json::json!({
+            "id": 7,
             "host": "web1",
             "service": "Lifecycle",
             "kind": "PROBLEM",

@@ -58,6 +58,7 @@
 
 mod dependency;
 mod schema;
+pub(crate) mod writer;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -202,6 +203,11 @@ impl SuppressedRecord {
 pub struct NotificationId(i64);
 
 impl NotificationId {
+    /// The id the engine gave a notification ([`crate::event::NotificationEvent::id`]).
+    pub fn new(id: u64) -> NotificationId {
+        NotificationId(i64::try_from(id).unwrap_or(i64::MAX))
+    }
+
     /// The row number.
     pub fn get(self) -> i64 {
         self.0
@@ -616,6 +622,15 @@ impl Store {
         )
     }
 
+    /// The highest notification id the file holds (0 when it holds none):
+    /// the engine's ids continue after it.
+    pub fn last_notification_id(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT coalesce(max(id), 0) FROM notifications", [], |r| r.get::<_, i64>(0))
+            .map(|id| u64::try_from(id).unwrap_or(0))
+            .map_err(sql_error(&self.path, "read the last notification id"))
+    }
+
     /// Every notification decided and not yet delivered or given up, oldest
     /// first: what the engine sends at start before its first check.
     pub fn pending_notifications(&self) -> Result<Vec<StoredNotification>, StoreError> {
@@ -890,14 +905,61 @@ impl StoreTx<'_> {
         key: &ObjectKey,
         record: &NotificationRecord,
     ) -> Result<NotificationId, StoreError> {
+        self.insert_notification(None, key, record)
+    }
+
+    /// Records a notification under the id the engine gave it (the one its
+    /// event and webhook body carry).
+    pub fn record_notification_as(
+        &self,
+        id: NotificationId,
+        key: &ObjectKey,
+        record: &NotificationRecord,
+    ) -> Result<NotificationId, StoreError> {
+        self.insert_notification(Some(id), key, record)
+    }
+
+    /// Sets or clears (`None`) the object's acknowledgement, leaving the
+    /// rest of its row as it is. An object without a row is left alone:
+    /// an acknowledgement needs a problem, which a result wrote before.
+    pub fn save_acknowledgement(
+        &self,
+        key: &ObjectKey,
+        ack: Option<&crate::state::AckState>,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "save an acknowledgement";
+        let json = ack
+            .map(|a| {
+                serde_json::to_string(a).map_err(|e| StoreError::Corrupt {
+                    path: self.path.to_string(),
+                    table: "objects",
+                    detail: format!("acknowledgement: {e}"),
+                })
+            })
+            .transpose()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE objects SET acknowledgement = ?3 WHERE host = ?1 AND coalesce(service, x'') = coalesce(?2, x'')",
+            )
+            .and_then(|mut s| s.execute(params![key.host, key.service, json]))
+            .map(drop)
+            .map_err(sql_error(self.path, OP))
+    }
+
+    fn insert_notification(
+        &self,
+        id: Option<NotificationId>,
+        key: &ObjectKey,
+        record: &NotificationRecord,
+    ) -> Result<NotificationId, StoreError> {
         const OP: &str = "record a notification";
         let p = self.path;
         let time = to_ns(record.time, p, OP)?;
         let change_time = to_ns(record.change_time, p, OP)?;
         self.conn
             .prepare_cached(
-                "INSERT INTO notifications (host, service, time, change_time, kind, state, contact, method, \
-                 output, outcome, error, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                "INSERT INTO notifications (id, host, service, time, change_time, kind, state, contact, method, \
+                 output, outcome, error, attempts) VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  RETURNING id",
             )
             .and_then(|mut s| {
@@ -915,6 +977,7 @@ impl StoreTx<'_> {
                         record.outcome.as_str(),
                         record.outcome.error(),
                         record.attempts,
+                        id.map(|i| i.0),
                     ],
                     |r| r.get(0),
                 )

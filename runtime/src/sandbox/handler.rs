@@ -11,6 +11,7 @@
 //! logged and published as an [`Event::Handler`](crate::engine::Event).
 //! A handler never changes a state and never holds up a check.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -114,5 +115,35 @@ impl HandlerModule {
     /// it can end is an outcome.
     pub async fn handle(&self, call: &HandlerCall) -> HandlerOutcome {
         self.inner.execute_handle(call).await
+    }
+}
+
+/// An event handler call the engine decided, ready to run on its own.
+#[derive(Clone, Debug)]
+pub struct PendingHandler {
+    /// The handler's name.
+    pub name: Arc<str>,
+    /// Its component.
+    pub module: HandlerModule,
+    /// What to call it with.
+    pub call: HandlerCall,
+}
+
+impl PendingHandler {
+    /// The event that says how the call ended at `now`.
+    pub fn event(&self, outcome: HandlerOutcome, now: crate::state::Time) -> crate::event::Event {
+        let (ok, output) = match outcome.result {
+            Ok(text) => (true, text),
+            Err(text) => (false, text),
+        };
+        crate::event::Event::Handler {
+            t: now.as_secs_f64(),
+            host: self.call.event.host.clone(),
+            service: self.call.event.service.clone(),
+            handler: self.name.to_string(),
+            trigger: self.call.event.trigger,
+            ok,
+            output,
+        }
     }
 }

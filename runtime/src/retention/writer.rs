@@ -1,0 +1,454 @@
+//! Retention as a subscriber of the event stream, and the delivery of
+//! notifications after their commit.
+//!
+//! The restart protocol (see the [module docs](super)): a result that
+//! changed a state, a state type, an attempt or the notification bookkeeping
+//! is committed, with a pending record per notification it decided, before
+//! those notifications are delivered; each delivery's outcome is recorded
+//! when it ends. At start the notifications still pending are delivered, not
+//! decided again, so a `kill -9` loses no HARD change and repeats no
+//! delivered notification.
+//!
+//! The events of one engine step (a result and what it decided) go to the
+//! retention thread as one operation, so they are committed together. A
+//! result that changed nothing a restart must keep (the same state again,
+//! with new output and check time) is kept in the thread's own dirty set,
+//! newest per object, and written with the next flush (every flush
+//! interval) and at close: a large steady installation writes each object
+//! once per flush, not every result. Retention keeps that set itself, from
+//! the events; the engine marks nothing.
+//!
+//! With a store, one thread owns it and commits whatever has queued up in
+//! one transaction. Without one, [`Deliverer`] delivers at once and nothing
+//! is recorded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use super::{DeliveryOutcome, NotificationId, NotificationRecord, ObjectKey, Store, SuppressedRecord};
+use crate::config::Contact;
+use crate::error::Error;
+use crate::event::{Event, Note, NotificationEvent, ResultEvent, Status};
+use crate::notify::{self, NotificationMessage, Notifier};
+use crate::pipeline::{Subscriber, Tracker};
+use crate::state::{AckState, Downtime};
+
+/// One write of a transaction.
+enum Write {
+    /// A result a restart must not lose, written at once.
+    Result(Arc<ResultEvent>),
+    /// A result that changed only output and check time: kept in the dirty
+    /// set until the next flush.
+    Later(Arc<ResultEvent>),
+    /// A notification decided: recorded pending, delivered after the commit.
+    Notification(Arc<NotificationEvent>),
+    Suppressed(ObjectKey, SuppressedRecord),
+    Acknowledgement(ObjectKey, Option<AckState>),
+    Downtimes(Arc<Vec<Downtime>>, u64),
+    DependencyCleared(ObjectKey),
+    Outcome(NotificationId, DeliveryOutcome, u32),
+}
+
+enum Op {
+    /// The writes of one engine step, committed together.
+    Step(Vec<Write>),
+    /// A delivery ended.
+    Outcome(NotificationId, DeliveryOutcome, u32),
+    Close(oneshot::Sender<()>),
+}
+
+/// The retention subscriber: the engine task's side of the retention
+/// thread. First in the list: a step's notifications reach the notifier
+/// only through it, after their commit.
+pub(crate) struct Retainer {
+    ops: mpsc::Sender<Op>,
+    tracker: Arc<Tracker>,
+}
+
+impl Retainer {
+    /// Starts the retention thread for `store`, delivers the notifications
+    /// a previous run left pending, and writes results that changed only
+    /// output every `flush_interval`.
+    pub(crate) fn start(
+        store: Store,
+        notifier: Arc<Notifier>,
+        contacts: HashMap<String, Contact>,
+        flush_interval: Duration,
+    ) -> Result<Retainer, Error> {
+        let tracker = Arc::new(Tracker::default());
+        let (tx, rx) = mpsc::channel();
+        let handle = Handle::current();
+        let pending = store.pending_notifications().map_err(|e| Error::Retention(e.to_string()))?;
+        for p in pending {
+            let r = &p.record;
+            let contact = r.contact.as_deref().and_then(|c| contacts.get(c));
+            let method = contact.and_then(|c| c.methods.iter().find(|m| Some(m.kind()) == r.method.as_deref()));
+            let (Some(contact), Some(method)) = (contact, method) else {
+                tracing::warn!(host = %p.key.host, "a pending notification's contact or method is no longer configured");
+                let gone = DeliveryOutcome::Failed { error: "contact or method no longer configured".into() };
+                let _ = tx.send(Op::Outcome(p.id, gone, 0));
+                continue;
+            };
+            let message = NotificationMessage {
+                id: p.id.get() as u64,
+                host: p.key.host.clone(),
+                service: p.key.service.clone(),
+                kind: r.kind,
+                state: Status::of(p.key.service.is_none(), r.state).to_string(),
+                output: r.output.clone(),
+                long_output: String::new(),
+                time: r.time.as_secs(),
+                attempt: 0,
+                max_attempts: 0,
+                contact: String::new(),
+            };
+            tracing::info!(host = %p.key.host, service = ?p.key.service, "delivering a notification left pending by the last run");
+            let single = Contact { name: contact.name.clone(), methods: vec![method.clone()] };
+            deliver(&handle, &notifier, &tracker, Some(&tx), Some(p.id), single, message);
+        }
+        let thread = Thread {
+            store,
+            rx,
+            tx: tx.clone(),
+            handle,
+            notifier,
+            tracker: tracker.clone(),
+            later: HashMap::new(),
+            flush_interval: flush_interval.max(Duration::from_millis(10)),
+        };
+        std::thread::Builder::new()
+            .name("wasmon-store".into())
+            .spawn(move || thread.run())
+            .map_err(|e| Error::Engine(format!("cannot start the retention thread: {e}")))?;
+        Ok(Retainer { ops: tx, tracker })
+    }
+
+    /// What closes it when the engine stops.
+    pub(crate) fn closer(&self) -> Closer {
+        Closer { ops: Some(self.ops.clone()), tracker: self.tracker.clone() }
+    }
+}
+
+/// Closes the notifier's side of the pipeline when the engine stops.
+pub(crate) struct Closer {
+    ops: Option<mpsc::Sender<Op>>,
+    tracker: Arc<Tracker>,
+}
+
+impl Closer {
+    /// With retention: writes everything, waits for the deliveries under
+    /// way to end and be recorded, and stops the thread. Without: waits
+    /// for the deliveries under way.
+    pub(crate) async fn close(self) {
+        if let Some(ops) = self.ops {
+            let (tx, rx) = oneshot::channel();
+            if ops.send(Op::Close(tx)).is_ok() {
+                let _ = rx.await;
+            }
+        }
+        self.tracker.idle().await;
+    }
+}
+
+impl Subscriber for Retainer {
+    fn events(&mut self, step: &[Event]) {
+        let mut writes = Vec::new();
+        for event in step {
+            match event {
+                Event::Result(r) if r.private.significant => writes.push(Write::Result(r.clone())),
+                Event::Result(r) => writes.push(Write::Later(r.clone())),
+                Event::Notification(n) if n.contact.is_some() => writes.push(Write::Notification(n.clone())),
+                Event::NotificationSuppressed { t: _, host, service, kind, state, reason } => {
+                    let key = ObjectKey { host: host.clone(), service: service.clone() };
+                    let time = step.iter().find_map(|e| e.as_result()).map(|r| r.private.time).unwrap_or_default();
+                    writes.push(Write::Suppressed(key, SuppressedRecord::new(time, *kind, state.state(), *reason)));
+                }
+                Event::Acknowledgement { t, host, service, author, comment, sticky, active } => {
+                    // One cleared by a result is in the result's own row.
+                    if step.iter().any(|e| matches!(e, Event::Result(_))) {
+                        continue;
+                    }
+                    let key = ObjectKey { host: host.clone(), service: service.clone() };
+                    let ack = active.then(|| AckState {
+                        author: author.clone(),
+                        comment: comment.clone(),
+                        sticky: *sticky,
+                        time: Duration::from_secs_f64(*t),
+                    });
+                    writes.push(Write::Acknowledgement(key, ack));
+                }
+                Event::Bookkeeping(b) => match &b.0 {
+                    Note::Downtimes(d, last) => writes.push(Write::Downtimes(d.clone(), *last)),
+                    Note::DependencyCleared(key) => writes.push(Write::DependencyCleared(key.clone())),
+                },
+                _ => {}
+            }
+        }
+        if !writes.is_empty() && self.ops.send(Op::Step(writes)).is_err() {
+            tracing::error!("the retention thread has stopped; a result was not persisted");
+        }
+    }
+}
+
+/// The notifier without retention: delivers every notification at once,
+/// records nothing.
+pub(crate) struct Deliverer {
+    notifier: Arc<Notifier>,
+    tracker: Arc<Tracker>,
+}
+
+impl Deliverer {
+    pub(crate) fn new(notifier: Arc<Notifier>) -> Deliverer {
+        Deliverer { notifier, tracker: Arc::new(Tracker::default()) }
+    }
+
+    /// What waits for its deliveries when the engine stops.
+    pub(crate) fn closer(&self) -> Closer {
+        Closer { ops: None, tracker: self.tracker.clone() }
+    }
+}
+
+impl Subscriber for Deliverer {
+    fn events(&mut self, step: &[Event]) {
+        let handle = Handle::current();
+        for event in step {
+            if let Event::Notification(n) = event
+                && let Some((contact, message)) = delivery(n)
+            {
+                deliver(&handle, &self.notifier, &self.tracker, None, None, contact, message);
+            }
+        }
+    }
+}
+
+/// What a notification event is delivered as: a contact with its one
+/// method, and the message. `None` without a contact.
+fn delivery(n: &NotificationEvent) -> Option<(Contact, NotificationMessage)> {
+    let (name, method) = (n.contact.as_ref()?, n.private.method.as_ref()?);
+    let message = NotificationMessage {
+        id: n.id,
+        host: n.host.to_string(),
+        service: n.service.as_deref().map(str::to_string),
+        kind: n.kind,
+        state: n.state.to_string(),
+        output: n.output.clone(),
+        long_output: n.long_output.clone(),
+        time: n.private.time.as_secs(),
+        attempt: n.attempt,
+        max_attempts: n.max_attempts,
+        contact: String::new(),
+    };
+    Some((Contact { name: name.clone(), methods: vec![method.clone()] }, message))
+}
+
+/// Delivers one contact method on the runtime and reports the outcome.
+fn deliver(
+    handle: &Handle,
+    notifier: &Arc<Notifier>,
+    tracker: &Arc<Tracker>,
+    ops: Option<&mpsc::Sender<Op>>,
+    id: Option<NotificationId>,
+    contact: Contact,
+    message: NotificationMessage,
+) {
+    let notifier = notifier.clone();
+    let tracker = tracker.clone();
+    let ops = ops.cloned();
+    tracker.start();
+    handle.spawn(async move {
+        for delivery in notifier.deliver(&contact, &message).await {
+            let (outcome, attempts) = match delivery.outcome {
+                notify::DeliveryOutcome::Delivered { attempts } => (DeliveryOutcome::Delivered, attempts),
+                notify::DeliveryOutcome::Failed { attempts, error } => (DeliveryOutcome::Failed { error }, attempts),
+            };
+            if let (Some(ops), Some(id)) = (&ops, id) {
+                let _ = ops.send(Op::Outcome(id, outcome, attempts));
+            }
+        }
+        tracker.end();
+    });
+}
+
+/// The retention thread.
+struct Thread {
+    store: Store,
+    rx: mpsc::Receiver<Op>,
+    tx: mpsc::Sender<Op>,
+    handle: Handle,
+    notifier: Arc<Notifier>,
+    tracker: Arc<Tracker>,
+    /// Retention's dirty set: the newest result of each object that changed
+    /// only output and check time, not yet written.
+    later: HashMap<ObjectKey, Arc<ResultEvent>>,
+    flush_interval: Duration,
+}
+
+/// Most operations committed in one transaction.
+const BATCH: usize = 4096;
+
+impl Thread {
+    fn run(mut self) {
+        let mut closing: Option<oneshot::Sender<()>> = None;
+        let mut next_flush = Instant::now() + self.flush_interval;
+        loop {
+            let mut ops = Vec::new();
+            let wait = if closing.is_some() {
+                Duration::from_millis(20)
+            } else {
+                next_flush.saturating_duration_since(Instant::now())
+            };
+            match self.rx.recv_timeout(wait) {
+                Ok(op) => ops.push(op),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while ops.len() < BATCH {
+                match self.rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            // Written in the order they came: a result kept for the flush
+            // must not overwrite a newer significant one, nor it an older.
+            let mut writes = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Step(w) => {
+                        for w in w {
+                            self.order(w, &mut writes);
+                        }
+                    }
+                    Op::Outcome(id, outcome, attempts) => writes.push(Write::Outcome(id, outcome, attempts)),
+                    Op::Close(reply) => closing = Some(reply),
+                }
+            }
+            if !writes.is_empty() {
+                self.commit(writes);
+            }
+            if closing.is_some() || Instant::now() >= next_flush {
+                self.flush();
+                next_flush = Instant::now() + self.flush_interval;
+            }
+            if closing.is_some() && self.tracker.count() == 0 {
+                // Outcomes are sent before the count drops: take the last.
+                let outcomes: Vec<_> = self
+                    .rx
+                    .try_iter()
+                    .filter_map(|op| match op {
+                        Op::Outcome(id, o, a) => Some(Write::Outcome(id, o, a)),
+                        _ => None,
+                    })
+                    .collect();
+                if !outcomes.is_empty() {
+                    self.commit(outcomes);
+                }
+                break;
+            }
+        }
+        if let Some(reply) = closing {
+            let _ = reply.send(());
+        }
+    }
+
+    /// Puts `w` in order: a result for later goes to the dirty set; a newer
+    /// significant result of the same object replaces it there; an
+    /// acknowledgement writes the object's pending row first, so the row
+    /// written later does not carry an older acknowledgement.
+    fn order(&mut self, w: Write, writes: &mut Vec<Write>) {
+        match w {
+            Write::Later(r) => {
+                self.later.insert(key_of(&r), r);
+            }
+            Write::Result(r) => {
+                self.later.remove(&key_of(&r));
+                writes.push(Write::Result(r));
+            }
+            Write::Acknowledgement(key, ack) => {
+                if let Some(r) = self.later.remove(&key) {
+                    writes.push(Write::Later(r));
+                }
+                writes.push(Write::Acknowledgement(key, ack));
+            }
+            w => writes.push(w),
+        }
+    }
+
+    /// Writes the dirty set, a transaction per [`BATCH`] objects.
+    fn flush(&mut self) {
+        if self.later.is_empty() {
+            return;
+        }
+        let all: Vec<Write> = self.later.drain().map(|(_, r)| Write::Later(r)).collect();
+        let mut all = all.into_iter().peekable();
+        while all.peek().is_some() {
+            self.commit(all.by_ref().take(BATCH).collect());
+        }
+    }
+
+    /// Commits results, notifications, delivery outcomes and the rest in
+    /// one transaction, in order, then starts the notifications' deliveries.
+    fn commit(&mut self, writes: Vec<Write>) {
+        let saved = self.store.transaction(|tx| {
+            for w in &writes {
+                match w {
+                    Write::Result(r) | Write::Later(r) => {
+                        let key = key_of(r);
+                        let p = &r.private;
+                        let Some(state) = &p.state else { continue };
+                        let time = p.time;
+                        tx.save_object(&key, state, &p.notify, &p.values)?;
+                        for change in &p.changes {
+                            tx.record_state_change(&key, time, change, &state.output)?;
+                        }
+                        if matches!(w, Write::Result(_)) {
+                            tx.save_dependency(&key, p.dependency.as_ref())?;
+                        }
+                    }
+                    Write::Notification(n) => {
+                        let record = NotificationRecord {
+                            time: n.private.time,
+                            change_time: n.private.change_time,
+                            kind: n.kind,
+                            state: n.private.hard_state,
+                            contact: n.contact.clone(),
+                            method: n.method.clone(),
+                            output: n.output.clone(),
+                            outcome: DeliveryOutcome::Pending,
+                            attempts: 0,
+                        };
+                        let key =
+                            ObjectKey { host: n.host.to_string(), service: n.service.as_deref().map(str::to_string) };
+                        tx.record_notification_as(NotificationId::new(n.id), &key, &record)?;
+                    }
+                    Write::Suppressed(key, record) => tx.record_suppressed(key, record)?,
+                    Write::Acknowledgement(key, ack) => tx.save_acknowledgement(key, ack.as_ref())?,
+                    Write::Downtimes(downtimes, last) => tx.save_downtimes(downtimes, *last)?,
+                    Write::DependencyCleared(key) => tx.save_dependency(key, None)?,
+                    Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = saved {
+            // Better a notification without its record than none at all.
+            tracing::error!("cannot persist results: {e}");
+        }
+        for w in writes {
+            if let Write::Notification(n) = w
+                && let Some((contact, message)) = delivery(&n)
+            {
+                let id = NotificationId::new(n.id);
+                deliver(&self.handle, &self.notifier, &self.tracker, Some(&self.tx), Some(id), contact, message);
+            }
+        }
+    }
+}
+
+fn key_of(r: &ResultEvent) -> ObjectKey {
+    ObjectKey { host: r.host.to_string(), service: r.service.as_deref().map(str::to_string) }
+}
