@@ -44,6 +44,38 @@ pub struct BenchArgs {
     /// Also print each second's executions and start lateness, on stderr
     #[arg(long)]
     pub per_second: bool,
+
+    /// Attach an embedder's subscriber (`MonitorBuilder::subscriber`) that
+    /// counts every result event and checks their order, and report what
+    /// it saw
+    #[arg(long)]
+    pub subscriber: bool,
+}
+
+/// What the bench's subscriber saw.
+#[derive(Default)]
+struct Seen {
+    results: u64,
+    last_t: f64,
+    out_of_order: u64,
+}
+
+/// Counts result events and checks that their times never go back.
+struct Counter(std::sync::Arc<std::sync::Mutex<Seen>>);
+
+impl wasmon_runtime::Subscriber for Counter {
+    fn events(&mut self, step: &[wasmon_runtime::Event]) {
+        let mut seen = self.0.lock().expect("bench subscriber lock");
+        for e in step {
+            if let wasmon_runtime::Event::Result(r) = e {
+                seen.results += 1;
+                if r.t < seen.last_t {
+                    seen.out_of_order += 1;
+                }
+                seen.last_t = r.t;
+            }
+        }
+    }
 }
 
 /// Runs the benchmark; the figures go to stdout.
@@ -69,12 +101,15 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
 
     let config = services(&args, dummy.1);
     let started = Instant::now();
-    let monitor = Monitor::builder()
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let mut builder = Monitor::builder()
         .config(config)
         .sandbox(sandbox)
-        .retention(args.state_file.clone().map_or(Retention::None, Retention::File))
-        .start()
-        .await?;
+        .retention(args.state_file.clone().map_or(Retention::None, Retention::File));
+    if args.subscriber {
+        builder = builder.subscriber(Counter(seen.clone()), 1024);
+    }
+    let monitor = builder.start().await?;
     let setup = started.elapsed();
     let begin = Instant::now();
     let cpu_before = cpu_time()?;
@@ -106,6 +141,10 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     monitor.stop().await?;
 
     let peak = memory("VmHWM")?;
+    let seen = seen.lock().expect("bench subscriber lock");
+    let subscriber = args.subscriber.then(|| {
+        serde_json::json!({ "results": seen.results, "out_of_order": seen.out_of_order, "all": seen.results == monitor.stats().executions() })
+    });
     let per_second = stats.executions() as f64 / elapsed.as_secs_f64();
     let lateness = stats.lateness();
     let per_service = peak.saturating_sub(fixed) as f64 / args.services as f64;
@@ -133,6 +172,7 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "rss_per_service_bytes": per_service,
             "running_rss_bytes": running,
             "running_rss_per_service_bytes": running_per_service,
+            "subscriber": subscriber,
         });
         println!("{figures}");
     } else {
@@ -165,6 +205,14 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "                 running RSS {}, {running_per_service:.0} bytes per service beyond the fixed cost",
             wasmon_runtime::output::human_bytes(running),
         );
+        if args.subscriber {
+            println!(
+                "subscriber:      {} result events of {} executions, {} out of order",
+                seen.results,
+                monitor.stats().executions(),
+                seen.out_of_order
+            );
+        }
     }
     Ok(0)
 }
