@@ -231,9 +231,16 @@ pub struct SimulateArgs {
     #[arg(short, long, value_name = "FILE")]
     pub config: PathBuf,
 
-    /// How much simulated time to run
-    #[arg(short, long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
-    pub duration: Duration,
+    /// How much simulated time to run [default: the inputs file's
+    /// `duration`, or 1h]
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Apply the inputs of this TOML file at their simulated times (passive
+    /// results, rechecks, acknowledgements, downtime; see
+    /// `wasmon_runtime::engine::read_inputs`)
+    #[arg(short, long, value_name = "FILE")]
+    pub inputs: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -459,7 +466,12 @@ async fn simulate(
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // The first write error (a closed pipe) is kept and reported after the run.
     let mut written: std::io::Result<()> = Ok(());
-    wasmon_runtime::engine::simulate(config, sandbox, args.duration, |event| {
+    let inputs = match &args.inputs {
+        Some(path) => wasmon_runtime::engine::read_inputs(path)?,
+        None => wasmon_runtime::engine::Inputs::default(),
+    };
+    let duration = args.duration.or(inputs.duration).unwrap_or(Duration::from_secs(3600));
+    wasmon_runtime::engine::simulate_with(config, sandbox, duration, inputs.inputs, |event| {
         if written.is_ok() {
             written =
                 serde_json::to_string(event).map_err(std::io::Error::from).and_then(|line| writeln!(out, "{line}"));
