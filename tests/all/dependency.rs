@@ -118,64 +118,6 @@ fn at(rows: &[Row], t: f64) -> Vec<Row> {
 const ROUTER_DOWN: &str = "Dependency failure: router is DOWN";
 
 #[tokio::test]
-async fn a_down_router_makes_its_children_unreachable_and_all_their_services_critical() {
-    let events = run(&tree(""), 240, vec![]).await;
-    let rows = results(&events);
-    use Source::{Active as A, Dependency as D};
-    assert_eq!(
-        at(&rows, 60.0),
-        [
-            row(60.0, "router", "DOWN", "Sequence step 2 of 4: CRITICAL", A),
-            // Grandparent tracking: the server names the router, not the switch.
-            row(60.0, "switch", "UNREACHABLE", ROUTER_DOWN, D),
-            row(60.0, "server", "UNREACHABLE", ROUTER_DOWN, D),
-            row(60.0, "router/SNMP Agent", "CRITICAL", ROUTER_DOWN, D),
-            row(60.0, "switch/Ports", "CRITICAL", ROUTER_DOWN, D),
-            row(60.0, "server/HTTP", "CRITICAL", ROUTER_DOWN, D),
-        ]
-    );
-    // No active checks for the objects in dependency failure.
-    assert_eq!(at(&rows, 120.0), [row(120.0, "router", "DOWN", "Sequence step 3 of 4: CRITICAL", A)]);
-    // The router's HARD UP restores every saved state, parents first.
-    assert_eq!(
-        at(&rows, 180.0),
-        [
-            row(180.0, "router", "UP", "Sequence step 4 of 4: OK", A),
-            row(180.0, "switch", "UP", "Restored status: Sequence step 1 of 1: OK", D),
-            row(180.0, "server", "UP", "Restored status: Sequence step 1 of 1: OK", D),
-            row(180.0, "router/SNMP Agent", "OK", "Restored status: Sequence step 1 of 1: OK", D),
-            row(180.0, "switch/Ports", "OK", "Restored status: Sequence step 1 of 1: OK", D),
-            row(180.0, "server/HTTP", "OK", "Restored status: Sequence step 1 of 1: OK", D),
-        ]
-    );
-    // Then back to active checking, at the restored state's interval.
-    let at_240: Vec<(String, Source)> = at(&rows, 240.0).into_iter().map(|r| (r.1, r.6)).collect();
-    assert_eq!(at_240.len(), 6, "{at_240:?}");
-    assert!(at_240.iter().all(|(_, s)| *s == A), "{at_240:?}");
-
-    // Notifications and handlers: the router only, never an object in
-    // dependency failure (nor for the imposed or restored states).
-    for e in &events {
-        match e {
-            Event::Notification(n) => {
-                let (t, host, service) = (&n.t, n.host.to_string(), &n.service.as_deref().map(str::to_string));
-                assert_eq!((host.as_str(), service), ("router", &None), "{e:?}");
-                assert!(*t == 60.0 || *t == 180.0, "{e:?}");
-            }
-            Event::Handler { t, host, service, .. } if *t > 0.0 && *t < 240.0 => {
-                assert_eq!((host.as_str(), service), ("router", &None), "{e:?}");
-            }
-            _ => {}
-        }
-    }
-    let router_handlers = events
-        .iter()
-        .filter(|e| matches!(e, Event::Handler { host, t, .. } if host == "router" && *t > 0.0 && *t < 240.0))
-        .count();
-    assert_eq!(router_handlers, 3, "the router's own results still run its handler");
-}
-
-#[tokio::test]
 async fn the_restored_status_has_no_perfdata_and_the_recovery_time_as_last_check() {
     let config = tree("");
     let mut engine = Engine::new(config, crate::sandbox()).unwrap();
@@ -275,51 +217,6 @@ fn passive(host: &str, service: Option<&str>, state: State, output: &str) -> Sim
         long_output: None,
         metrics: Vec::new(),
     })
-}
-
-#[tokio::test]
-async fn a_passive_result_during_dependency_failure_wins_over_the_saved_state() {
-    let inputs = vec![(90, passive("server", Some("HTTP"), State::Warning, "WARNING - from the agent"))];
-    let rows = results(&run(&tree(""), 240, inputs).await);
-    let http: Vec<Row> = rows.iter().filter(|r| r.1 == "server/HTTP").cloned().collect();
-    use Source::{Active as A, Dependency as D, Passive as P};
-    assert_eq!(
-        http,
-        [
-            row(0.0, "server/HTTP", "OK", "Sequence step 1 of 1: OK", A),
-            row(60.0, "server/HTTP", "CRITICAL", ROUTER_DOWN, D),
-            row(90.0, "server/HTTP", "WARNING", "WARNING - from the agent", P),
-            // Nothing restored at 180: it returns to active checking at once.
-            row(180.0, "server/HTTP", "OK", "Sequence step 1 of 1: OK", A),
-            row(240.0, "server/HTTP", "OK", "Sequence step 1 of 1: OK", A),
-        ]
-    );
-}
-
-#[tokio::test]
-async fn a_manual_recheck_runs_once_and_the_object_reenters_dependency_failure_when_due() {
-    let inputs = vec![(90, SimInput::RunNow("server".into(), Some("HTTP".into())))];
-    let events = run(&tree(""), 170, inputs).await;
-    let rows = results(&events);
-    let http: Vec<Row> = rows.iter().filter(|r| r.1 == "server/HTTP").cloned().collect();
-    use Source::{Active as A, Dependency as D};
-    assert_eq!(
-        http,
-        [
-            row(0.0, "server/HTTP", "OK", "Sequence step 1 of 1: OK", A),
-            row(60.0, "server/HTTP", "CRITICAL", ROUTER_DOWN, D),
-            // The recheck's result is shown and processed…
-            row(90.0, "server/HTTP", "OK", "Sequence step 1 of 1: OK", A),
-            // …and at its next due time it is in dependency failure again.
-            row(150.0, "server/HTTP", "CRITICAL", ROUTER_DOWN, D),
-        ]
-    );
-    // Still no notification or handler for it.
-    assert!(!events.iter().any(|e| match e {
-        Event::Notification(n) => n.service.as_deref() == Some("HTTP"),
-        Event::Handler { service: Some(s), t, .. } => s == "HTTP" && *t >= 60.0,
-        _ => false,
-    }));
 }
 
 const STALE: &str = r#"

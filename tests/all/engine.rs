@@ -1,136 +1,17 @@
-//! The engine on the simulated clock: seed 002's lifecycle table end to end,
-//! through the sandbox and the standard `dummy` check.
+//! The engine through the sandbox: checks reach their configured address,
+//! retention's flush, and an embedder's subscriber under load. Seed 002's
+//! lifecycle table and its Nagios variant are cases in `tests/cases/`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wasmon_runtime::config::{CheckSpec, Config, Contact, EngineSettings, Host, Method, Schedule, Service};
+use wasmon_runtime::config::{CheckSpec, Config, Host, Schedule, Service};
 use wasmon_runtime::engine::{Event, simulate};
-use wasmon_runtime::state::{NotificationKind, Semantics, StateType};
-
-/// One host without a check and the seed's service: check interval 31 s,
-/// retry 20 s, 3 attempts, dummy sequence OK, WARNING ×4, CRITICAL ×5, OK ×4.
-fn lifecycle_config(semantics: Semantics, contacts: Vec<String>) -> Config {
-    let mut sequence = vec!["OK"];
-    sequence.extend(["WARNING"; 4]);
-    sequence.extend(["CRITICAL"; 5]);
-    sequence.extend(["OK"; 4]);
-    let schedule = Schedule {
-        check_interval: Duration::from_secs(31),
-        retry_interval: Duration::from_secs(20),
-        max_check_attempts: 3,
-    };
-    Config {
-        path: PathBuf::from("test.toml"),
-        engine: EngineSettings {
-            state_semantics: semantics,
-            max_concurrent_checks: 4,
-            state_file: PathBuf::from(":memory:"),
-            ..EngineSettings::default()
-        },
-        hosts: vec![Host { name: "web1".into(), address: Some("127.0.0.1".into()), schedule, ..Host::default() }],
-        services: vec![Service {
-            host: "web1".into(),
-            name: "Lifecycle".into(),
-            check: CheckSpec {
-                module: "dummy".into(),
-                params: vec![("sequence".into(), sequence.join(","))],
-                ..CheckSpec::default()
-            },
-            schedule,
-            contacts: contacts.clone(),
-            ..Service::default()
-        }],
-        contacts: contacts.iter().map(|c| Contact { name: c.clone(), methods: vec![Method::Log] }).collect(),
-        ..Config::default()
-    }
-}
 
 async fn events(config: &Config, duration: Duration) -> Vec<Event> {
     let mut events = Vec::new();
     simulate(config, crate::sandbox(), duration, |e| events.push(e.clone())).await.unwrap();
     events
-}
-
-fn results(events: &[Event]) -> Vec<(f64, String, StateType, u32)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Result(r) => Some((r.t, r.state.to_string(), r.state_type, r.attempt)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn notifications(events: &[Event]) -> Vec<(f64, NotificationKind, String, Option<String>)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Notification(n) => Some((n.t, n.kind, n.state.to_string(), n.contact.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-#[tokio::test]
-async fn simulate_prints_the_seed_lifecycle_table() {
-    let events = events(&lifecycle_config(Semantics::Opsview, vec![]), Duration::from_secs(360)).await;
-    use StateType::{Hard as H, Soft as S};
-    let expected: Vec<(f64, String, StateType, u32)> = [
-        (0.0, "OK", H, 1),
-        (31.0, "WARNING", S, 1),
-        (51.0, "WARNING", S, 2),
-        (71.0, "WARNING", H, 3),
-        (102.0, "WARNING", H, 1),
-        (133.0, "CRITICAL", S, 1),
-        (153.0, "CRITICAL", S, 2),
-        (173.0, "CRITICAL", H, 3),
-        (204.0, "CRITICAL", H, 1),
-        (235.0, "CRITICAL", H, 1),
-        (266.0, "OK", S, 1),
-        (286.0, "OK", S, 2),
-        (306.0, "OK", H, 3),
-        (337.0, "OK", H, 1),
-    ]
-    .into_iter()
-    .map(|(t, s, ty, a)| (t, s.to_string(), ty, a))
-    .collect();
-    assert_eq!(results(&events), expected);
-    assert_eq!(
-        notifications(&events),
-        [
-            (71.0, NotificationKind::Problem, "WARNING".to_string(), None),
-            (173.0, NotificationKind::Problem, "CRITICAL".to_string(), None),
-            (306.0, NotificationKind::Recovery, "OK".to_string(), None),
-        ]
-    );
-    let json = serde_json::to_value(&events[1]).unwrap();
-    assert_eq!(json["kind"], "result");
-    assert_eq!((json["host"].as_str(), json["service"].as_str()), (Some("web1"), Some("Lifecycle")));
-    assert_eq!((json["state_type"].as_str(), json["max_attempts"].as_u64()), (Some("SOFT"), Some(3)));
-}
-
-#[tokio::test]
-async fn simulate_follows_nagios_when_asked() {
-    let events = events(&lifecycle_config(Semantics::Nagios, vec!["ops".into()]), Duration::from_secs(360)).await;
-    let r = results(&events);
-    assert_eq!(
-        r[5],
-        (133.0, "CRITICAL".to_string(), StateType::Hard, 3),
-        "problem to problem is an immediate HARD change"
-    );
-    assert_eq!(r[10].1, "OK");
-    let n = notifications(&events);
-    assert_eq!(
-        n,
-        [
-            (71.0, NotificationKind::Problem, "WARNING".to_string(), Some("ops".to_string())),
-            (133.0, NotificationKind::Problem, "CRITICAL".to_string(), Some("ops".to_string())),
-            (288.0, NotificationKind::Recovery, "OK".to_string(), Some("ops".to_string())),
-        ]
-    );
-    let json = serde_json::to_value(events.iter().find(|e| matches!(e, Event::Notification { .. })).unwrap()).unwrap();
-    assert_eq!((json["type"].as_str(), json["method"].as_str()), (Some("PROBLEM"), Some("log")));
 }
 
 /// A host's name is not looked up again by checks: an HTTP request to the

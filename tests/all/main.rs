@@ -10,6 +10,7 @@
 //! - `packs`: the shipped check packs built, installed and expanded into a
 //!   host's services, run through `simulate` and a `Monitor`.
 
+mod cases;
 mod dependency;
 mod downtime;
 mod engine;

@@ -449,7 +449,7 @@ fn wasmon_bin() -> PathBuf {
     path
 }
 
-fn wasmon(a: &[&str]) -> Output {
+pub(crate) fn wasmon(a: &[&str]) -> Output {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cache");
     let out = Command::new(wasmon_bin()).args(a).env("WASMON_CACHE_DIR", cache).output().expect("run wasmon");
     println!(

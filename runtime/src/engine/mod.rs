@@ -383,7 +383,7 @@ impl Engine {
             }
             let pending = self.start(id);
             let run = pending.module.check(&pending.call).await;
-            let finished = self.finish(id, run, now, Some(now));
+            let finished = self.finish(id, run, now, Some(now), now);
             run_handlers(finished, now, &mut events).await;
         }
         events
@@ -418,16 +418,14 @@ impl Engine {
 
     /// Applies a finished run at `now`: the value store, the state
     /// processor, the notification decision; schedules the next check.
-    /// `scheduled` is when the check was due (`None` for a manual recheck).
-    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time, scheduled: Option<Time>) -> Finished {
+    /// `scheduled` is when the check was due (`None` for a manual recheck),
+    /// `ran` when it started (on the simulated clock `now`: simulated time
+    /// does not move while a check runs).
+    pub fn finish(&mut self, id: ObjectId, run: CheckRun, now: Time, scheduled: Option<Time>, ran: Time) -> Finished {
         let o = &mut self.objects[id];
         o.values = run.values;
         o.running = false;
-        let timing = Timing {
-            scheduled,
-            ran: Some(now.saturating_sub(run.outcome.duration)),
-            duration: Some(run.outcome.duration),
-        };
+        let timing = Timing { scheduled, ran: Some(ran), duration: Some(run.outcome.duration) };
         let finished = self.process(id, run.outcome, now, Source::Active, timing);
         let o = &self.objects[id];
         let next = now + crate::state::next_check_after(&o.state, &o.schedule.state_config(self.semantics));
@@ -966,7 +964,7 @@ pub async fn simulate_with(
                 Applied::Run(id) => {
                     let pending = engine.start(id);
                     let run = pending.module.check(&pending.call).await;
-                    run_handlers(engine.finish(id, run, now, None), now, &mut events).await;
+                    run_handlers(engine.finish(id, run, now, None, now), now, &mut events).await;
                 }
             }
             for e in events.iter().filter(|e| e.is_shown()) {
