@@ -26,8 +26,7 @@ mod objects;
 mod packs;
 mod values;
 
-use keys::*;
-use layer::*;
+use keys::{Kind, Layer, Setting};
 
 type Val<'i> = Spanned<DeValue<'i>>;
 
@@ -288,11 +287,11 @@ impl Reader<'_> {
             let check = match layer.check_spec() {
                 Some(check) => Some(check),
                 // A passive-only service needs no check.
-                None if !passive.active_checks && !layer.check_written => Some(CheckSpec::default()),
+                None if !passive.active_checks && !layer.check_written() => Some(CheckSpec::default()),
                 None => None,
             };
             let Some(check) = check else {
-                if layer.check_written {
+                if layer.check_written() {
                     continue;
                 }
                 self.problem(
@@ -403,12 +402,8 @@ impl Reader<'_> {
     }
 
     fn unknown(&mut self, span: Range<usize>, context: &str, key: &str, header: &str, expected: &[&str]) {
-        let hint = if header == "[defaults]" && (key == "check" || key == "item" || key == "parents") {
-            format!(": '{key}' cannot be a default; set it on the object or in a template")
-        } else {
-            format!(" (expected one of: {})", expected.join(", "))
-        };
-        self.problem(span, format!("{context}: unknown key '{key}' in {header}{hint}"));
+        let expected = expected.join(", ");
+        self.problem(span, format!("{context}: unknown key '{key}' in {header} (expected one of: {expected})"));
     }
 }
 

@@ -49,16 +49,26 @@ impl Reader<'_> {
         let allowed = kind.keys();
         for (key, v) in sorted(table) {
             let k: &str = key.get_ref().as_ref();
-            if !allowed.contains(&k) {
-                self.unknown(key.span(), cx, k, kind.header(), &allowed);
-                continue;
+            match Setting::get(k) {
+                Some(setting) if setting.kinds.contains(&kind) => {
+                    (setting.read)(self, v, cx, &mut o.layer);
+                    continue;
+                }
+                Some(_) if kind == Kind::Defaults => {
+                    let why = format!("'{k}' cannot be a default; set it on the object or in a template");
+                    self.problem(key.span(), format!("{cx}: unknown key '{k}' in [defaults]: {why}"));
+                    continue;
+                }
+                _ if !allowed.contains(&k) => {
+                    self.unknown(key.span(), cx, k, kind.header(), &allowed);
+                    continue;
+                }
+                _ => {}
             }
-            let l = &mut o.layer;
             match k {
                 "name" => o.name = self.nonempty(v, cx, k, "a name").map(|s| Spanned::new(v.span(), s)),
                 "host" => o.host = self.nonempty(v, cx, k, "a host name").map(|s| Spanned::new(v.span(), s)),
                 "address" => o.address = self.nonempty(v, cx, k, "a host name or an IP address"),
-                "item" => l.item = self.string(v, cx, k, "a string"),
                 "use" => {
                     let names = match v.get_ref() {
                         DeValue::String(s) => vec![Spanned::new(v.span(), s.to_string())],
@@ -73,101 +83,9 @@ impl Reader<'_> {
                         }
                     }
                 }
-                "check" => {
-                    o.layer.check = self.check(v, cx);
-                    o.layer.check_written = true;
-                }
-                "params" => o.layer.params = self.params(v, cx),
-                "args" => {
-                    let args = self.strings(v, cx, k, "a list of plugin arguments");
-                    let mut ok = args.is_some();
-                    for a in args.iter().flatten() {
-                        if let Err(e) = crate::plugin::expand_macros(a.get_ref(), &Default::default()) {
-                            self.bad(a.span(), cx, k, e.to_string());
-                            ok = false;
-                        }
-                    }
-                    o.layer.args = args.filter(|_| ok).map(|a| a.into_iter().map(Spanned::into_inner).collect());
-                }
-                "check_interval" => l.check_interval = self.duration(v, cx, k, false),
-                "retry_interval" => l.retry_interval = self.duration(v, cx, k, false),
-                "notification_interval" => l.notification_interval = self.duration(v, cx, k, true),
-                "first_notification_delay" => l.first_notification_delay = self.duration(v, cx, k, true),
-                "timeout" => l.timeout = self.duration(v, cx, k, false),
-                "max_check_attempts" => {
-                    l.max_check_attempts = self.integer(v, cx, k, 1, u32::MAX.into()).map(|n| n as u32)
-                }
-                "memory" => l.memory = self.size(v, cx, k),
-                "output_limit" => l.output_limit = self.size(v, cx, k),
-                "timeout_state" | "stale_state" => {
-                    let state = match v.get_ref().as_str().map(str::parse::<State>) {
-                        Some(Ok(s)) => Some(s),
-                        _ => {
-                            self.bad(
-                                v.span(),
-                                cx,
-                                k,
-                                format!("expected a state: OK, WARNING, CRITICAL or UNKNOWN, found {}", describe(v)),
-                            );
-                            None
-                        }
-                    };
-                    if k == "timeout_state" {
-                        l.timeout_state = state;
-                    } else {
-                        l.stale_state = state;
-                    }
-                }
-                "active_checks" => l.active_checks = self.boolean(v, cx, k),
-                "passive_checks" => l.passive_checks = self.boolean(v, cx, k),
-                "check_freshness" => l.check_freshness = self.boolean(v, cx, k),
-                "freshness_threshold" => l.freshness_threshold = self.duration(v, cx, k, false),
-                "parents" => l.parents = self.parents(v, cx),
-                "contacts" => {
-                    let names = self.strings(v, cx, k, "a list of contact names");
-                    let mut ok = names.is_some();
-                    for c in names.iter().flatten() {
-                        if !self.contacts.contains(c.get_ref()) {
-                            let known = list(&self.contacts, "contacts");
-                            self.bad(c.span(), cx, k, format!("no contact named \"{}\" ({known})", c.get_ref()));
-                            ok = false;
-                        }
-                    }
-                    o.layer.contacts = names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
-                }
-                "event_handlers" => {
-                    let names = self.strings(v, cx, k, "a list of handler names");
-                    let mut ok = names.is_some();
-                    for h in names.iter().flatten() {
-                        if !self.handlers.contains(h.get_ref()) {
-                            let known = list(&self.handlers, "handlers");
-                            self.bad(h.span(), cx, k, format!("no handler named \"{}\" ({known})", h.get_ref()));
-                            ok = false;
-                        }
-                    }
-                    o.layer.event_handlers =
-                        names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
-                }
-                "grants" => {
-                    let grants = self.strings(v, cx, k, "a list of grants");
-                    let mut ok = grants.is_some();
-                    for g in grants.iter().flatten() {
-                        if let Err(e) = Grants::default().add(g.get_ref()) {
-                            self.bad(g.span(), cx, k, e);
-                            ok = false;
-                        }
-                    }
-                    o.layer.grants = grants.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect());
-                }
-                "flap_detection" => match v.get_ref() {
-                    DeValue::Boolean(b) => l.flap_detection = Some(*b),
-                    _ => self.bad(v.span(), cx, k, format!("expected true or false, found {}", describe(v))),
-                },
-                "low_flap_threshold" => l.low_flap_threshold = self.percent(v, cx, k),
-                "high_flap_threshold" => l.high_flap_threshold = self.percent(v, cx, k),
                 // Read after the loop: `pack_params` needs `packs`.
                 "packs" | "pack_params" => {}
-                _ => unreachable!("every allowed key is handled: {k}"),
+                _ => unreachable!("every own key is handled: {k}"),
             }
         }
         if kind == Kind::Host {

@@ -248,6 +248,76 @@ impl Reader<'_> {
         }
         params
     }
+
+    /// `args`: plugin arguments, their macros checked.
+    pub(super) fn args(&mut self, v: &Val<'_>, cx: &str, k: &str) -> Option<Vec<String>> {
+        let args = self.strings(v, cx, k, "a list of plugin arguments");
+        let mut ok = args.is_some();
+        for a in args.iter().flatten() {
+            if let Err(e) = crate::plugin::expand_macros(a.get_ref(), &Default::default()) {
+                self.bad(a.span(), cx, k, e.to_string());
+                ok = false;
+            }
+        }
+        args.filter(|_| ok).map(|a| a.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    /// `contacts`: names of `[[contact]]`s.
+    pub(super) fn contact_names(&mut self, v: &Val<'_>, cx: &str, k: &str) -> Option<Vec<String>> {
+        let names = self.strings(v, cx, k, "a list of contact names");
+        let mut ok = names.is_some();
+        for c in names.iter().flatten() {
+            if !self.contacts.contains(c.get_ref()) {
+                let known = list(&self.contacts, "contacts");
+                self.bad(c.span(), cx, k, format!("no contact named \"{}\" ({known})", c.get_ref()));
+                ok = false;
+            }
+        }
+        names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    /// `event_handlers`: names of `[[handler]]`s.
+    pub(super) fn handler_names(&mut self, v: &Val<'_>, cx: &str, k: &str) -> Option<Vec<String>> {
+        let names = self.strings(v, cx, k, "a list of handler names");
+        let mut ok = names.is_some();
+        for h in names.iter().flatten() {
+            if !self.handlers.contains(h.get_ref()) {
+                let known = list(&self.handlers, "handlers");
+                self.bad(h.span(), cx, k, format!("no handler named \"{}\" ({known})", h.get_ref()));
+                ok = false;
+            }
+        }
+        names.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    /// `grants`: each checked as [`Grants::add`] reads it.
+    pub(super) fn grant_names(&mut self, v: &Val<'_>, cx: &str, k: &str) -> Option<Vec<String>> {
+        let grants = self.strings(v, cx, k, "a list of grants");
+        let mut ok = grants.is_some();
+        for g in grants.iter().flatten() {
+            if let Err(e) = Grants::default().add(g.get_ref()) {
+                self.bad(g.span(), cx, k, e);
+                ok = false;
+            }
+        }
+        grants.filter(|_| ok).map(|n| n.into_iter().map(Spanned::into_inner).collect())
+    }
+
+    /// A check state: `OK`, `WARNING`, `CRITICAL` or `UNKNOWN`.
+    pub(super) fn state(&mut self, v: &Val<'_>, cx: &str, k: &str) -> Option<State> {
+        match v.get_ref().as_str().map(str::parse::<State>) {
+            Some(Ok(s)) => Some(s),
+            _ => {
+                self.bad(
+                    v.span(),
+                    cx,
+                    k,
+                    format!("expected a state: OK, WARNING, CRITICAL or UNKNOWN, found {}", describe(v)),
+                );
+                None
+            }
+        }
+    }
 }
 
 /// Sizes as `65536`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G`, `KB`/`MB`/`GB`, all binary).
