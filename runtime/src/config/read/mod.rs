@@ -27,6 +27,7 @@ mod packs;
 mod values;
 
 use keys::{Kind, Layer, Setting};
+pub use values::parse_size;
 
 type Val<'i> = Spanned<DeValue<'i>>;
 

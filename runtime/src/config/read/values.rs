@@ -174,7 +174,7 @@ impl Reader<'_> {
     pub(super) fn size(&mut self, v: &Val<'_>, cx: &str, key: &str) -> Option<usize> {
         let expected = "a size such as \"64MiB\", \"16KiB\" or 65536";
         let parsed = match v.get_ref() {
-            DeValue::String(s) => parse_size(s),
+            DeValue::String(s) => parse_size(s).ok(),
             DeValue::Integer(i) => usize::from_str_radix(i.as_str(), i.radix()).ok().filter(|&n| n > 0),
             _ => None,
         };
@@ -320,18 +320,21 @@ impl Reader<'_> {
     }
 }
 
-/// Sizes as `65536`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G`, `KB`/`MB`/`GB`, all binary).
-fn parse_size(s: &str) -> Option<usize> {
+/// Reads a size: `65536`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G`,
+/// `KB`/`MB`/`GB`, all binary), more than zero; the error says why not.
+pub fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: usize = num.parse().ok()?;
+    let n: usize = num.parse().map_err(|_| format!("'{s}': expected a size such as 65536, 64KiB or 64MiB"))?;
     let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return None,
+        u => return Err(format!("'{s}': unknown unit '{u}' (expected B, KiB, MiB or GiB)")),
     };
-    n.checked_mul(mult).filter(|&b| b > 0)
+    n.checked_mul(mult)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("'{s}': the size must be more than zero and fit in memory"))
 }
