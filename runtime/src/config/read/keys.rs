@@ -97,7 +97,8 @@ macro_rules! settings {
         }
 
         impl Layer {
-            /// Puts `top` over `self`: its values win; params merge key by key.
+            /// Puts `top` over `self`: its values win, merged where an entry
+            /// says how (`params` key by key).
             pub(super) fn apply(&mut self, top: &Layer) {
                 $({
                     let merge: fn(&mut Option<$ty>, &Option<$ty>) = settings!(@merge $($merge)?);
@@ -111,13 +112,20 @@ macro_rules! settings {
             Setting {
                 key: stringify!($key),
                 kinds: $kinds,
-                read: |r, v, cx, layer| {
-                    let read: fn(&mut Reader<'_>, &Val<'_>, &str, &str) -> Option<$ty> = $read;
-                    layer.$key = read(r, v, cx, stringify!($key));
-                },
+                read: |r, v, cx, layer| layer.$key = read::<$ty>($read, r, v, cx, stringify!($key)),
             },
         )+];
     };
+}
+
+/// How an entry reads its value: `Some` value, or `None` once the problem
+/// is reported.
+type Read<T> = fn(&mut Reader<'_>, &Val<'_>, &str, &str) -> Option<T>;
+
+/// Reads the value `v` of `key` in the object `cx` with an entry's reader
+/// (a function, so that the reader's closure gets its types).
+fn read<T>(read: Read<T>, r: &mut Reader<'_>, v: &Val<'_>, cx: &str, key: &str) -> Option<T> {
+    read(r, v, cx, key)
 }
 
 /// A layer's value replaces the one below.
