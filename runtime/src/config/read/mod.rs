@@ -1,5 +1,11 @@
 //! Reads the spanned TOML tree into the model, collecting every problem with
 //! its position instead of stopping at the first.
+//!
+//! [`keys`] holds the one table of the keys hosts, services, templates and
+//! `[defaults]` may set (and the [`Layer`] it generates), [`layer`] how the
+//! layers resolve, [`objects`] those tables, [`values`] the typed value
+//! readers; contacts, handlers, `[engine]`, `[api]` and packs have a file
+//! each.
 
 use std::collections::HashMap;
 use std::ops::Range;
