@@ -84,6 +84,7 @@ use std::path::{Path, PathBuf};
 
 pub use api::{API_MAX_BODY, API_PORT, ApiSettings, ApiToken, Scope, Secret};
 pub use model::*;
+pub use read::parse_size;
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -761,20 +761,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Sizes as `65536`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G`, `KB`/`MB`/`GB`, all binary).
 fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num.parse().map_err(|_| format!("'{s}': expected a size such as 65536, 64KiB or 64MiB"))?;
-    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        u => return Err(format!("'{s}': unknown unit '{u}' (expected B, KiB, MiB or GiB)")),
-    };
-    n.checked_mul(mult)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| format!("'{s}': the size must be more than zero and fit in memory"))
+    wasmon_runtime::config::parse_size(s)
 }
 
 fn parse_state(s: &str) -> Result<State, String> {
