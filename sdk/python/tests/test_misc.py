@@ -129,6 +129,9 @@ class HostHelpersTest(unittest.TestCase):
             self.assertIsNone(host.rate_with("q", 40, 30, host.Overflow.RAISE), "went down")
             self.assertEqual(host.rate("q", 60, 40), 2.0)
             self.assertEqual(host.decode_floats(stored["q"]), [40.0, 60.0])
+            with self.assertRaises(TypeError):
+                host.rate_with("q", 70, "sometimes", 50)
+            self.assertEqual(host.decode_floats(stored["q"]), [40.0, 60.0], "nothing stored for a bad overflow")
             self.assertEqual([host.average("a", v, t, 1) for t, v in [(0, 23), (60, 42), (120, 42), (300, 42)]],
                              [23, 32.5, 37.25, 41.40625])
             self.assertEqual(host.decode_floats(stored["a"]), [0.0, 300.0, 41.40625])

@@ -171,8 +171,9 @@ def rate_with(key: str, value: float, now: float, overflow: Overflow) -> Optiona
     stores the current sample."""
     stored = store_get_floats(key)
     previous = (stored[0], stored[1]) if stored is not None and len(stored) == 2 else None
+    rate = compute_rate_with(previous, value, now, overflow)
     store_set_floats(key, [now, value])
-    return compute_rate_with(previous, value, now, overflow)
+    return rate
 
 
 def compute_average(previous: Optional[Tuple[float, float, float]], value: float, now: float,
