@@ -87,7 +87,7 @@
 //!   and [`CheckRequest::new`] to build requests in unit tests;
 //! - [`Deadline`] to wait on WASI I/O (sockets, HTTP, name lookups) no longer
 //!   than the check's timeout;
-//! - the host's imports: [`store`] (value store and counter rates), [`log`],
+//! - the host's imports: [`store`] (value store, counter rates and averages), [`log`],
 //!   [`system`] (load, memory, filesystems, uptime), and WASI as [`wasi`].
 #![deny(missing_docs)]
 

@@ -1302,16 +1302,43 @@ void wm_items_add_param(wm_items *items, const char *name, const char *value) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Rates and addresses                                                 */
+/* Rates, averages and addresses                                       */
 /* ------------------------------------------------------------------ */
 
 bool wm_compute_rate(bool have_previous, double last_time, double last_counter, double counter,
                      double now, double *rate) {
-    if (!have_previous || counter < last_counter || now <= last_time) {
+    return wm_compute_rate_with(have_previous, last_time, last_counter, counter, now, WM_OVERFLOW_RAISE,
+                                rate);
+}
+
+bool wm_compute_rate_with(bool have_previous, double last_time, double last_value, double value,
+                          double now, wm_overflow overflow, double *rate) {
+    if (!have_previous || now <= last_time) {
         return false;
     }
-    *rate = (counter - last_counter) / (now - last_time);
+    double r = (value - last_value) / (now - last_time);
+    if (r < 0 && overflow == WM_OVERFLOW_RAISE) {
+        return false;
+    }
+    *rate = r;
     return true;
+}
+
+/* Checkmk's get_average: see the header for the formula and its source. */
+wm_average_state wm_compute_average(const wm_average_state *previous, double value, double now,
+                                    double backlog_minutes) {
+    if (!previous) {
+        return (wm_average_state){now, now, value};
+    }
+    double time_diff = now - previous->last_time;
+    if (time_diff <= 0) {
+        return *previous;
+    }
+    double since_start = now - previous->start_time;
+    double horizon = backlog_minutes * 60.0;
+    double backlog_count = horizon < since_start ? horizon / time_diff : since_start / time_diff;
+    double weight = pow(1.0 - 0.5, 1.0 / backlog_count);
+    return (wm_average_state){previous->start_time, now, (1.0 - weight) * value + weight * previous->average};
 }
 
 bool wm_parse_ip(const char *text, wm_ip *out) {

@@ -490,16 +490,71 @@ void wm_items_add(wm_items *items, const char *name);
 void wm_items_add_param(wm_items *items, const char *name, const char *value);
 
 /* ------------------------------------------------------------------ */
-/* Counter rates                                                       */
+/* Rates and averages                                                  */
 /* ------------------------------------------------------------------ */
+
+/*
+ * What wm_compute_rate_with() and wm_counter_rate_with() do when the value
+ * went down since the last sample (Checkmk's `raise_overflow` argument of
+ * `get_rate`).
+ */
+typedef enum wm_overflow {
+    /*
+     * The rate is negative (Checkmk's default, raise_overflow=False): for
+     * values that may go down, such as a queue length or a byte count.
+     */
+    WM_OVERFLOW_NEGATIVE,
+    /*
+     * There is no rate (Checkmk's raise_overflow=True): a counter that went
+     * down wrapped or was reset, so it starts over from this sample. What
+     * wm_compute_rate() and wm_counter_rate() do.
+     */
+    WM_OVERFLOW_RAISE,
+} wm_overflow;
 
 /*
  * The rate of a growing counter from the previous sample (time, counter)
  * to (now, counter): false when there is no rate (no previous sample, the
- * counter went backwards, or no time passed).
+ * counter went backwards, or no time passed). The same as
+ * wm_compute_rate_with() with WM_OVERFLOW_RAISE.
  */
 bool wm_compute_rate(bool have_previous, double last_time, double last_counter, double counter,
                      double now, double *rate);
+/*
+ * The rate per second from the previous sample (last_time, last_value) to
+ * (now, value), as Checkmk's get_rate(value_store, key, time, value,
+ * raise_overflow=...): (value - last_value) / (now - last_time), negative
+ * when the value went down unless `overflow` is WM_OVERFLOW_RAISE. False
+ * (and *rate untouched) where Checkmk raises GetRateError: no previous
+ * sample, no time passed, or with WM_OVERFLOW_RAISE the value went down.
+ */
+bool wm_compute_rate_with(bool have_previous, double last_time, double last_value, double value,
+                          double now, wm_overflow overflow, double *rate);
+
+/* The state of an exponential moving average (what wm_average() stores). */
+typedef struct wm_average_state {
+    double start_time; /* of the first value */
+    double last_time;  /* of the last value that counted */
+    double average;
+} wm_average_state;
+
+/*
+ * The next state of an exponential moving average from `previous` (NULL:
+ * none yet), for the new `value` at `now`; its `average` is the result.
+ *
+ * The formula of Checkmk's get_average (agent-based API v2,
+ * packages/cmk-agent-based/cmk/agent_based/v2/_get_average.py in
+ * github.com/Checkmk/checkmk, commit d3754c3427c6):
+ * - no previous state: {now, now, value};
+ * - now <= last_time: the previous state, unchanged;
+ * - otherwise, with the horizon h = backlog_minutes * 60 capped at the time
+ *   since the first value, now - start_time (so the first value gets no
+ *   undue weight), and k = h / (now - last_time) values in the horizon, the
+ *   weight w = 0.5^(1/k) makes the horizon count for half of the average:
+ *   average = (1 - w) * value + w * last_average.
+ */
+wm_average_state wm_compute_average(const wm_average_state *previous, double value, double now,
+                                    double backlog_minutes);
 
 /* ------------------------------------------------------------------ */
 /* IP addresses                                                        */
@@ -556,9 +611,29 @@ bool wm_store_set_numbers(const char *key, const double *values, size_t n, wm_er
 /*
  * The per-second rate of a growing counter, remembering the sample under
  * `key`: *have_rate is false on the first run and after a reset or wrap
- * (report "Initializing counter" or similar). Uses the wall clock.
+ * (report "Initializing counter" or similar). Uses the wall clock. The same
+ * as wm_counter_rate_with() with WM_OVERFLOW_RAISE.
  */
 bool wm_counter_rate(const char *key, double counter, bool *have_rate, double *rate, wm_error *err);
+/*
+ * The per-second rate of a value since the sample remembered under `key`,
+ * as Checkmk's get_rate (see wm_compute_rate_with()): negative when the
+ * value went down unless `overflow` is WM_OVERFLOW_RAISE. *have_rate is
+ * false on the first run, when no time passed, and with WM_OVERFLOW_RAISE
+ * when the value went down (report "Initializing counter" or similar).
+ * Stores the current sample; uses the wall clock. False (and `err`) only
+ * when the store fails.
+ */
+bool wm_counter_rate_with(const char *key, double value, wm_overflow overflow, bool *have_rate,
+                          double *rate, wm_error *err);
+/*
+ * The exponential moving average of `value` over about `backlog_minutes`,
+ * remembering its state under `key`, as Checkmk's get_average (see
+ * wm_compute_average()): the first run gives `value`; when no time passed,
+ * the last average. Uses the wall clock. False (and `err`) only when the
+ * store fails.
+ */
+bool wm_average(const char *key, double value, double backlog_minutes, double *average, wm_error *err);
 
 /* The monotonic clock in nanoseconds. */
 uint64_t wm_monotonic_ns(void);

@@ -336,17 +336,43 @@ bool wm_store_set_numbers(const char *key, const double *values, size_t n, wm_er
     return wm_store_set(key, values, n * sizeof(double), err);
 }
 
-bool wm_counter_rate(const char *key, double counter, bool *have_rate, double *rate, wm_error *err) {
+/* The wall clock in seconds since the Unix epoch. */
+static double wall_clock_secs(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool wm_counter_rate(const char *key, double counter, bool *have_rate, double *rate, wm_error *err) {
+    return wm_counter_rate_with(key, counter, WM_OVERFLOW_RAISE, have_rate, rate, err);
+}
+
+bool wm_counter_rate_with(const char *key, double value, wm_overflow overflow, bool *have_rate,
+                          double *rate, wm_error *err) {
+    double now = wall_clock_secs();
     double previous[2];
     bool have_previous = wm_store_get_numbers(key, previous, 2);
-    double sample[2] = {now, counter};
+    double sample[2] = {now, value};
     if (!wm_store_set_numbers(key, sample, 2, err)) {
         return false;
     }
-    *have_rate = wm_compute_rate(have_previous, previous[0], previous[1], counter, now, rate);
+    *have_rate = wm_compute_rate_with(have_previous, previous[0], previous[1], value, now, overflow, rate);
+    return true;
+}
+
+bool wm_average(const char *key, double value, double backlog_minutes, double *average, wm_error *err) {
+    double stored[3];
+    wm_average_state previous, *have_previous = NULL;
+    if (wm_store_get_numbers(key, stored, 3)) {
+        previous = (wm_average_state){stored[0], stored[1], stored[2]};
+        have_previous = &previous;
+    }
+    wm_average_state state = wm_compute_average(have_previous, value, wall_clock_secs(), backlog_minutes);
+    double next[3] = {state.start_time, state.last_time, state.average};
+    if (!wm_store_set_numbers(key, next, 3, err)) {
+        return false;
+    }
+    *average = state.average;
     return true;
 }
 

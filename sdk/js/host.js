@@ -12,7 +12,7 @@ import * as system from 'wasmon:check/system@0.1.0';
 import * as valueStore from 'wasmon:check/value-store@0.1.0';
 
 import { CheckError } from './errors.js';
-import { computeRate, decodeNumbers, encodeNumbers } from './store.js';
+import { Overflow, computeAverage, computeRateWith, decodeNumbers, encodeNumbers } from './store.js';
 
 /** The message of a host error thrown by the bindings (`ComponentError`). */
 function hostMessage(e) {
@@ -93,7 +93,8 @@ export const store = Object.freeze({
    * The rate of a growing counter per second, remembering the last sample
    * under `key`; undefined on the first call, after a wrap or reset, or when
    * no time passed (report "initializing" then). Every call stores the
-   * current sample.
+   * current sample. The same as {@link store.rateWith} with
+   * `Overflow.RAISE`.
    *
    * @param {string} key
    * @param {number} counter
@@ -101,9 +102,47 @@ export const store = Object.freeze({
    * @returns {number | undefined}
    */
   rate(key, counter, now = Date.now() / 1000) {
+    return store.rateWith(key, counter, Overflow.RAISE, now);
+  },
+
+  /**
+   * The rate of a value per second since the sample remembered under `key`,
+   * as Checkmk's `get_rate`: negative when the value went down unless
+   * `overflow` is `Overflow.RAISE`; undefined on the first call, when no
+   * time passed, and with `Overflow.RAISE` when the value went down (report
+   * "initializing" then). Every call stores the current sample. See
+   * `computeRateWith`.
+   *
+   * @param {string} key
+   * @param {number} value
+   * @param {Overflow} overflow `Overflow.NEGATIVE` or `Overflow.RAISE`
+   * @param {number} [now] seconds since the epoch (default: the wall clock)
+   * @returns {number | undefined}
+   */
+  rateWith(key, value, overflow, now = Date.now() / 1000) {
     const previous = store.getNumbers(key);
-    store.setNumbers(key, [now, counter]);
-    return computeRate(previous?.length === 2 ? previous : undefined, counter, now);
+    const rate = computeRateWith(previous?.length === 2 ? previous : undefined, value, now, overflow);
+    store.setNumbers(key, [now, value]);
+    return rate;
+  },
+
+  /**
+   * The exponential moving average of `value` over about `backlogMinutes`,
+   * remembering its state under `key`, as Checkmk's `get_average`: the first
+   * call returns `value`; when no time passed, the last average. See
+   * `computeAverage` for the weighting.
+   *
+   * @param {string} key
+   * @param {number} value
+   * @param {number} backlogMinutes the averaging horizon
+   * @param {number} [now] seconds since the epoch (default: the wall clock)
+   * @returns {number}
+   */
+  average(key, value, backlogMinutes, now = Date.now() / 1000) {
+    const previous = store.getNumbers(key);
+    const state = computeAverage(previous?.length === 3 ? previous : undefined, value, now, backlogMinutes);
+    store.setNumbers(key, state);
+    return state[2];
   },
 });
 

@@ -41,4 +41,4 @@ export { partial } from './partial.js';
 export { Range, Thresholds, RangeSyntaxError, RANGE_SYNTAX } from './range.js';
 export * as render from './render.js';
 export { State, BY_SEVERITY, severity, worst, exitCode, stateName, parseState } from './state.js';
-export { encodeNumbers, decodeNumbers, computeRate } from './store.js';
+export { encodeNumbers, decodeNumbers, Overflow, computeRate, computeRateWith, computeAverage } from './store.js';

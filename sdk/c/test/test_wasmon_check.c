@@ -531,6 +531,113 @@ static void test_requests(void) {
     CHECK(!wm_item_not_found(&err) && err.kind == WM_ERROR_ITEM_NOT_FOUND);
 }
 
+/*
+ * The shared test vectors of the four SDKs (Rust, Python, JavaScript, C):
+ * the same cases and numbers in each.
+ */
+
+/* A rate case: previous (time, value) if any, value, now, overflow, the rate if any, why. */
+typedef struct rate_case {
+    bool have_previous;
+    double last_time, last_value, value, now;
+    wm_overflow overflow;
+    bool have_rate;
+    double rate;
+    const char *why;
+} rate_case;
+
+#define NEGATIVE WM_OVERFLOW_NEGATIVE
+#define RAISE WM_OVERFLOW_RAISE
+static const rate_case RATE_CASES[] = {
+    {false, 0, 0, 100, 10, NEGATIVE, false, 0, "first sample initialises"},
+    {false, 0, 0, 100, 10, RAISE, false, 0, "first sample initialises"},
+    {true, 10, 100, 160, 40, NEGATIVE, true, 2, "growing"},
+    {true, 10, 100, 160, 40, RAISE, true, 2, "growing"},
+    {true, 10, 100, 100, 20, NEGATIVE, true, 0, "unchanged"},
+    {true, 10, 100, 100, 20, RAISE, true, 0, "unchanged"},
+    {true, 10, 100, 50, 20, NEGATIVE, true, -5, "went down: negative rate"},
+    {true, 10, 100, 50, 20, RAISE, false, 0, "went down: wrap or reset"},
+    {true, 10, 100, 150, 10, NEGATIVE, false, 0, "no time passed"},
+    {true, 10, 100, 150, 10, RAISE, false, 0, "no time passed"},
+    {true, 10, 100, 150, 5, NEGATIVE, false, 0, "clock went back"},
+    {true, 10, 100, 150, 5, RAISE, false, 0, "clock went back"},
+    {true, 10, 23, 56, 70, NEGATIVE, true, 0.55, "Checkmk's get_rate example"},
+};
+#undef NEGATIVE
+#undef RAISE
+
+/*
+ * An average series: backlog minutes and (time, value, average) in order,
+ * each call continuing from the state the previous one returned. The first
+ * is Checkmk's test_get_average.
+ */
+typedef struct average_step {
+    double time, value, average;
+} average_step;
+
+static const average_step AVERAGE_SERIES_1[] = {{0, 23, 23}, {60, 42, 32.5}, {120, 42, 37.25}, {300, 42, 41.40625}};
+static const average_step AVERAGE_SERIES_5[] = {
+    {0, 10, 10},
+    {60, 20, 15},
+    {60, 99, 15}, /* no time passed: the last average */
+    {30, 99, 15}, /* clock went back: the last average */
+    {120, 30, 19.393398282201787},
+    {600, 30, 26.501126281736973},
+    {660, 0, 23.07057041254784},
+};
+static const struct {
+    double backlog_minutes;
+    const average_step *steps;
+    size_t n;
+} AVERAGE_SERIES[] = {
+    {1, AVERAGE_SERIES_1, sizeof AVERAGE_SERIES_1 / sizeof *AVERAGE_SERIES_1},
+    {5, AVERAGE_SERIES_5, sizeof AVERAGE_SERIES_5 / sizeof *AVERAGE_SERIES_5},
+};
+
+/* Equal up to 1e-12 relative to the expected value (pow may differ in the last bit). */
+static bool close_to(double actual, double expected) {
+    return fabs(actual - expected) <= 1e-12 * fmax(fabs(expected), 1.0);
+}
+
+static void test_rate_cases_and_average_series(void) {
+    for (size_t i = 0; i < sizeof RATE_CASES / sizeof *RATE_CASES; i++) {
+        const rate_case *c = &RATE_CASES[i];
+        double rate = 12345;
+        bool have = wm_compute_rate_with(c->have_previous, c->last_time, c->last_value, c->value, c->now,
+                                         c->overflow, &rate);
+        expectations++;
+        if (have != c->have_rate || (have && rate != c->rate) || (!have && rate != 12345)) {
+            failures++;
+            fprintf(stderr, "rate case %zu (%s): got %d %g\n", i, c->why, have, rate);
+        }
+        if (c->overflow == WM_OVERFLOW_RAISE) {
+            rate = 12345;
+            have = wm_compute_rate(c->have_previous, c->last_time, c->last_value, c->value, c->now, &rate);
+            CHECK(have == c->have_rate && (!have || rate == c->rate));
+        }
+    }
+    for (size_t s = 0; s < sizeof AVERAGE_SERIES / sizeof *AVERAGE_SERIES; s++) {
+        wm_average_state state;
+        const wm_average_state *previous = NULL;
+        for (size_t i = 0; i < AVERAGE_SERIES[s].n; i++) {
+            const average_step *step = &AVERAGE_SERIES[s].steps[i];
+            state = wm_compute_average(previous, step->value, step->time, AVERAGE_SERIES[s].backlog_minutes);
+            previous = &state;
+            expectations++;
+            if (!close_to(state.average, step->average)) {
+                failures++;
+                fprintf(stderr, "backlog %g, [%zu]: got %.17g, expected %.17g\n", AVERAGE_SERIES[s].backlog_minutes,
+                        i, state.average, step->average);
+            }
+        }
+    }
+    wm_average_state first = wm_compute_average(NULL, 7, 100, 5);
+    CHECK(first.start_time == 100 && first.last_time == 100 && first.average == 7);
+    wm_average_state before = {0, 60, 15};
+    wm_average_state after = wm_compute_average(&before, 99, 30, 5);
+    CHECK(after.start_time == 0 && after.last_time == 60 && after.average == 15); /* time anomaly keeps the state */
+}
+
 static void test_items_rates_addresses(void) {
     wm_items items;
     wm_items_init(&items);
@@ -574,6 +681,7 @@ int main(void) {
     test_params();
     test_requests();
     test_items_rates_addresses();
+    test_rate_cases_and_average_series();
     if (failures) {
         fprintf(stderr, "%d of %d expectations failed\n", failures, expectations);
         return 1;

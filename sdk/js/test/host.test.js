@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import { beforeEach, test } from 'node:test';
 
-import { CheckError } from '../index.js';
+import { CheckError, Overflow } from '../index.js';
 
 register('../support/fake-host-hooks.js', import.meta.url);
 globalThis.wasmonFake = { logs: [], store: new Map(), system: false };
@@ -37,6 +37,18 @@ test('rates are computed across runs through the store', () => {
   assert.equal(store.rate('octets', 160, 40), 2);
   assert.equal(store.rate('octets', 10, 50), undefined, 'reset');
   assert.equal(store.rate('octets', 30, 60), 2);
+});
+
+test('rateWith and average keep their state in the store', () => {
+  assert.equal(store.rateWith('q', 100, Overflow.NEGATIVE, 10), undefined, 'first sample');
+  assert.equal(store.rateWith('q', 50, Overflow.NEGATIVE, 20), -5);
+  assert.equal(store.rateWith('q', 40, Overflow.RAISE, 30), undefined, 'went down');
+  assert.equal(store.rate('q', 60, 40), 2);
+  assert.deepEqual(store.getNumbers('q'), [40, 60]);
+  assert.throws(() => store.rateWith('q', 70, 'sometimes', 50), TypeError);
+  assert.deepEqual(store.getNumbers('q'), [40, 60], 'nothing stored for a bad overflow');
+  assert.deepEqual([[0, 23], [60, 42], [120, 42], [300, 42]].map(([t, v]) => store.average('a', v, 1, t)), [23, 32.5, 37.25, 41.40625]);
+  assert.deepEqual(store.getNumbers('a'), [0, 300, 41.40625]);
 });
 
 test('system facts need the grant and come as numbers', () => {

@@ -1,5 +1,6 @@
 import doctest
 import unittest
+from unittest import mock
 
 import wasmon_check
 from wasmon_check import BadParams, CheckError, Failed, ItemNotFound, ParamInfo, State, bad_param, invalid_param
@@ -43,6 +44,49 @@ class InfoTest(unittest.TestCase):
         self.assertEqual(ParamInfo.timeout("x", 10, "y").default_value, "10s")
 
 
+# The shared test vectors of the four SDKs (Rust, Python, JavaScript, C): the
+# same cases and numbers in each.
+NEGATIVE, RAISE = host.Overflow.NEGATIVE, host.Overflow.RAISE
+
+# Rate cases: previous (time, value), value, now, overflow, the rate, why.
+RATE_CASES = [
+    (None, 100, 10, NEGATIVE, None, "first sample initialises"),
+    (None, 100, 10, RAISE, None, "first sample initialises"),
+    ((10, 100), 160, 40, NEGATIVE, 2.0, "growing"),
+    ((10, 100), 160, 40, RAISE, 2.0, "growing"),
+    ((10, 100), 100, 20, NEGATIVE, 0.0, "unchanged"),
+    ((10, 100), 100, 20, RAISE, 0.0, "unchanged"),
+    ((10, 100), 50, 20, NEGATIVE, -5.0, "went down: negative rate"),
+    ((10, 100), 50, 20, RAISE, None, "went down: wrap or reset"),
+    ((10, 100), 150, 10, NEGATIVE, None, "no time passed"),
+    ((10, 100), 150, 10, RAISE, None, "no time passed"),
+    ((10, 100), 150, 5, NEGATIVE, None, "clock went back"),
+    ((10, 100), 150, 5, RAISE, None, "clock went back"),
+    ((10, 23), 56, 70, NEGATIVE, 0.55, "Checkmk's get_rate example"),
+]
+
+# Average series: backlog minutes and (time, value, average) in order, each
+# call continuing from the state the previous one returned. The first is
+# Checkmk's test_get_average.
+AVERAGE_SERIES = [
+    (1, [(0, 23, 23), (60, 42, 32.5), (120, 42, 37.25), (300, 42, 41.40625)]),
+    (5, [
+        (0, 10, 10),
+        (60, 20, 15),
+        (60, 99, 15),  # no time passed: the last average
+        (30, 99, 15),  # clock went back: the last average
+        (120, 30, 19.393398282201787),
+        (600, 30, 26.501126281736973),
+        (660, 0, 23.07057041254784),
+    ]),
+]
+
+
+def close(actual, expected):
+    """Equal up to 1e-12 relative to the expected value (pow may differ in the last bit)."""
+    return abs(actual - expected) <= 1e-12 * max(abs(expected), 1.0)
+
+
 class HostHelpersTest(unittest.TestCase):
     def test_float_encoding_round_trips(self):
         values = [1.5, -0.0, 1.7976931348623157e308, 1e-300]
@@ -57,6 +101,40 @@ class HostHelpersTest(unittest.TestCase):
         self.assertEqual(host.compute_rate((10, 100), 100, 20), 0.0)
         self.assertIsNone(host.compute_rate((10, 100), 50, 20), "wrap or reset")
         self.assertIsNone(host.compute_rate((10, 100), 150, 10), "no time passed")
+
+    def test_rate_cases(self):
+        for previous, value, now, overflow, expected, why in RATE_CASES:
+            with self.subTest(why, overflow=overflow):
+                self.assertEqual(host.compute_rate_with(previous, value, now, overflow), expected)
+                if overflow is host.Overflow.RAISE:
+                    self.assertEqual(host.compute_rate(previous, value, now), expected)
+        with self.assertRaises(TypeError):
+            host.compute_rate_with((10, 100), 50, 20, True)
+
+    def test_average_series(self):
+        for backlog_minutes, series in AVERAGE_SERIES:
+            state = None
+            for i, (time, value, expected) in enumerate(series):
+                state = host.compute_average(state, value, time, backlog_minutes)
+                self.assertTrue(close(state[2], expected), f"backlog {backlog_minutes}, [{i}]: got {state[2]!r}, expected {expected!r}")
+        self.assertEqual(host.compute_average(None, 7, 100, 5), (100, 100, 7), "first value")
+        self.assertEqual(host.compute_average((0, 60, 15), 99, 30, 5), (0, 60, 15), "time anomaly keeps the state")
+
+    def test_rate_and_average_keep_their_state_in_the_store(self):
+        stored = {}
+        with mock.patch.object(host, "store_get", stored.get), \
+                mock.patch.object(host, "store_set", stored.__setitem__):
+            self.assertIsNone(host.rate_with("q", 100, 10, host.Overflow.NEGATIVE), "first sample")
+            self.assertEqual(host.rate_with("q", 50, 20, host.Overflow.NEGATIVE), -5.0)
+            self.assertIsNone(host.rate_with("q", 40, 30, host.Overflow.RAISE), "went down")
+            self.assertEqual(host.rate("q", 60, 40), 2.0)
+            self.assertEqual(host.decode_floats(stored["q"]), [40.0, 60.0])
+            with self.assertRaises(TypeError):
+                host.rate_with("q", 70, "sometimes", 50)
+            self.assertEqual(host.decode_floats(stored["q"]), [40.0, 60.0], "nothing stored for a bad overflow")
+            self.assertEqual([host.average("a", v, t, 1) for t, v in [(0, 23), (60, 42), (120, 42), (300, 42)]],
+                             [23, 32.5, 37.25, 41.40625])
+            self.assertEqual(host.decode_floats(stored["a"]), [0.0, 300.0, 41.40625])
 
     def test_imports_outside_a_component_say_so(self):
         with self.assertRaisesRegex(ImportError, "does not import wasmon:check/log"):
