@@ -1,14 +1,14 @@
 //! What the subcommands share: output, failures, logging, the configuration,
 //! the arguments of a check run and the parsers of their values.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
 
-use wasmon_runtime::{CheckModule, Grants, Sandbox, State, Target, Values};
+use wasmon_runtime::{CheckModule, Grants, ResolveError, Sandbox, State, Target, Values};
 
 /// Prints a line to stdout. A closed stdout (`wasmon check … | head -1`)
 /// is not a failure: the exit code still gives the state.
@@ -159,12 +159,13 @@ fn parse_param(p: &str) -> anyhow::Result<(String, String)> {
 
 /// Resolves `-H` once, here: the check connects to this address.
 fn resolve(host: &str) -> anyhow::Result<IpAddr> {
-    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        return Ok(ip);
+    match wasmon_runtime::resolve_address(host) {
+        Ok(ip) => Ok(ip),
+        Err(ResolveError::Lookup { error, .. }) => {
+            Err(anyhow::Error::new(error).context(format!("-H '{host}': cannot resolve the host name")))
+        }
+        Err(ResolveError::NoAddress { .. }) => Err(anyhow!("-H '{host}': the host name has no addresses")),
     }
-    let mut addrs =
-        (host, 0).to_socket_addrs().with_context(|| format!("-H '{host}': cannot resolve the host name"))?;
-    addrs.next().map(|a| a.ip()).ok_or_else(|| anyhow!("-H '{host}': the host name has no addresses"))
 }
 
 pub(crate) fn load_values(path: &Path) -> anyhow::Result<Values> {
