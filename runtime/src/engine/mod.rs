@@ -23,7 +23,6 @@ mod modules;
 pub use self::modules::{ModuleAction, ModuleChange, ModuleError, ModuleFile, ModuleStatus};
 
 use std::collections::HashMap;
-use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -188,7 +187,10 @@ impl Engine {
         let mut host_objects = Vec::new();
         for h in config.hosts {
             let address = match &h.address {
-                Some(a) => Some(resolve(a).map_err(|reason| Error::Config(format!("host \"{}\": {reason}", h.name)))?),
+                Some(a) => Some(
+                    crate::sandbox::policy::resolve_address(a)
+                        .map_err(|reason| Error::Config(format!("host \"{}\": {reason}", h.name)))?,
+                ),
                 None => None,
             };
             let name: Arc<str> = Arc::from(h.name.as_str());
@@ -898,20 +900,6 @@ fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[Strin
     }
     let ctx = crate::plugin::MacroContext::new(target, service);
     crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(|e| Error::Config(e.to_string()))
-}
-
-/// Resolves a host address once: an IP literal as it is, a name through
-/// the system resolver.
-pub(crate) fn resolve(address: &str) -> Result<IpAddr, String> {
-    if let Ok(ip) = address.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    (address, 0)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve address '{address}': {e}"))?
-        .next()
-        .map(|a| a.ip())
-        .ok_or_else(|| format!("address '{address}' resolves to nothing"))
 }
 
 /// Runs the engine on a simulated clock for `duration`, as fast as it can,
