@@ -1,5 +1,9 @@
 //! `wasmon`: run monitoring checks that are WebAssembly components.
 
+// The arguments' doc comments are their `--help` texts, where `[engine]` is
+// a TOML table, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 #[macro_use]
 mod common;
 
