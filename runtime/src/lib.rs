@@ -1,6 +1,66 @@
 //! wasmon's engine as a library: load monitoring checks that are
-//! WebAssembly components built against the `wasmon:check` contract, and run
-//! each in a fresh, limited sandbox.
+//! WebAssembly components built against the `wasmon:check` contract, run
+//! each in a fresh, limited sandbox, and monitor hosts and services with
+//! them as `wasmon run` does.
+//!
+//! # The flow, in order
+//!
+//! 1. [`config`]: the TOML configuration is read into hosts, services,
+//!    contacts and handlers (every problem with its file, line and key);
+//!    [`pack`]s expand into services.
+//! 2. The engine ([`engine`]) builds its object table from it and schedules
+//!    every check.
+//! 3. Due checks run in the [`Sandbox`], each in a fresh wasmtime instance
+//!    with a time, memory and output limit and only the network access it
+//!    is granted; a run always ends as an [`Outcome`].
+//! 4. The state processor ([`state`]) turns each result into the object's
+//!    new state (SOFT/HARD, attempts, dependency failure, flapping,
+//!    downtime, acknowledgements) and decides notifications.
+//! 5. Everything that leaves the engine is an [`Event`] ([`event`]) on one
+//!    ordered stream, handed to one ordered list of [`Subscriber`]s
+//!    ([`pipeline`]): retention (commits, then hands notifications to
+//!    [`notify`]), event handlers, the log, the broadcast for the HTTP
+//!    [`api`], then an embedder's own subscribers.
+//! 6. What comes in from outside (passive results, rechecks,
+//!    acknowledgements, downtime, module changes) is an
+//!    [`engine::Input`], applied by the same engine.
+//!
+//! [`Monitor`] drives all of it on the real clock; [`engine::simulate`] on a
+//! simulated one.
+//!
+//! # Embedding the monitor
+//!
+//! ```no_run
+//! use wasmon_runtime::{Event, Monitor, Retention, Subscriber};
+//!
+//! /// Gets every event, in order, on a thread of its own.
+//! struct Printer;
+//!
+//! impl Subscriber for Printer {
+//!     fn events(&mut self, step: &[Event]) {
+//!         for event in step {
+//!             if let Event::Result(r) = event {
+//!                 println!("{} is {} ({}): {}", r.object(), r.state, r.state_type, r.output);
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let monitor = Monitor::builder()
+//!     .config_file("wasmon.toml".as_ref())?
+//!     .retention(Retention::None)
+//!     .subscriber(Printer, 1024)
+//!     .start()
+//!     .await?;
+//! let result = monitor.run_now("web1", Some("HTTP")).await?;
+//! println!("{}", serde_json::to_string(&result)?);
+//! monitor.stop().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Running one check
 //!
 //! ```
 //! use wasmon_runtime::{CheckCall, Sandbox, State};
