@@ -720,7 +720,7 @@ impl Task {
                 // When the check really started: after waiting for a slot.
                 let started = now.saturating_sub(run.outcome.duration);
                 stats.record(started.saturating_sub(due));
-                finished.push((id, self.engine.finish(id, run, now, Some(due))));
+                finished.push((id, self.engine.finish(id, run, now, Some(due), started)));
             }
         }
         for (id, f) in finished {
