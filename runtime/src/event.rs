@@ -364,7 +364,7 @@ pub struct ResultEvent {
 
 /// The part of a [`ResultEvent`] that is the engine's bookkeeping, for
 /// retention and the event handlers.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ResultPrivate {
     /// When it was applied, exactly as the engine holds it.
     pub time: crate::state::Time,
@@ -375,8 +375,9 @@ pub(crate) struct ResultPrivate {
     pub significant: bool,
     /// The state processor's events (the state history).
     pub changes: Vec<StateEvent>,
-    /// The object's whole state after the result, as retention keeps it.
-    pub state: Option<Box<crate::state::ObjectState>>,
+    /// What retention keeps of the object's state beyond the public
+    /// fields, with its times exact.
+    pub kept: Kept,
     /// The notification bookkeeping after the result.
     pub notify: NotifyState,
     /// The check's value store after the result.
@@ -385,6 +386,40 @@ pub(crate) struct ResultPrivate {
     pub dependency: Option<crate::state::dependency::DependencyFailure>,
     /// The event handlers to run, in configuration order.
     pub handlers: Vec<PendingHandler>,
+}
+
+/// The part of an object's state a result event does not show: with the
+/// event's state, output, long output and metrics, the whole
+/// [`ObjectState`](crate::state::ObjectState) retention writes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Kept {
+    pub last_hard_state: State,
+    pub last_check: Option<crate::state::Time>,
+    pub last_state_change: Option<crate::state::Time>,
+    pub last_hard_state_change: Option<crate::state::Time>,
+    pub flapping: crate::state::FlapState,
+    pub acknowledgement: Option<Box<crate::state::AckState>>,
+}
+
+impl ResultEvent {
+    /// The object's whole state after the result, as retention writes it.
+    pub(crate) fn object_state(&self) -> crate::state::ObjectState {
+        let k = &self.private.kept;
+        crate::state::ObjectState {
+            state: self.state.state(),
+            state_type: self.state_type,
+            attempt: self.attempt,
+            last_hard_state: k.last_hard_state,
+            last_check: k.last_check,
+            last_state_change: k.last_state_change,
+            last_hard_state_change: k.last_hard_state_change,
+            output: self.output.clone(),
+            long_output: self.long_output.clone(),
+            perfdata: self.metrics.clone(),
+            flapping: k.flapping,
+            acknowledgement: k.acknowledgement.clone(),
+        }
+    }
 }
 
 impl PartialEq for PendingHandler {

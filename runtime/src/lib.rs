@@ -63,7 +63,7 @@ pub use pipeline::Subscriber;
 pub use sandbox::module::{
     CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo,
 };
-pub use sandbox::policy::{Grants, Limits, Target};
+pub use sandbox::policy::{Grants, Limits, ResolveError, Target, resolve_address};
 pub use sandbox::values::Values;
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
 pub use sandbox::{handler, standard, system};

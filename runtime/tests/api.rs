@@ -4,108 +4,34 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use support::openapi::Doc;
+use support::{Daemon, Webhooks};
 
 const CI: &str = "ci-token-0123456789";
 const DASH: &str = "dash-token-0123456789";
 
-/// A `wasmon run` with an `[api]` on a free loopback port.
-struct Daemon {
-    child: Option<Child>,
-    base: String,
-    stderr: Arc<Mutex<Vec<String>>>,
-    dir: PathBuf,
-}
-
-impl Daemon {
-    /// Starts wasmon with `objects` (hosts and services) and an API with
-    /// the tokens `ci` (read, write) and `dash` (read), body limit 4 KiB.
-    fn start(name: &str, objects: &str) -> Daemon {
-        Daemon::start_with(name, objects, &[])
-    }
-
-    /// [`Daemon::start`] with more arguments for `wasmon run`.
-    fn start_with(name: &str, objects: &str, run_args: &[&str]) -> Daemon {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("api-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("wasmon.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[engine]\nstate_file = \"state.db\"\n\n{objects}\n\
-                 [api]\nlisten = \"127.0.0.1:0\"\nmax_body = \"4KiB\"\n\n\
-                 [[api.token]]\nname = \"ci\"\ntoken = \"{CI}\"\nscopes = [\"read\", \"write\"]\n\n\
-                 [[api.token]]\nname = \"dash\"\ntoken_env = \"WASMON_TEST_DASH_TOKEN\"\nscopes = [\"read\"]\n"
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmon"))
-            .args(["-v", "run", "--config", config.to_str().unwrap()])
-            .args(run_args)
-            .env("WASMON_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache"))
-            .env("WASMON_TEST_DASH_TOKEN", DASH)
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start wasmon run");
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = stderr.clone();
-        let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if line.contains("API listening")
-                    && let Some(addr) = line.split("address=").nth(1)
-                {
-                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("wasmon run did not say where it listens:\n{}", stderr.lock().unwrap().join("\n"));
-            }
-        };
-        Daemon { child: Some(child), base: format!("http://{addr}"), stderr, dir }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGTERM; the exit code.
-    fn stop(&mut self) -> Option<i32> {
-        let child = self.child.take()?;
-        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let out = child.wait_with_output().unwrap();
-        out.status.code()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("wasmon run's log:\n{}", self.stderr.lock().unwrap().join("\n"));
-        }
-    }
+/// A `wasmon run` with `objects` (hosts and services) and an API on a free
+/// loopback port with the tokens `ci` (read, write) and `dash` (read), body
+/// limit 4 KiB; `run_args` are more arguments for `wasmon run`. Returns
+/// when the API listens.
+fn start(name: &str, objects: &str, run_args: &[&str]) -> Daemon {
+    let config = format!(
+        "[engine]\nstate_file = \"state.db\"\n\n{objects}\n\
+         [api]\nlisten = \"127.0.0.1:0\"\nmax_body = \"4KiB\"\n\n\
+         [[api.token]]\nname = \"ci\"\ntoken = \"{CI}\"\nscopes = [\"read\", \"write\"]\n\n\
+         [[api.token]]\nname = \"dash\"\ntoken_env = \"WASMON_TEST_DASH_TOKEN\"\nscopes = [\"read\"]\n"
+    );
+    let args: Vec<&str> = ["-v"].iter().chain(run_args).copied().collect();
+    let d = Daemon::with_config(&format!("api-{name}"), &config, &args, &[("WASMON_TEST_DASH_TOKEN", DASH)]);
+    d.base();
+    d
 }
 
 const OBJECTS: &str = "[defaults]\ncheck_interval = \"1h\"\nretry_interval = \"1h\"\nmax_check_attempts = 1\n\n\
@@ -180,7 +106,7 @@ fn error(a: &Answer) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_scopes_and_malformed_requests() {
-    let d = Daemon::start("auth", OBJECTS);
+    let d = start("auth", OBJECTS, &[]);
     let api = Api::new(&d).await;
 
     // No token, a bad one, a token without the scope.
@@ -321,14 +247,14 @@ async fn tokens_scopes_and_malformed_requests() {
         assert_ne!(status, 405, "{method} {template} is served");
         assert!(!body["error"].as_str().unwrap_or("").starts_with("no such endpoint"), "{method} {template} is served");
     }
-    assert_eq!(d.stderr.lock().unwrap().iter().filter(|l| l.contains("panicked")).count(), 0);
+    assert_eq!(d.log().iter().filter(|l| l.contains("panicked")).count(), 0);
 }
 
 /// POSTs `body` with chunked transfer encoding (no length declared) on a
 /// raw connection; the status and the whole answer.
 fn chunked(d: &Daemon, path: &str, token: &str, body: &[u8]) -> (u16, String) {
     use std::io::Read;
-    let mut conn = std::net::TcpStream::connect(d.base.trim_start_matches("http://")).unwrap();
+    let mut conn = std::net::TcpStream::connect(d.base().trim_start_matches("http://")).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
@@ -393,7 +319,7 @@ async fn next_event(
 
 fn submit(d: &Daemon, token: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmon"));
-    cmd.arg("submit").arg("--url").arg(&d.base).args(args).env_remove("WASMON_API_TOKEN");
+    cmd.arg("submit").arg("--url").arg(d.base()).args(args).env_remove("WASMON_API_TOKEN");
     if let Some(t) = token {
         cmd.env("WASMON_API_TOKEN", t);
     }
@@ -415,7 +341,7 @@ fn submit(d: &Daemon, token: Option<&str>, args: &[&str], stdin: Option<&str>) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passive_results_rechecks_and_the_event_stream() {
-    let mut d = Daemon::start("passive", OBJECTS);
+    let mut d = start("passive", OBJECTS, &[]);
     let api = Api::new(&d).await;
 
     // Subscribed (with the read token) before anything is submitted.
@@ -518,7 +444,7 @@ async fn passive_results_rechecks_and_the_event_stream() {
         .await;
     assert_eq!((a.status, a.body["accepted"].as_u64(), a.body["rejected"].as_u64()), (200, Some(1), Some(1)));
     assert_eq!(a.body["results"][1]["status"], 404);
-    let file = d.dir.join("batch.json");
+    let file = d.dir().join("batch.json");
     std::fs::write(&file, r#"[{"host": "web1", "service": "Disk", "state": "WARNING", "output": "from a file"}]"#)
         .unwrap();
     let out = submit(&d, Some(CI), &["--batch", file.to_str().unwrap()], None);
@@ -560,7 +486,7 @@ async fn dependency_failure_and_objects_that_refuse() {
         [[service]]\nhost = \"web2\"\nname = \"HTTP\"\ncheck = \"dummy\"\n\n\
         [[service]]\nhost = \"router\"\nname = \"Closed\"\ncheck = \"dummy\"\npassive_checks = false\n\n\
         [[service]]\nhost = \"router\"\nname = \"Backup\"\nactive_checks = false\n";
-    let d = Daemon::start("dependency", objects);
+    let d = start("dependency", objects, &[]);
     let api = Api::new(&d).await;
 
     // The parent goes DOWN by a passive result: the child's status names it.
@@ -615,62 +541,10 @@ async fn dependency_failure_and_objects_that_refuse() {
     assert_eq!(a.body["results"][1]["status"], 409);
 }
 
-/// A webhook receiver on loopback: the JSON bodies POSTed to it.
-fn webhook_receiver() -> (u16, Arc<Mutex<Vec<Value>>>) {
-    use std::io::Read as _;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let mut data = Vec::new();
-            let mut buf = [0u8; 4096];
-            // Headers, then as many body bytes as Content-Length says.
-            let body = loop {
-                let Ok(n) = conn.read(&mut buf) else { break None };
-                if n == 0 {
-                    break None;
-                }
-                data.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&data).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let length = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        break Some(body[..length].to_string());
-                    }
-                }
-            };
-            if let Some(body) = body {
-                sink.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
-            }
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (port, got)
-}
-
-/// Waits up to 20 s for the receiver to hold `n` bodies.
-fn wait_for_hooks(got: &Arc<Mutex<Vec<Value>>>, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while got.lock().unwrap().len() < n {
-        assert!(Instant::now() < deadline, "{n} webhook calls expected, got {:?}", got.lock().unwrap());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    got.lock().unwrap().clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
-    let (port, hooks) = webhook_receiver();
+    let hooks = Webhooks::start();
+    let port = hooks.port();
     // A module file of its own, for the reload; the daemon only reloads
     // when asked (--no-watch), so the answer says what the request did.
     let modules = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("api-reload-module-{}", std::process::id()));
@@ -686,7 +560,7 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
          [[contact]]\nname = \"ops\"\nmethods = [{{ type = \"webhook\", url = \"http://127.0.0.1:{port}/hook\" }}]\n",
         probe.display()
     );
-    let mut d = Daemon::start_with("downtime", &objects, &["--no-watch"]);
+    let mut d = start("downtime", &objects, &["--no-watch"]);
     let api = Api::new(&d).await;
     let mut stream = api.http.get(d.url("/api/v1/events")).bearer_auth(DASH).send().await.unwrap();
     let mut buffer = String::new();
@@ -725,7 +599,7 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     let s = api.call(&d, "GET", "/api/v1/hosts/web1/services/Backup", Some(DASH), None).await;
     assert_eq!((s.body["in_downtime"].as_bool(), s.body["downtimes"].clone()), (Some(true), json!([id])));
     std::thread::sleep(Duration::from_millis(500));
-    assert!(hooks.lock().unwrap().is_empty(), "a notification in downtime was sent: {:?}", hooks.lock().unwrap());
+    assert!(hooks.json().is_empty(), "a notification in downtime was sent: {:?}", hooks.json());
 
     // Malformed and refused downtime requests name their field.
     let cases = [
@@ -766,7 +640,7 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
         (n["type"].as_str(), n["method"].as_str(), n["contact"].as_str()),
         (Some("PROBLEM"), Some("webhook"), Some("ops"))
     );
-    let got = wait_for_hooks(&hooks, 1);
+    let got = hooks.wait(1, Duration::from_secs(20));
     assert_eq!(
         (got[0]["service"].as_str(), got[0]["kind"].as_str(), got[0]["state"].as_str()),
         (Some("Backup"), Some("PROBLEM"), Some("CRITICAL")),
@@ -830,6 +704,6 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     assert_eq!(a.body["output"], "Version 2: fine");
 
     assert_eq!(d.stop(), Some(0));
-    let _ = std::fs::remove_dir_all(&d.dir);
+    let _ = std::fs::remove_dir_all(d.dir());
     let _ = std::fs::remove_dir_all(&modules);
 }

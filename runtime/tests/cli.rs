@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 #[path = "cli/packs.rs"]
 mod packs;
+mod support;
+
+use support::{Daemon, Webhooks, wait_for};
 
 fn wasmon(args: &[&str]) -> Output {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache");
@@ -290,53 +293,14 @@ fn simulate_refuses_a_broken_config_with_every_problem() {
     assert!(stdout(&out).is_empty(), "nothing runs");
 }
 
-/// A webhook receiver on loopback that records every body it is POSTed.
-fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_ok() {
-                seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
-            }
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (port, bodies)
-}
-
-fn wait_for(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 /// `wasmon run` notifies a real webhook, survives `kill -9` without
 /// repeating a delivered notification, and stops cleanly on SIGTERM with
 /// its state in the SQLite file.
 #[test]
 fn run_notifies_survives_kill_and_stops_on_sigterm() {
-    let (port, bodies) = webhook_receiver();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let hooks = Webhooks::start();
+    let port = hooks.port();
+    let dir = support::temp_dir("run");
     let config = dir.join("wasmon.toml");
     std::fs::write(
         &config,
@@ -349,37 +313,21 @@ fn run_notifies_survives_kill_and_stops_on_sigterm() {
         ),
     )
     .unwrap();
-    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache");
-    let start = || {
-        Command::new(env!("CARGO_BIN_EXE_wasmon"))
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("WASMON_CACHE_DIR", &cache)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
 
-    let mut first = start();
-    wait_for("the first notification", std::time::Duration::from_secs(20), || !bodies.lock().unwrap().is_empty());
+    let mut first = Daemon::start(&config, &[], &[]);
+    wait_for("the first notification", std::time::Duration::from_secs(20), || hooks.count() > 0);
     // Kill after the delivery was recorded: a kill in the instant between
     // the receiver's answer and that record re-sends the notification at
     // restart, the one gap no store can close (see wasmon_runtime::retention).
     std::thread::sleep(std::time::Duration::from_millis(500));
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
-    let before = bodies.lock().unwrap().len();
+    first.kill(); // SIGKILL
+    let before = hooks.count();
 
-    let second = start();
-    wait_for("a notification after the restart", std::time::Duration::from_secs(20), || {
-        bodies.lock().unwrap().len() > before + 1
-    });
-    let status = Command::new("kill").args(["-TERM", &second.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let out = second.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "a clean stop on SIGTERM");
+    let mut second = Daemon::start(&config, &[], &[]);
+    wait_for("a notification after the restart", std::time::Duration::from_secs(20), || hooks.count() > before + 1);
+    assert_eq!(second.stop(), Some(0), "a clean stop on SIGTERM");
 
-    let bodies = bodies.lock().unwrap().clone();
-    let parsed: Vec<serde_json::Value> = bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let parsed: Vec<serde_json::Value> = hooks.json();
     for v in &parsed {
         assert_eq!((v["host"].as_str(), v["service"].as_str()), (Some("web1"), Some("Flip")));
     }
@@ -477,71 +425,10 @@ fn validate_rejects_a_dependency_cycle_naming_it() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `wasmon run` with its log on a pipe: the lines it has written so far.
-struct Daemon {
-    child: std::process::Child,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(args: &[&str]) -> Daemon {
-        use std::io::BufRead as _;
-        let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmon"))
-            .args(args)
-            .env("WASMON_CACHE_DIR", cache)
-            .env_remove("RUST_LOG")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let lines = std::io::BufReader::new(child.stderr.take().unwrap());
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Daemon { child, log }
-    }
-
-    fn lines(&self) -> usize {
-        self.log.lock().unwrap().len()
-    }
-
-    /// Waits until a line after the first `from` has every one of `parts`.
-    fn wait_for(&self, from: usize, parts: &[&str]) {
-        let found = || self.log.lock().unwrap().iter().skip(from).any(|l| parts.iter().all(|p| l.contains(p)));
-        let start = std::time::Instant::now();
-        while !found() {
-            if start.elapsed() > std::time::Duration::from_secs(20) {
-                let log = self.log.lock().unwrap();
-                panic!("no log line with {parts:?}; the log:\n{}", log[log.len().saturating_sub(40)..].join("\n"));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-
-    fn has(&self, from: usize, part: &str) -> bool {
-        self.log.lock().unwrap().iter().skip(from).any(|l| l.contains(part))
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-
-    fn stop(mut self) {
-        self.signal("TERM");
-        assert_eq!(self.child.wait().unwrap().code(), Some(0), "a clean stop on SIGTERM");
-    }
-}
-
 /// A folder with `checks/probe.wasm` (the standard dummy) and a
 /// configuration of two services on it, checked every second.
 fn hotload_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("hotload-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::temp_dir(&format!("hotload-{name}"));
     std::fs::create_dir_all(dir.join("checks")).unwrap();
     let probe = dir.join("checks/probe.wasm");
     std::fs::write(&probe, wasmon_runtime::standard::find("dummy").unwrap().wasm).unwrap();
@@ -563,7 +450,7 @@ fn hotload_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
 #[test]
 fn run_hot_loads_a_changed_module_and_refuses_a_broken_one() {
     let (dir, probe, config) = hotload_setup("run");
-    let daemon = Daemon::start(&["run", "--config", config.to_str().unwrap(), "-vv"]);
+    let mut daemon = Daemon::start(&config, &["-vv"], &[]);
     daemon.wait_for(0, &["service=\"A\"", "output=ok"]);
 
     let tmp = dir.join("checks/probe.wasm.tmp");
@@ -584,7 +471,7 @@ fn run_hot_loads_a_changed_module_and_refuses_a_broken_one() {
     let mark = daemon.lines();
     daemon.wait_for(mark, &["check module removed"]);
     daemon.wait_for(mark, &["service=\"B\"", "state=UNKNOWN", "output=Check module", "probe.wasm was removed"]);
-    daemon.stop();
+    assert_eq!(daemon.stop(), Some(0), "a clean stop on SIGTERM");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -593,7 +480,7 @@ fn run_hot_loads_a_changed_module_and_refuses_a_broken_one() {
 #[test]
 fn sighup_reloads_check_modules() {
     let (dir, probe, config) = hotload_setup("sighup");
-    let daemon = Daemon::start(&["run", "--config", config.to_str().unwrap(), "--no-watch", "-vv"]);
+    let mut daemon = Daemon::start(&config, &["--no-watch", "-vv"], &[]);
     daemon.wait_for(0, &["service=\"A\"", "output=ok"]);
 
     std::fs::write(&probe, std::fs::read(wasmon_tests::HOTLOAD_V2).unwrap()).unwrap();
@@ -611,6 +498,6 @@ fn sighup_reloads_check_modules() {
     let mark = daemon.lines();
     daemon.signal("HUP");
     daemon.wait_for(mark, &["check modules reloaded", "0 loaded, 0 replaced, 0 rejected, 0 removed"]);
-    daemon.stop();
+    assert_eq!(daemon.stop(), Some(0), "a clean stop on SIGTERM");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,8 @@
 //! Downtime, acknowledgements and flapping on the simulated clock, through
 //! the engine, the sandbox and the standard `dummy` check: what each
 //! suppresses, when it starts and ends, and that it survives a restart.
+//! The tables of what they suppress and when (fixed and flexible downtime,
+//! a sticky acknowledgement, flapping) are cases in `tests/cases/`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -139,62 +141,7 @@ fn ack(sticky: bool) -> Acknowledgement {
 }
 
 use NotificationKind::{Problem as P, Recovery as R};
-use SuppressionReason::{Acknowledged, Downtime as InDowntime, Flapping};
-
-#[tokio::test]
-async fn fixed_downtime_suppresses_the_hard_problem_and_records_why() {
-    let config = lifecycle(NotificationPolicy::default());
-    let (engine, events) =
-        run(&config, s(360), vec![(s(0), schedule(request(Some("Lifecycle"), 60, 120, None)))]).await;
-    assert_eq!(downtime_events(&events), [(60.0, 1, true), (120.0, 1, false)], "start and end at their exact times");
-    // The WARNING became HARD at 71 inside the downtime: not sent, and not
-    // sent at 102 either (still inside). The CRITICAL at 173 is notified,
-    // and so is its recovery.
-    assert_eq!(
-        suppressed(&events),
-        [(71.0, P, "WARNING".into(), InDowntime), (102.0, P, "WARNING".into(), InDowntime)]
-    );
-    assert_eq!(notifications(&events), [(173.0, P, "CRITICAL".into()), (306.0, R, "OK".into())]);
-    let json = serde_json::to_value(events.iter().find(|e| matches!(e, Event::NotificationSuppressed { .. })).unwrap())
-        .unwrap();
-    assert_eq!(json["kind"], "notification_suppressed");
-    assert_eq!((json["type"].as_str(), json["reason"].as_str()), (Some("PROBLEM"), Some("downtime")));
-    let json = serde_json::to_value(events.iter().find(|e| matches!(e, Event::Downtime { .. })).unwrap()).unwrap();
-    assert_eq!(
-        (json["kind"].as_str(), json["started"].as_bool(), json["t"].as_f64()),
-        (Some("downtime"), Some(true), Some(60.0))
-    );
-    assert!(engine.downtimes().is_empty(), "an ended downtime is gone");
-}
-
-#[tokio::test]
-async fn a_problem_suppressed_by_downtime_is_notified_by_the_next_result_after_it() {
-    // The downtime ends at 90, between the WARNING HARD (71) and the next
-    // check (102): the next check notifies the WARNING.
-    let config = lifecycle(NotificationPolicy::default());
-    let (_, events) = run(&config, s(360), vec![(s(0), schedule(request(Some("Lifecycle"), 60, 90, None)))]).await;
-    assert_eq!(suppressed(&events), [(71.0, P, "WARNING".into(), InDowntime)]);
-    assert_eq!(
-        notifications(&events),
-        [(102.0, P, "WARNING".into()), (173.0, P, "CRITICAL".into()), (306.0, R, "OK".into())]
-    );
-}
-
-#[tokio::test]
-async fn flexible_downtime_starts_at_the_problem_and_lasts_its_duration() {
-    let config = lifecycle(NotificationPolicy::default());
-    let (_, events) = run(&config, s(360), vec![(s(0), schedule(request(Some("Lifecycle"), 10, 200, Some(50))))]).await;
-    // The first problem result (WARNING SOFT 1 at 31) starts it; it ends 50 s later.
-    assert_eq!(downtime_events(&events), [(31.0, 1, true), (81.0, 1, false)]);
-    assert_eq!(suppressed(&events), [(71.0, P, "WARNING".into(), InDowntime)]);
-    assert_eq!(
-        notifications(&events),
-        [(102.0, P, "WARNING".into()), (173.0, P, "CRITICAL".into()), (306.0, R, "OK".into())]
-    );
-    // The start event comes right after the result that triggered it.
-    let i = events.iter().position(|e| matches!(e, Event::Downtime { started: true, .. })).unwrap();
-    assert!(matches!(&events[i - 1], Event::Result(r) if r.t == 31.0), "{:?}", events[i - 1]);
-}
+use SuppressionReason::{Acknowledged, Downtime as InDowntime};
 
 #[tokio::test]
 async fn a_flexible_downtime_never_triggered_is_dropped_at_its_end() {
@@ -326,88 +273,6 @@ async fn a_normal_acknowledgement_is_cleared_by_the_next_state_change() {
             (306.0, R, "OK".into())
         ]
     );
-}
-
-#[tokio::test]
-async fn a_sticky_acknowledgement_lasts_until_the_recovery() {
-    let config = lifecycle(NotificationPolicy { interval: s(30), first_delay: Duration::ZERO });
-    let give: Action = Box::new(|e: &mut Engine, t| e.acknowledge(ack(true), t).unwrap());
-    let status: Action = Box::new(|e: &mut Engine, _| {
-        let id = e.find("web1", Some("Lifecycle")).unwrap();
-        assert_eq!(e.status(id).acknowledgement, Some(ack(true)), "still acknowledged after WARNING → CRITICAL");
-        Vec::new()
-    });
-    let (engine, events) = run(&config, s(360), vec![(s(80), give), (s(180), status)]).await;
-    assert_eq!(
-        suppressed(&events),
-        [
-            (102.0, P, "WARNING".into(), Acknowledged),
-            (173.0, P, "CRITICAL".into(), Acknowledged),
-            (204.0, P, "CRITICAL".into(), Acknowledged),
-            (235.0, P, "CRITICAL".into(), Acknowledged),
-        ]
-    );
-    let cleared: Vec<f64> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Acknowledgement { t, active: false, .. } => Some(*t),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(cleared, [266.0], "cleared by the return to OK");
-    // Only the WARNING before the acknowledgement was sent; the CRITICAL
-    // never was, so its recovery notifies nobody.
-    assert_eq!(notifications(&events), [(71.0, P, "WARNING".into())]);
-    let id = engine.find("web1", Some("Lifecycle")).unwrap();
-    assert_eq!(engine.status(id).acknowledgement, None);
-}
-
-/// Alternating OK/CRITICAL six times, then OK: HARD at once (1 attempt),
-/// every 10 s. By hand (weights 0.8 + k·0.4/19 for the k-th of the 20
-/// places, k from 0, the sum × 100/20):
-/// - after the 7th result (t = 60) the six changes are at k = 14..19:
-///   (6·0.8 + 99·0.4/19)·5 = 34.42 % > 30: flapping starts;
-/// - each later OK moves them one place older, and one out of the window
-///   after 14: at t = 210 they are at k = 0..4, 21.05 %, still flapping;
-///   at t = 220 at k = 0..3: (4·0.8 + 6·0.4/19)·5 = 16.63 % < 20: it stops.
-#[tokio::test]
-async fn flapping_starts_and_stops_at_the_right_results_and_suppresses() {
-    let mut sequence = vec!["OK", "CRITICAL", "OK", "CRITICAL", "OK", "CRITICAL"];
-    sequence.extend(["OK"; 30]);
-    let schedule = Schedule { check_interval: s(10), retry_interval: s(10), max_check_attempts: 1 };
-    let config = service_config(&sequence.join(","), schedule, NotificationPolicy::default());
-    let (engine, events) = run(&config, s(300), vec![]).await;
-    let flaps: Vec<(f64, bool, f64)> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Flapping { t, started, percent_state_change, .. } => Some((*t, *started, *percent_state_change)),
-            _ => None,
-        })
-        .collect();
-    let start = (6.0 * 0.8 + 99.0 * 0.4 / 19.0) * 5.0;
-    let stop = (4.0 * 0.8 + 6.0 * 0.4 / 19.0) * 5.0;
-    assert_eq!(flaps.len(), 2, "{flaps:?}");
-    assert_eq!((flaps[0].0, flaps[0].1), (60.0, true));
-    assert!((flaps[0].2 - start).abs() < 1e-9 && (start - 34.421).abs() < 1e-3, "{flaps:?}");
-    assert_eq!((flaps[1].0, flaps[1].1), (220.0, false));
-    assert!((flaps[1].2 - stop).abs() < 1e-9 && (stop - 16.632).abs() < 1e-3, "{flaps:?}");
-    // Every change before notified; the recovery at 60, decided by the
-    // result that started the flapping, is suppressed.
-    assert_eq!(
-        notifications(&events),
-        [
-            (10.0, P, "CRITICAL".into()),
-            (20.0, R, "OK".into()),
-            (30.0, P, "CRITICAL".into()),
-            (40.0, R, "OK".into()),
-            (50.0, P, "CRITICAL".into())
-        ]
-    );
-    assert_eq!(suppressed(&events), [(60.0, R, "OK".into(), Flapping)]);
-    let id = engine.find("web1", Some("Lifecycle")).unwrap();
-    let status = engine.status(id);
-    assert!(!status.flapping);
-    assert!(status.percent_state_change < 20.0);
 }
 
 /// A monitor with a retention file: the acknowledgement, the downtimes

@@ -32,7 +32,6 @@ pub use self::simulate::{SimInput, simulate, simulate_with};
 pub use self::status::ObjectStatus;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -137,7 +136,10 @@ impl Engine {
         let mut host_objects = Vec::new();
         for h in config.hosts {
             let address = match &h.address {
-                Some(a) => Some(resolve(a).map_err(|reason| Error::Config(format!("host \"{}\": {reason}", h.name)))?),
+                Some(a) => Some(
+                    crate::sandbox::policy::resolve_address(a)
+                        .map_err(|reason| Error::Config(format!("host \"{}\": {reason}", h.name)))?,
+                ),
                 None => None,
             };
             let name: Arc<str> = Arc::from(h.name.as_str());
@@ -402,18 +404,4 @@ fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[Strin
     }
     let ctx = crate::plugin::MacroContext::new(target, service);
     crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(|e| Error::Config(e.to_string()))
-}
-
-/// Resolves a host address once: an IP literal as it is, a name through
-/// the system resolver.
-pub(crate) fn resolve(address: &str) -> Result<IpAddr, String> {
-    if let Ok(ip) = address.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    (address, 0)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve address '{address}': {e}"))?
-        .next()
-        .map(|a| a.ip())
-        .ok_or_else(|| format!("address '{address}' resolves to nothing"))
 }

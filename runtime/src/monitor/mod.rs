@@ -19,13 +19,15 @@
 //! ```
 //!
 //! One task owns the [`Engine`](crate::engine::Engine): it starts due checks (each on its own task,
-//! under the sandbox's concurrency cap), applies finished ones, answers
-//! commands from [`Monitor`] handles and publishes every [`Event`] on a
-//! broadcast channel. Retention runs on a thread of its own (see
-//! [`writer`]): a result that changes a state, a state type, an attempt or
-//! the notification bookkeeping is committed before its notifications are
-//! delivered; an object whose result changed only the output and the check
-//! time is marked, and written with the next periodic flush, and on stop.
+//! under the sandbox's concurrency cap), applies finished ones and the
+//! [`Input`]s that [`Monitor`] handles send, and hands every step's
+//! [`Event`]s to the ordered list of subscribers ([`crate::pipeline`]).
+//! Retention, first in the list, runs on a thread of its own: a result that
+//! changes a state, a state type, an attempt or the notification
+//! bookkeeping is committed before its notifications are delivered; a
+//! result that changed only the output and the check time is kept in
+//! retention's own dirty set and written with the next periodic flush, and
+//! on stop.
 
 mod builder;
 mod hotload;

@@ -243,11 +243,11 @@ impl Task {
             }
         }
         for (id, f) in finished {
-            if let Some(waiters) = self.waiters.remove(&id) {
-                if let Some(result) = f.result() {
-                    for w in waiters {
-                        let _ = w.send(Ok(Answer::Result(result.clone())));
-                    }
+            if let Some(waiters) = self.waiters.remove(&id)
+                && let Some(result) = f.result()
+            {
+                for w in waiters {
+                    let _ = w.send(Ok(Answer::Result(result.clone())));
                 }
             }
             self.publish(f);

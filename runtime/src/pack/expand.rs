@@ -163,7 +163,7 @@ async fn discover(
         }
     };
     let address = match &host.address {
-        Some(a) => Some(crate::engine::resolve(a)?),
+        Some(a) => Some(crate::sandbox::policy::resolve_address(a).map_err(|e| e.to_string())?),
         None => None,
     };
     let call = DiscoverCall {

@@ -399,9 +399,9 @@ impl Thread {
                     Write::Result(r) | Write::Later(r) => {
                         let key = key_of(r);
                         let p = &r.private;
-                        let Some(state) = &p.state else { continue };
+                        let state = r.object_state();
                         let time = p.time;
-                        tx.save_object(&key, state, &p.notify, &p.values)?;
+                        tx.save_object(&key, &state, &p.notify, &p.values)?;
                         for change in &p.changes {
                             tx.record_state_change(&key, time, change, &state.output)?;
                         }

@@ -1,6 +1,6 @@
 //! What a check may use and how much: the per-check grants and limits.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,40 @@ impl Target {
     pub fn new(name: impl Into<String>, address: Option<IpAddr>) -> Target {
         Target { name: name.into(), address }
     }
+}
+
+/// Resolves a host's address once, as a [`Target`] holds it: an IP literal
+/// as it is (also in brackets, as `[::1]`), a name through the system
+/// resolver (its first address).
+pub fn resolve_address(address: &str) -> Result<IpAddr, ResolveError> {
+    if let Ok(ip) = address.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    (address, 0)
+        .to_socket_addrs()
+        .map_err(|error| ResolveError::Lookup { address: address.to_string(), error })?
+        .next()
+        .map(|a| a.ip())
+        .ok_or_else(|| ResolveError::NoAddress { address: address.to_string() })
+}
+
+/// Why [`resolve_address`] gave no address.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The system resolver failed.
+    #[error("cannot resolve address '{address}': {error}")]
+    Lookup {
+        /// The address as given.
+        address: String,
+        /// The resolver's error.
+        error: std::io::Error,
+    },
+    /// The name resolved, to no address.
+    #[error("address '{address}' resolves to nothing")]
+    NoAddress {
+        /// The address as given.
+        address: String,
+    },
 }
 
 /// Resource limits of one run. Every limit is enforced by the host; none

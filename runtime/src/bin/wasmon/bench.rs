@@ -12,7 +12,7 @@ use clap::Args;
 use wasmon_runtime::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
 use wasmon_runtime::{CheckCall, Monitor, Retention, Sandbox};
 
-use crate::cli::{Failure, parse_duration};
+use crate::common::{Failure, parse_duration};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {

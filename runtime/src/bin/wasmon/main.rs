@@ -1,17 +1,30 @@
 //! `wasmon`: run monitoring checks that are WebAssembly components.
 
-mod bench;
+// The arguments' doc comments are their `--help` texts, where `[engine]` is
+// a TOML table, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 #[macro_use]
+mod common;
+
+mod bench;
+mod check;
 mod cli;
+mod describe;
+mod discover;
 mod pack;
+mod run;
+mod simulate;
 mod submit;
+mod validate;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, Failure};
+use cli::{Cli, Command};
+use common::Failure;
 
 // Check runs allocate on one thread and are freed on another; glibc malloc
 // serialised that on its arena locks (see README, Benchmarks).
@@ -43,7 +56,7 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    cli::init_logging(cli.verbose);
+    common::init_logging(cli.verbose);
     let plugin = matches!(cli.command, Command::Check(_));
     // Exit codes are decided here only: the state's for a check that ran,
     // 3 (UNKNOWN) for anything that kept it from running.

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use wasmon_runtime::pack::{self, Manifest};
 use wasmon_runtime::{Grants, Sandbox};
 
-use crate::cli::{Failure, TextFormat};
+use crate::common::{Failure, TextFormat};
 
 #[derive(Args, Debug)]
 pub struct PackArgs {
@@ -287,7 +287,7 @@ fn pairs<'a>(it: impl Iterator<Item = (&'a String, &'a String)>) -> String {
 fn granted(grants: &Grants) -> String {
     let names = pack::grant_names(grants);
     let names = if names.is_empty() { "the default".to_string() } else { names.join(", ") };
-    format!("{}; grants: {names}", crate::cli::granted(grants).replace('\n', ", "))
+    format!("{}; grants: {names}", crate::common::granted(grants).replace('\n', ", "))
 }
 
 fn count(n: usize, what: &str) -> String {

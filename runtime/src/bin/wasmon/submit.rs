@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::cli::Failure;
+use crate::common::Failure;
 
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
