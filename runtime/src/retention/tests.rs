@@ -4,8 +4,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::*;
-use crate::outcome::Range;
-use crate::state::{NotificationPolicy, ResultInput, Semantics, StateConfig, notify, process};
+use crate::outcome::{Metric, Range, State};
+use crate::state::{
+    NotificationKind, NotificationPolicy, ResultInput, Semantics, StateConfig, StateType, SuppressionReason, notify,
+    process,
+};
 
 /// A directory under the system temp dir, named after the pid and the
 /// test, removed when dropped.

@@ -6,6 +6,7 @@
 pub(crate) mod bindings;
 mod cache;
 mod capture;
+mod convert;
 pub mod handler;
 mod host;
 pub(crate) mod module;
@@ -15,7 +16,7 @@ pub mod standard;
 pub mod system;
 pub(crate) mod values;
 
-pub use self::run::ITEM_NOT_FOUND;
+pub use self::convert::ITEM_NOT_FOUND;
 pub(crate) use self::run::misuse;
 
 use std::path::{Path, PathBuf};

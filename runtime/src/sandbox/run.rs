@@ -12,9 +12,10 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use super::bindings::handler::wasmon::check::events as handler_wit;
 use super::bindings::wasmon::check::types as wit;
 use super::capture::Capture;
+use super::convert::{check_error, combine, metric, to_wit_state, wit_target};
 use super::host::{ExitFailure, HostState, Limiter, NetPolicy};
 use super::policy::{Grants, Limits, Target};
-use crate::outcome::{Metric, Outcome, Range, State, Termination};
+use crate::outcome::{Outcome, State, Termination};
 use crate::plugin::{ExitStatus, PluginResult, plugin_result};
 use crate::sandbox::handler::{HandlerCall, HandlerOutcome, Trigger};
 use crate::sandbox::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
@@ -23,9 +24,6 @@ use crate::state::StateType;
 
 /// The text that marks cut output.
 const TRUNCATED: &str = "(output truncated)";
-
-/// The standard text for `check-error::item-not-found` (Checkmk's wording).
-pub const ITEM_NOT_FOUND: &str = "Item not found in monitoring data";
 
 /// Which export to call.
 enum Call<'a> {
@@ -420,15 +418,6 @@ pub(crate) fn misuse(call: &CheckCall, message: &str) -> CheckRun {
     }
 }
 
-fn to_wit_state(s: State) -> wit::State {
-    match s {
-        State::Ok => wit::State::Ok,
-        State::Warning => wit::State::Warning,
-        State::Critical => wit::State::Critical,
-        State::Unknown => wit::State::Unknown,
-    }
-}
-
 /// Cuts a handler's text to `limit` bytes (at a character boundary),
 /// marked as cut.
 fn clip(mut text: String, limit: usize) -> String {
@@ -442,19 +431,6 @@ fn clip(mut text: String, limit: usize) -> String {
         text.push_str(TRUNCATED);
     }
     text
-}
-
-fn wit_target(t: &Target) -> wit::Target {
-    wit::Target { name: t.name.clone(), address: t.address.map(|a| a.to_string()).unwrap_or_default() }
-}
-
-/// Maps a `check-error` to how the run ended and the message to show.
-fn check_error(e: wit::CheckError) -> (Termination, String) {
-    match e {
-        wit::CheckError::ItemNotFound => (Termination::ItemNotFound, ITEM_NOT_FOUND.to_string()),
-        wit::CheckError::BadParams(m) => (Termination::BadParams, m),
-        wit::CheckError::Failed(m) => (Termination::Failed, m),
-    }
 }
 
 /// Describes a trap: a Rust panic by its message and location (from the
@@ -520,62 +496,6 @@ fn panic_message(output: &str) -> Option<(String, Option<String>)> {
     };
     let message = if message.is_empty() { "(no message)".to_string() } else { message };
     Some((message, (!location.is_empty()).then_some(location)))
-}
-
-/// Combines partial results: the worst state; the summaries joined with
-/// ", " (seed 004 5.5), each non-OK partial marked as Checkmk does when
-/// there are several; the details joined by lines.
-fn combine(partials: Vec<wit::PartialResult>) -> (State, String, Option<String>) {
-    if partials.is_empty() {
-        return (State::Unknown, "Check returned no result".to_string(), None);
-    }
-    let several = partials.len() > 1;
-    let mut state = State::Ok;
-    let mut summaries = Vec::new();
-    let mut details = Vec::new();
-    for p in partials {
-        let s = wit_state(p.state);
-        state = state.worst(s);
-        let mut text = p.summary.trim().to_string();
-        if several {
-            text.push_str(match s {
-                State::Ok => "",
-                State::Warning => "(!)",
-                State::Critical => "(!!)",
-                State::Unknown => "(?)",
-            });
-        }
-        if !text.is_empty() {
-            summaries.push(text);
-        }
-        if let Some(d) = p.details.filter(|d| !d.trim().is_empty()) {
-            details.push(d.trim_end().to_string());
-        }
-    }
-    let details = (!details.is_empty()).then(|| details.join("\n"));
-    (state, summaries.join(", "), details)
-}
-
-pub(crate) fn wit_state(s: wit::State) -> State {
-    match s {
-        wit::State::Ok => State::Ok,
-        wit::State::Warning => State::Warning,
-        wit::State::Critical => State::Critical,
-        wit::State::Unknown => State::Unknown,
-    }
-}
-
-fn metric(m: wit::Metric) -> Metric {
-    let range = |r: wit::Range| Range { start: r.start, end: r.end, inside: r.inside };
-    Metric {
-        label: m.label,
-        value: m.value,
-        uom: m.uom,
-        warn: m.warn.map(range),
-        crit: m.crit.map(range),
-        min: m.min,
-        max: m.max,
-    }
 }
 
 /// Keeps the output within the limits: one summary line, no `|` (which
@@ -653,25 +573,7 @@ fn cut(s: &mut String, len: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn partial(state: wit::State, summary: &str) -> wit::PartialResult {
-        wit::PartialResult { state, summary: summary.into(), details: None }
-    }
-
-    #[test]
-    fn worst_state_wins_and_summaries_join() {
-        let (state, summary, _) = combine(vec![
-            partial(wit::State::Ok, "Used: 10%"),
-            partial(wit::State::Unknown, "Inodes: unknown"),
-            partial(wit::State::Warning, "Free: 5 GiB"),
-        ]);
-        assert_eq!(state, State::Unknown);
-        assert_eq!(summary, "Used: 10%, Inodes: unknown(?), Free: 5 GiB(!)");
-        let (state, _, _) = combine(vec![partial(wit::State::Critical, "a"), partial(wit::State::Unknown, "b")]);
-        assert_eq!(state, State::Critical);
-        let (state, summary, _) = combine(vec![]);
-        assert_eq!((state, summary.as_str()), (State::Unknown, "Check returned no result"));
-    }
+    use crate::outcome::Metric;
 
     #[test]
     fn panic_messages_are_found() {

@@ -1,0 +1,336 @@
+//! The engine task: the loop that starts due checks on its workers,
+//! applies finished ones, answers the handles' commands and publishes the
+//! events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::Stats;
+use crate::clock::Clock;
+use crate::engine::{Applied, Engine, Event, Finished, Input, ModuleStatus, ObjectStatus};
+use crate::error::Error;
+use crate::outcome::{Outcome, State, Termination};
+use crate::pipeline::{Pipeline, Tracker};
+use crate::retention::writer::Closer;
+use crate::sandbox::module::CheckRun;
+use crate::schedule::ObjectId;
+use crate::state::{Downtime, Time};
+
+pub(super) enum Command {
+    /// An input to the engine, and where its answer goes.
+    Apply(Input, Reply),
+    /// Inputs applied in order in one command (the API's batches, hot-load
+    /// changes).
+    ApplyBatch(Vec<(Input, Reply)>),
+    Status(Option<(String, Option<String>)>, oneshot::Sender<Result<Vec<ObjectStatus>, Error>>),
+    Downtimes(oneshot::Sender<Vec<Downtime>>),
+    ModuleStatus(oneshot::Sender<Vec<ModuleStatus>>),
+    Stop,
+}
+
+/// What an applied input answers.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The result event of a passive result or a manual recheck.
+    Result(Event),
+    /// A downtime scheduled, with its id.
+    Downtime(Downtime),
+    /// The events of an acknowledgement, a cancellation, a module change.
+    Events(Vec<Event>),
+}
+
+pub(super) type Reply = oneshot::Sender<Result<Answer, Error>>;
+
+/// A check for a worker: the object, when it was due, what to run.
+pub(super) struct Job {
+    id: ObjectId,
+    due: Time,
+    pending: crate::engine::PendingCheck,
+}
+
+/// A finished run from a worker: the worker, the object, when it was due,
+/// the run.
+pub(super) type Done = (usize, ObjectId, Time, CheckRun);
+
+/// Runs the checks it is handed, one at a time, until the task drops its
+/// sender. A check that panics (a host bug: guest failures are outcomes)
+/// ends UNKNOWN and the worker goes on.
+pub(super) async fn worker(index: usize, mut jobs: mpsc::UnboundedReceiver<Job>, done: mpsc::UnboundedSender<Done>) {
+    use futures::FutureExt as _;
+    while let Some(job) = jobs.recv().await {
+        let run = std::panic::AssertUnwindSafe(job.pending.module.check(&job.pending.call))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(object = job.id, "a check run panicked: {why}");
+                failed_run(&format!("Check run failed in wasmon: {why}"))
+            });
+        if done.send((index, job.id, job.due, run)).is_err() {
+            break;
+        }
+    }
+}
+
+/// The engine task's state.
+pub(super) struct Task {
+    pub(super) engine: Engine,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) stats: Arc<Mutex<Stats>>,
+    /// The subscribers, in order (see [`crate::pipeline`]).
+    pub(super) pipeline: Pipeline,
+    /// Closes retention (or waits for deliveries) at stop.
+    pub(super) closer: Closer,
+    /// Event handlers' `handler` events, to publish.
+    pub(super) handled: mpsc::UnboundedReceiver<Event>,
+    /// Event handler calls under way.
+    pub(super) handlers: Arc<Tracker>,
+    /// One long-lived task per slot runs checks: no task is spawned (and
+    /// no check future moved into a new allocation) per run.
+    pub(super) workers: Vec<mpsc::UnboundedSender<Job>>,
+    /// Workers waiting for a check.
+    pub(super) idle: Vec<usize>,
+    /// Where workers hand back finished runs.
+    pub(super) done: mpsc::UnboundedReceiver<Done>,
+    /// Runs handed to workers and not back yet.
+    pub(super) in_flight: usize,
+    /// Objects asked to run now (`run_now`), before anything due.
+    pub(super) urgent: std::collections::VecDeque<ObjectId>,
+    /// Passive results for objects whose check is running, applied after it.
+    pub(super) queued: HashMap<ObjectId, Vec<(Input, Reply)>>,
+    /// Who waits for a manual recheck's result.
+    pub(super) waiters: HashMap<ObjectId, Vec<Reply>>,
+}
+
+/// Most finished checks applied and committed together.
+const BATCH: usize = 512;
+
+/// The run of a check whose task failed.
+fn failed_run(message: &str) -> CheckRun {
+    CheckRun {
+        outcome: Outcome {
+            state: State::Unknown,
+            summary: message.to_string(),
+            long_output: None,
+            metrics: Vec::new(),
+            duration: Duration::ZERO,
+            termination: Termination::Trap,
+            truncated: false,
+        },
+        values: crate::Values::new(),
+    }
+}
+
+impl Task {
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Result<(), Error> {
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            // Downtimes start and end before the checks due with them.
+            if self.engine.next_timer().is_some_and(|d| d <= self.clock.now()) {
+                let events = self.engine.fire_timers(self.clock.now());
+                self.pipeline.publish(&events);
+            }
+            // Start what is due now at once: a timer set to a moment already
+            // past fires only at the timer wheel's next millisecond.
+            if !self.idle.is_empty()
+                && (!self.urgent.is_empty() || self.engine.next_check().is_some_and(|d| d <= self.clock.now()))
+            {
+                self.start_due();
+            }
+            // One batch per turn for the subscribers that buffer.
+            self.pipeline.flush();
+            // At capacity, due checks wait in the schedule for a slot.
+            let due = self.engine.next_check().filter(|_| !self.idle.is_empty());
+            let due = [due, self.engine.next_timer()].into_iter().flatten().min();
+            if let Some(due) = due {
+                let wait = due.saturating_sub(self.clock.now());
+                sleep.as_mut().reset(tokio::time::Instant::now() + wait);
+            }
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    None | Some(Command::Stop) => break,
+                    Some(c) => self.command(c),
+                },
+                () = &mut sleep, if due.is_some() => self.start_due(),
+                n = self.done.recv_many(&mut batch, BATCH), if self.in_flight > 0 => {
+                    if n > 0 {
+                        self.finish(&mut batch);
+                    }
+                }
+                Some(event) = self.handled.recv() => self.pipeline.publish(&[event]),
+            }
+        }
+        tracing::info!(in_flight = self.in_flight, "stopping: letting the checks in flight finish");
+        while self.in_flight > 0 && self.done.recv_many(&mut batch, BATCH).await > 0 {
+            self.finish(&mut batch);
+        }
+        self.workers.clear();
+        // The event handlers under way finish and are published.
+        self.handlers.idle().await;
+        while let Ok(event) = self.handled.try_recv() {
+            self.pipeline.publish(&[event]);
+        }
+        for (_, waiters) in self.waiters.drain() {
+            for w in waiters {
+                let _ = w.send(Err(Error::Stopped));
+            }
+        }
+        for (_, queued) in self.queued.drain() {
+            for (_, w) in queued {
+                let _ = w.send(Err(Error::Stopped));
+            }
+        }
+        // Embedders' subscribers get the last batch and end.
+        self.pipeline.flush();
+        drop(std::mem::take(&mut self.pipeline));
+        // Retention writes everything, waits for the deliveries under way
+        // and closes.
+        self.closer.close().await;
+        tracing::info!("monitor stopped");
+        Ok(())
+    }
+
+    fn start_due(&mut self) {
+        while !self.idle.is_empty() {
+            let Some(id) = self.urgent.pop_front() else { break };
+            if !self.engine.is_running(id) {
+                let now = self.clock.now();
+                self.dispatch(id, now);
+            }
+        }
+        let now = self.clock.now();
+        for (id, due) in self.engine.pop_due(now, self.idle.len()) {
+            match self.engine.on_due(id, now) {
+                crate::engine::Due::Run => self.dispatch(id, due),
+                crate::engine::Due::Handled(f) => self.publish(*f),
+                crate::engine::Due::Skip => {}
+            }
+        }
+    }
+
+    /// Hands object `id`'s check to an idle worker.
+    fn dispatch(&mut self, id: ObjectId, due: Time) {
+        let worker = self.idle.pop().expect("dispatch only with an idle worker");
+        let pending = self.engine.start(id);
+        self.in_flight += 1;
+        if self.workers[worker].send(Job { id, due, pending }).is_err() {
+            unreachable!("workers live as long as the task");
+        }
+    }
+
+    fn finish(&mut self, batch: &mut Vec<Done>) {
+        let now = self.clock.now();
+        let mut finished = Vec::with_capacity(batch.len());
+        {
+            let mut stats = self.stats.lock().expect("stats lock");
+            for (worker, id, due, run) in batch.drain(..) {
+                self.idle.push(worker);
+                self.in_flight -= 1;
+                // When the check really started: after waiting for a slot.
+                let started = now.saturating_sub(run.outcome.duration);
+                stats.record(started.saturating_sub(due));
+                finished.push((id, self.engine.finish(id, run, now, Some(due), started)));
+            }
+        }
+        for (id, f) in finished {
+            if let Some(waiters) = self.waiters.remove(&id)
+                && let Some(result) = f.result()
+            {
+                for w in waiters {
+                    let _ = w.send(Ok(Answer::Result(result.clone())));
+                }
+            }
+            self.publish(f);
+            // Passive results that came in while it ran.
+            for (input, reply) in self.queued.remove(&id).unwrap_or_default() {
+                self.apply(input, reply);
+            }
+        }
+    }
+
+    /// Publishes a processed result's steps: its own events, then what it
+    /// caused below it in the dependency tree, parents first.
+    fn publish(&mut self, f: Finished) {
+        let mut steps = Vec::new();
+        f.into_steps(&mut steps);
+        for step in &steps {
+            self.pipeline.publish(step);
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Apply(input, reply) => self.apply(input, reply),
+            Command::ApplyBatch(batch) => {
+                for (input, reply) in batch {
+                    self.apply(input, reply);
+                }
+            }
+            Command::Status(key, reply) => {
+                let answer = match key {
+                    None => Ok((0..self.engine.len()).map(|id| self.engine.status(id)).collect()),
+                    Some((host, service)) => match self.engine.find(&host, service.as_deref()) {
+                        Some(id) => Ok(vec![self.engine.status(id)]),
+                        None => Err(Error::NotFound { host, service }),
+                    },
+                };
+                let _ = reply.send(answer);
+            }
+            Command::Downtimes(reply) => {
+                let _ = reply.send(self.engine.downtimes());
+            }
+            Command::ModuleStatus(reply) => {
+                let _ = reply.send(self.engine.modules());
+            }
+            Command::Stop => unreachable!("handled by the loop"),
+        }
+    }
+
+    /// Applies one input and answers it; its events go to the subscribers.
+    fn apply(&mut self, input: Input, reply: Reply) {
+        // A passive result for an object whose check is running waits for
+        // the run: the object's value store is out with it.
+        if let Input::Submit(s) = &input
+            && let Some(id) = self.engine.find(&s.host, s.service.as_deref())
+            && self.engine.is_running(id)
+            && self.engine.accepts_passive(id).is_ok()
+        {
+            self.queued.entry(id).or_default().push((input, reply));
+            return;
+        }
+        let answer = match self.engine.apply(input, self.clock.now()) {
+            Err(e) => Err(e),
+            Ok(Applied::Result(f)) => {
+                let answer = f.result().cloned().map(Answer::Result);
+                self.publish(f);
+                answer.ok_or_else(|| Error::Engine("a passive result made no result event".into()))
+            }
+            Ok(Applied::Events(events)) => {
+                self.pipeline.publish(&events);
+                Ok(Answer::Events(events))
+            }
+            Ok(Applied::Downtime(downtime, events)) => {
+                self.pipeline.publish(&events);
+                Ok(Answer::Downtime(downtime))
+            }
+            Ok(Applied::Run(id)) => {
+                self.waiters.entry(id).or_default().push(reply);
+                if !self.engine.is_running(id) && !self.urgent.contains(&id) {
+                    self.urgent.push_back(id);
+                }
+                return;
+            }
+        };
+        let _ = reply.send(answer);
+    }
+}
