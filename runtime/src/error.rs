@@ -41,7 +41,7 @@ pub enum Error {
     Config(String),
     /// The retention file could not be opened, read or written.
     #[error("retention: {0}")]
-    Retention(String),
+    Retention(#[from] crate::retention::StoreError),
     /// No object of that host and service is configured.
     #[error("no such object: host '{host}'{}", service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default())]
     NotFound {

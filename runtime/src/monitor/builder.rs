@@ -139,7 +139,7 @@ impl MonitorBuilder {
         let reload_sandbox = sandbox.clone();
         let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
             let engine = Engine::new(config, &sandbox)?;
-            let store = path.map(|p| Store::open(&p)).transpose().map_err(|e| Error::Retention(e.to_string()))?;
+            let store = path.map(|p| Store::open(&p)).transpose()?;
             Ok((engine, store))
         })
         .await
@@ -151,13 +151,13 @@ impl MonitorBuilder {
         let module_files = engine.module_files();
         let mut restored = 0;
         if let Some(store) = &store {
-            let last = store.last_notification_id().map_err(|e| Error::Retention(e.to_string()))?;
+            let last = store.last_notification_id()?;
             engine.restore_notification_ids(last);
-            let (downtimes, last_id) = store.load_downtimes().map_err(|e| Error::Retention(e.to_string()))?;
+            let (downtimes, last_id) = store.load_downtimes()?;
             engine.restore_downtimes(downtimes, last_id);
-            let mut retained = store.load_objects().map_err(|e| Error::Retention(e.to_string()))?;
+            let mut retained = store.load_objects()?;
             let keys: Vec<_> = engine.keys().collect();
-            let mut failures = store.load_dependencies().map_err(|e| Error::Retention(e.to_string()))?;
+            let mut failures = store.load_dependencies()?;
             for (id, key) in keys {
                 if let Some(r) = retained.remove(&key) {
                     engine.restore(id, r);

@@ -83,7 +83,7 @@ impl Retainer {
         let tracker = Arc::new(Tracker::default());
         let (tx, rx) = mpsc::channel();
         let handle = Handle::current();
-        let pending = store.pending_notifications().map_err(|e| Error::Retention(e.to_string()))?;
+        let pending = store.pending_notifications()?;
         for p in pending {
             let r = &p.record;
             let contact = r.contact.as_deref().and_then(|c| contacts.get(c));
