@@ -201,34 +201,54 @@ pub struct Delivery {
     pub method: String,
     /// The contact's name.
     pub contact: String,
-    /// Delivered or failed, and after how many attempts.
+    /// Delivered or failed.
     pub outcome: DeliveryOutcome,
+    /// Attempts made (1 = the first try; 0 when none could be made).
+    pub attempts: u32,
 }
 
 impl Delivery {
     /// Whether the method delivered the notification.
     pub fn delivered(&self) -> bool {
-        matches!(self.outcome, DeliveryOutcome::Delivered { .. })
+        matches!(self.outcome, DeliveryOutcome::Delivered)
     }
 }
 
-/// How a delivery ended.
+/// Where a notification's delivery is: what the notifier reports and the
+/// retention file keeps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum DeliveryOutcome {
+    /// Decided and persisted, not yet delivered: sent again after a restart.
+    Pending,
     /// Accepted by the receiver (a 2xx answer, a mail accepted by the SMTP
     /// server, a line written to the log).
-    Delivered {
-        /// Attempts made, the successful one included (1 = first try).
-        attempts: u32,
-    },
-    /// Every attempt failed, or one failed in a way a retry cannot fix.
+    Delivered,
+    /// Every attempt failed, or one failed in a way a retry cannot fix; not
+    /// sent again.
     Failed {
-        /// Attempts made.
-        attempts: u32,
-        /// The last attempt's error.
+        /// The last attempt's error, in one line.
         error: String,
     },
+}
+
+impl DeliveryOutcome {
+    /// `pending`, `delivered` or `failed`, as the retention file writes it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryOutcome::Pending => "pending",
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// The error of a failed delivery.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            DeliveryOutcome::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// Timeouts and retries of a [`Notifier`].
@@ -291,8 +311,8 @@ impl Notifier {
         message.contact.clone_from(&contact.name);
         let message = &message;
         let sends = contact.methods.iter().map(|method| async move {
-            let outcome = self.send(method, message).await;
-            if let DeliveryOutcome::Failed { attempts, error } = &outcome {
+            let (outcome, attempts) = self.send(method, message).await;
+            if let DeliveryOutcome::Failed { error } = &outcome {
                 tracing::warn!(
                     target: "wasmon::notify",
                     method = method.kind(),
@@ -303,22 +323,23 @@ impl Notifier {
                     "notification failed"
                 );
             }
-            Delivery { method: method.kind().to_owned(), contact: message.contact.clone(), outcome }
+            Delivery { method: method.kind().to_owned(), contact: message.contact.clone(), outcome, attempts }
         });
         futures::future::join_all(sends).await
     }
 
-    async fn send(&self, method: &Method, message: &NotificationMessage) -> DeliveryOutcome {
+    /// Sends by one method: the outcome and the attempts made.
+    async fn send(&self, method: &Method, message: &NotificationMessage) -> (DeliveryOutcome, u32) {
         match method {
             Method::Log => {
                 log(message);
-                DeliveryOutcome::Delivered { attempts: 1 }
+                (DeliveryOutcome::Delivered, 1)
             }
             Method::Webhook { url, timeout } => {
                 let body = match serde_json::to_vec(message) {
                     Ok(body) => body,
                     Err(e) => {
-                        return DeliveryOutcome::Failed { attempts: 0, error: format!("cannot encode JSON: {e}") };
+                        return (DeliveryOutcome::Failed { error: format!("cannot encode JSON: {e}") }, 0);
                     }
                 };
                 self.retry(*timeout, || webhook::post(&self.http, url, body.clone(), *timeout)).await
@@ -326,7 +347,7 @@ impl Notifier {
             Method::Email { to, from, smtp } => {
                 let mail = match email::Mail::new(message, from, to, smtp, self.settings.timeout) {
                     Ok(mail) => mail,
-                    Err(e) => return DeliveryOutcome::Failed { attempts: 0, error: e.message },
+                    Err(e) => return (DeliveryOutcome::Failed { error: e.message }, 0),
                 };
                 self.retry(self.settings.timeout, || mail.send()).await
             }
@@ -336,7 +357,7 @@ impl Notifier {
     /// Runs `attempt` up to `retries + 1` times, each cut at `timeout`,
     /// waiting `retry_delay` (doubling) in between; stops at the first
     /// success or at an error marked permanent.
-    async fn retry<F, Fut>(&self, timeout: Duration, mut attempt: F) -> DeliveryOutcome
+    async fn retry<F, Fut>(&self, timeout: Duration, mut attempt: F) -> (DeliveryOutcome, u32)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), AttemptError>>,
@@ -347,12 +368,12 @@ impl Notifier {
         loop {
             attempts += 1;
             let error = match tokio::time::timeout(timeout, attempt()).await {
-                Ok(Ok(())) => return DeliveryOutcome::Delivered { attempts },
+                Ok(Ok(())) => return (DeliveryOutcome::Delivered, attempts),
                 Ok(Err(e)) => e,
                 Err(_) => AttemptError::transient(format!("timed out after {}", humantime::format_duration(timeout))),
             };
             if error.permanent || attempts >= max {
-                return DeliveryOutcome::Failed { attempts, error: error.message };
+                return (DeliveryOutcome::Failed { error: error.message }, attempts);
             }
             tracing::debug!(target: "wasmon::notify", attempts, error = %error.message, "notification attempt failed, retrying");
             tokio::time::sleep(delay).await;

@@ -51,36 +51,7 @@ pub struct HistoryEntry {
     pub output: String,
 }
 
-/// Where a notification is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeliveryOutcome {
-    /// Decided and persisted, not yet delivered: sent again after a restart.
-    Pending,
-    /// The method accepted it.
-    Delivered,
-    /// The method gave up; not sent again.
-    Failed {
-        /// Why, in one line.
-        error: String,
-    },
-}
-
-impl DeliveryOutcome {
-    pub(super) fn as_str(&self) -> &'static str {
-        match self {
-            DeliveryOutcome::Pending => "pending",
-            DeliveryOutcome::Delivered => "delivered",
-            DeliveryOutcome::Failed { .. } => "failed",
-        }
-    }
-
-    pub(super) fn error(&self) -> Option<&str> {
-        match self {
-            DeliveryOutcome::Failed { error } => Some(error),
-            _ => None,
-        }
-    }
-}
+pub use crate::notify::DeliveryOutcome;
 
 /// One notification to one contact by one method.
 #[derive(Clone, Debug, PartialEq, Eq)]

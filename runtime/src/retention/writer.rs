@@ -34,7 +34,7 @@ use super::{DeliveryOutcome, NotificationId, NotificationRecord, ObjectKey, Stor
 use crate::config::Contact;
 use crate::error::Error;
 use crate::event::{Event, Note, NotificationEvent, ResultEvent, Status};
-use crate::notify::{self, NotificationMessage, Notifier};
+use crate::notify::{NotificationMessage, Notifier};
 use crate::pipeline::{Subscriber, Tracker};
 use crate::state::{AckState, Downtime};
 
@@ -262,12 +262,8 @@ fn deliver(
     tracker.start();
     handle.spawn(async move {
         for delivery in notifier.deliver(&contact, &message).await {
-            let (outcome, attempts) = match delivery.outcome {
-                notify::DeliveryOutcome::Delivered { attempts } => (DeliveryOutcome::Delivered, attempts),
-                notify::DeliveryOutcome::Failed { attempts, error } => (DeliveryOutcome::Failed { error }, attempts),
-            };
             if let (Some(ops), Some(id)) = (&ops, id) {
-                let _ = ops.send(Op::Outcome(id, outcome, attempts));
+                let _ = ops.send(Op::Outcome(id, delivery.outcome, delivery.attempts));
             }
         }
         tracker.end();
