@@ -111,7 +111,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod retention;
 mod sandbox;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod state;
 
 pub use engine::{ModuleAction, ModuleError, ModuleStatus};

@@ -150,11 +150,13 @@ impl Scheduler {
     }
 
     /// How many objects are scheduled.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.live.iter().filter(|(s, _)| *s != 0).count()
     }
 
     /// Whether nothing is scheduled.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.buckets.is_empty()
     }
