@@ -17,6 +17,7 @@ mod engine;
 mod handlers;
 mod hostile;
 mod hotload;
+mod import;
 mod lang;
 mod lang_c;
 mod lang_js;

@@ -64,6 +64,11 @@ pub enum Command {
     /// module reloads, server-sent events; see the README), which stops
     /// with it.
     ///
+    /// SIGHUP reads the configuration file again and lets it take over
+    /// while checks run: added hosts and services start, removed ones stop,
+    /// kept ones keep their state; a file with problems is refused (every
+    /// problem logged) and the running configuration stays.
+    ///
     /// Check modules are hot-loaded: the checks folder (`[engine] checks_dir`,
     /// default `checks` beside the config if it exists) and the folder of
     /// every module file the configuration names are watched, and SIGHUP
@@ -101,6 +106,10 @@ pub enum Command {
     /// STATE [OUTPUT...]`. Prints the result the engine made of it; exits 0,
     /// or 3 with the reason when it could not be delivered or was refused.
     Submit(crate::submit::SubmitArgs),
+    /// Turn another monitoring system's configuration into a wasmon
+    /// configuration: `wasmon import nagios /etc/nagios4/nagios.cfg >
+    /// wasmon.toml`.
+    Import(crate::import::ImportArgs),
 }
 
 /// Runs the command; returns the exit code.
@@ -112,6 +121,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             args,
             if cli.no_cache { None } else { cli.cache_dir.clone().or_else(wasmon_runtime::default_cache_dir) },
         );
+    }
+    if let Command::Import(args) = cli.command {
+        return crate::import::import(args);
     }
     if let Command::Pack(args) = cli.command {
         return crate::pack::run(
@@ -165,8 +177,11 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             Command::Describe(args) => crate::describe::describe(&sandbox, args).await,
             Command::Discover(args) => crate::discover::discover(&sandbox, args).await,
             Command::Simulate(args) => crate::simulate::simulate(&sandbox, &config.expect("loaded above"), args).await,
-            Command::Run(args) => crate::run::daemon(&sandbox, &config.expect("loaded above"), !args.no_watch).await,
-            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) | Command::Submit(_) => {
+            Command::Run(args) => {
+                crate::run::daemon(&sandbox, &config.expect("loaded above"), args.config.as_deref(), !args.no_watch)
+                    .await
+            }
+            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) | Command::Submit(_) | Command::Import(_) => {
                 unreachable!("handled above")
             }
         }

@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod describe;
 mod discover;
+mod import;
 mod pack;
 mod run;
 mod simulate;

@@ -1,0 +1,3 @@
+//! Configurations of other monitoring systems, turned into wasmon's.
+
+pub mod nagios;
