@@ -39,6 +39,11 @@ pub enum Error {
     /// resolve, a module that does not load).
     #[error("configuration: {0}")]
     Config(String),
+    /// A configuration file has problems: every one of them, each naming
+    /// its file, line and key (a reload refused; the running configuration
+    /// stays).
+    #[error("{0}")]
+    InvalidConfig(#[from] crate::config::ConfigError),
     /// The retention file could not be opened, read or written.
     #[error("retention: {0}")]
     Retention(#[from] crate::retention::StoreError),

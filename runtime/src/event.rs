@@ -141,6 +141,16 @@ pub enum Event {
         /// loaded or replaced.
         reason: Option<String>,
     },
+    /// A new configuration took over under a running monitor: the objects
+    /// it added, removed and changed (by host and service), and how many it
+    /// kept as they were.
+    Config {
+        /// When.
+        t: f64,
+        /// What changed.
+        #[serde(flatten)]
+        change: crate::engine::ConfigChange,
+    },
 }
 
 impl Event {
@@ -156,6 +166,7 @@ impl Event {
             Event::Acknowledgement { .. } => "acknowledgement",
             Event::NotificationSuppressed { .. } => "notification_suppressed",
             Event::Module { .. } => "module",
+            Event::Config { .. } => "config",
         }
     }
 

@@ -148,6 +148,13 @@ fn log_event(event: &Event) {
                 ModuleAction::Replaced => tracing::info!(%module, version, digest, "check module replaced"),
             }
         }
+        Event::Config { change, .. } => tracing::info!(
+            added = change.added.len(),
+            removed = change.removed.len(),
+            changed = change.changed.len(),
+            unchanged = change.unchanged,
+            "configuration reloaded"
+        ),
         Event::Bookkeeping(_) => {}
     }
 }

@@ -2,6 +2,8 @@
 //! against it. Every JSON answer is checked against the OpenAPI
 //! description the server itself serves.
 
+#[path = "api/reload.rs"]
+mod reload;
 mod support;
 
 use std::io::Write;
@@ -691,7 +693,12 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
         .expect("the probe module is listed");
     assert_eq!(before["services"], 1);
     let a = api.call(&d, "POST", "/api/v1/reload", Some(CI), None).await;
-    assert_eq!(a.body, json!({"loaded": [], "replaced": [], "rejected": [], "removed": []}), "nothing changed yet");
+    let unchanged = json!({"added": [], "removed": [], "changed": [], "unchanged": 2});
+    assert_eq!(
+        a.body,
+        json!({"loaded": [], "replaced": [], "rejected": [], "removed": [], "config": unchanged}),
+        "nothing changed yet (the configuration file is read again too)"
+    );
     std::fs::write(&probe, std::fs::read(wasmon_tests::HOTLOAD_V2).unwrap()).unwrap();
     let a = api.call(&d, "POST", "/api/v1/reload", Some(CI), None).await;
     assert_eq!(a.status, 200);

@@ -331,10 +331,32 @@ async fn cancel_downtime(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /reload`: looks at every module file now and hot-loads what
-/// changed; answers with what was loaded, replaced, rejected and removed.
+/// `POST /reload`: reads the configuration file again and lets it take
+/// over (when the daemon was started with one), then looks at every
+/// module file and hot-loads what changed; answers with what was loaded,
+/// replaced, rejected and removed, and what the configuration added,
+/// removed and changed. A configuration with problems is refused (422,
+/// every problem listed) and the running one stays.
 async fn reload(State(s): State<AppState>) -> Result<Json<crate::ReloadReport>, ApiError> {
-    Ok(Json(s.monitor.reload().await?))
+    let config = if s.monitor.has_config_file() {
+        match s.monitor.reload_config_file().await {
+            Ok(change) => Some(change),
+            Err(
+                e @ (crate::Error::InvalidConfig(_) | crate::Error::Config(_) | crate::Error::InvalidModule { .. }),
+            ) => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the configuration was not reloaded; the running one stays:\n{e}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    let mut report = s.monitor.reload().await?;
+    report.config = config;
+    Ok(Json(report))
 }
 
 /// `GET /modules`: every check module the monitor has, in load order

@@ -45,6 +45,10 @@ pub struct EngineSettings {
     pub checks_dir: Option<PathBuf>,
     /// `packs_dir`: where check packs are installed (default `packs` beside the config).
     pub packs_dir: PathBuf,
+    /// `keep_removed`: how long the retention rows of a host or service
+    /// the configuration no longer has are kept (default 7 days), so that
+    /// one put back within that time resumes its state.
+    pub keep_removed: Duration,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -111,9 +115,13 @@ impl Default for EngineSettings {
             state_file: PathBuf::from(STATE_FILE),
             checks_dir: None,
             packs_dir: PathBuf::from(PACKS_DIR),
+            keep_removed: KEEP_REMOVED,
         }
     }
 }
+
+/// How long a removed object's retention rows stay by default: a week.
+pub const KEEP_REMOVED: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl Schedule {
     /// The state processor's view of this schedule.

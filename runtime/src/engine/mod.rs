@@ -23,11 +23,13 @@ mod modules;
 pub use self::modules::{ModuleAction, ModuleChange, ModuleError, ModuleFile, ModuleStatus};
 mod object;
 mod process;
+mod reload;
 mod simulate;
 mod status;
 
 pub use self::process::Finished;
 pub(crate) use self::process::Timing;
+pub use self::reload::ConfigChange;
 pub use self::simulate::{SimInput, simulate, simulate_with};
 pub use self::status::ObjectStatus;
 
@@ -275,35 +277,7 @@ impl Engine {
     /// first: with 100,000 objects, entering them in object order took long
     /// enough that the first checks were late before they were in.
     pub fn spread_first_checks(&mut self, clock: &dyn Clock) {
-        let mut name = String::new();
-        let started = clock.now();
-        let (mut active, mut other) = (Vec::with_capacity(self.objects.len()), Vec::new());
-        for id in 0..self.objects.len() {
-            if self.in_failure(id) {
-                continue;
-            }
-            let interval = crate::state::next_check_after(&self.objects[id].state, &self.state_config(id));
-            let o = &mut self.objects[id];
-            name.clear();
-            name.push_str(&o.host);
-            name.push('/');
-            name.push_str(o.service.as_deref().unwrap_or(""));
-            let offset = crate::schedule::initial_offset(&name, interval);
-            if o.dep.passive.active_checks && o.dep.has_check {
-                o.dep.since.get_or_insert(o.state.last_check.unwrap_or(started + offset));
-                active.push((offset, id));
-            } else {
-                other.push((offset, id));
-            }
-        }
-        active.sort_unstable();
-        let at = clock.now();
-        for (offset, id) in active {
-            self.scheduler.schedule(id, at + offset);
-        }
-        for (offset, id) in other {
-            self.schedule_first(id, at + offset);
-        }
+        self.spread((0..self.objects.len()).collect(), &|| clock.now());
     }
 
     /// When the next check or timer is due.

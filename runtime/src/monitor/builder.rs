@@ -1,7 +1,7 @@
 //! Building a [`Monitor`] and starting its engine task.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ pub struct MonitorBuilder {
     pub(super) flush_interval: Duration,
     pub(super) watch_modules: bool,
     pub(super) subscribers: Vec<(Box<dyn Subscriber>, usize)>,
+    pub(super) config_path: Option<PathBuf>,
 }
 
 impl MonitorBuilder {
@@ -41,7 +42,15 @@ impl MonitorBuilder {
 
     /// Reads and validates the configuration file at `path`.
     pub fn config_file(self, path: &Path) -> Result<MonitorBuilder, ConfigError> {
-        Ok(self.config(crate::config::load(path)?))
+        Ok(self.config(crate::config::load(path)?).config_path(path))
+    }
+
+    /// The file [`Monitor::reload_config_file`] reads again (set by
+    /// [`MonitorBuilder::config_file`]; for a configuration read some other
+    /// way from a file).
+    pub fn config_path(mut self, path: &Path) -> MonitorBuilder {
+        self.config_path = Some(path.to_path_buf());
+        self
     }
 
     /// Validates `text` as the configuration file `path` (which names it
@@ -136,8 +145,10 @@ impl MonitorBuilder {
         // Compiling modules and opening the file block: not on a runtime thread.
         let sandbox_concurrency = sandbox.max_concurrency();
         let checks_dir = config.engine.checks_dir.clone();
+        let keep_removed = config.engine.keep_removed;
         let reload_sandbox = sandbox.clone();
-        let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
+        let monitor_sandbox = sandbox.clone();
+        let (engine, mut store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
             let engine = Engine::new(config, &sandbox)?;
             let store = path.map(|p| Store::open(&p)).transpose()?;
             Ok((engine, store))
@@ -150,7 +161,7 @@ impl MonitorBuilder {
         engine.describe_modules(now).await;
         let module_files = engine.module_files();
         let mut restored = 0;
-        if let Some(store) = &store {
+        if let Some(store) = &mut store {
             let last = store.last_notification_id()?;
             engine.restore_notification_ids(last);
             let (downtimes, last_id) = store.load_downtimes()?;
@@ -158,6 +169,9 @@ impl MonitorBuilder {
             let mut retained = store.load_objects()?;
             let keys: Vec<_> = engine.keys().collect();
             let mut failures = store.load_dependencies()?;
+            // Rows of objects this configuration lacks are kept for a while, then pruned.
+            let configured = keys.iter().map(|(_, k)| k.clone()).collect();
+            store.transaction(|tx| tx.mark_configured(&configured, now))?;
             for (id, key) in keys {
                 if let Some(r) = retained.remove(&key) {
                     engine.restore(id, r);
@@ -177,7 +191,7 @@ impl MonitorBuilder {
         // Retention first: it commits, then hands notifications on.
         let closer = match store {
             Some(store) => {
-                let retainer = Retainer::start(store, notifier, engine.contacts(), self.flush_interval)?;
+                let retainer = Retainer::start(store, notifier, engine.contacts(), self.flush_interval, keep_removed)?;
                 let closer = retainer.closer();
                 pipeline.push(retainer);
                 closer
@@ -239,12 +253,24 @@ impl MonitorBuilder {
             urgent: Default::default(),
             queued: HashMap::new(),
             waiters: HashMap::new(),
+            epoch: 0,
+            remaps: Vec::new(),
         };
         let reloader =
             hotload::Reloader::new(reload_sandbox, commands.downgrade(), checks_dir, module_files, self.watch_modules);
         let (reloads, reloads_rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(task.run(commands_rx));
         tokio::spawn(reloader.run(reloads_rx));
-        Ok(Monitor { commands, reloads, events, stats, clock: self.clock, task: Mutex::new(Some(handle)) })
+        Ok(Monitor {
+            commands,
+            reloads,
+            sandbox: monitor_sandbox,
+            config_path: self.config_path,
+            reloading: tokio::sync::Mutex::new(()),
+            events,
+            stats,
+            clock: self.clock,
+            task: Mutex::new(Some(handle)),
+        })
     }
 }

@@ -43,6 +43,10 @@ pub struct ReloadReport {
     pub rejected: Vec<Rejection>,
     /// Modules whose files are gone.
     pub removed: Vec<String>,
+    /// What a configuration reload changed, when the configuration file was
+    /// read again too (`POST /api/v1/reload`, SIGHUP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::engine::ConfigChange>,
 }
 
 /// A refused module version.
@@ -84,12 +88,25 @@ impl std::fmt::Display for ReloadReport {
             self.replaced.len(),
             self.rejected.len(),
             self.removed.len()
-        )
+        )?;
+        match &self.config {
+            Some(c) => write!(f, "; configuration: {c}"),
+            None => Ok(()),
+        }
     }
 }
 
 /// A reload asked for, and where its report goes.
 pub(super) type ReloadRequest = oneshot::Sender<Result<ReloadReport, Error>>;
+
+/// What the reloader is asked.
+pub(super) enum Request {
+    /// Look at the files now.
+    Reload(ReloadRequest),
+    /// A configuration reload changed the module files in use: know these
+    /// (files already known keep what was learnt about them).
+    Files(Vec<ModuleFile>),
+}
 
 /// One module file the reloader knows.
 #[derive(Clone, Debug)]
@@ -110,6 +127,21 @@ struct Entry {
     kind: Option<ModuleKind>,
     /// How many objects use it.
     services: usize,
+}
+
+impl Entry {
+    fn new(f: ModuleFile) -> Entry {
+        Entry {
+            abs: absolute(&f.path),
+            name: f.name,
+            path: f.path,
+            live: Some(f.digest),
+            missing: false,
+            rejected: None,
+            kind: Some(f.kind),
+            services: f.services,
+        }
+    }
 }
 
 /// What a look at one file found.
@@ -147,25 +179,28 @@ impl Reloader {
         files: Vec<ModuleFile>,
         watch: bool,
     ) -> Reloader {
-        let entries = files
-            .into_iter()
-            .map(|f| Entry {
-                abs: absolute(&f.path),
-                name: f.name,
-                path: f.path,
-                live: Some(f.digest),
-                missing: false,
-                rejected: None,
-                kind: Some(f.kind),
-                services: f.services,
-            })
-            .collect();
+        let entries = files.into_iter().map(Entry::new).collect();
         Reloader { sandbox, commands, checks_dir, entries, watch }
+    }
+
+    /// Knows `files` from now on: the modules of a new configuration.
+    fn know(&mut self, files: Vec<ModuleFile>) {
+        let mut old = std::mem::take(&mut self.entries);
+        for f in files {
+            match old.iter().position(|e| e.name == f.name) {
+                Some(i) => {
+                    let mut e = old.swap_remove(i);
+                    e.services = f.services;
+                    self.entries.push(e);
+                }
+                None => self.entries.push(Entry::new(f)),
+            }
+        }
     }
 
     /// Looks at the files once, then on every settled burst of file events
     /// and every reload asked for, until the monitor stops.
-    pub(super) async fn run(mut self, mut requests: mpsc::UnboundedReceiver<ReloadRequest>) {
+    pub(super) async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Request>) {
         let (tx, mut file_events) = mpsc::unbounded_channel();
         let _watcher = if self.watch { self.watcher(tx) } else { None };
         if self.reload().await.is_err() {
@@ -177,7 +212,14 @@ impl Reloader {
         loop {
             tokio::select! {
                 request = requests.recv() => {
-                    let Some(reply) = request else { break };
+                    let reply = match request {
+                        None => break,
+                        Some(Request::Files(files)) => {
+                            self.know(files);
+                            continue;
+                        }
+                        Some(Request::Reload(reply)) => reply,
+                    };
                     settling = false;
                     let report = self.reload().await;
                     let stopped = report.is_err();

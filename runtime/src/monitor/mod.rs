@@ -48,7 +48,7 @@ use self::task::{Answer, Command};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 pub use crate::engine::Submission;
-use crate::engine::{Event, Input, ModuleStatus, ObjectStatus};
+use crate::engine::{ConfigChange, Engine, Event, Input, ModuleStatus, ObjectStatus};
 use crate::error::Error;
 use crate::sandbox::{Sandbox, SandboxBuilder};
 use crate::state::{Acknowledgement, Downtime, DowntimeRequest, Time};
@@ -69,7 +69,13 @@ pub enum Retention {
 /// the last handle stops it too, the same graceful way as [`Monitor::stop`].
 pub struct Monitor {
     commands: mpsc::UnboundedSender<Command>,
-    reloads: mpsc::UnboundedSender<hotload::ReloadRequest>,
+    reloads: mpsc::UnboundedSender<hotload::Request>,
+    /// The sandbox checks run in: a reloaded configuration's modules load here.
+    sandbox: Sandbox,
+    /// The configuration file [`Monitor::reload_config_file`] reads.
+    config_path: Option<PathBuf>,
+    /// One configuration reload at a time.
+    reloading: tokio::sync::Mutex<()>,
     events: broadcast::Sender<Event>,
     stats: Arc<Mutex<Stats>>,
     clock: Arc<dyn Clock>,
@@ -95,6 +101,7 @@ impl Monitor {
             flush_interval: Duration::from_secs(5),
             watch_modules: true,
             subscribers: Vec::new(),
+            config_path: None,
         }
     }
 
@@ -234,8 +241,57 @@ impl Monitor {
     /// reloaded. `wasmon run` calls this on SIGHUP.
     pub async fn reload(&self) -> Result<ReloadReport, Error> {
         let (tx, rx) = oneshot::channel();
-        self.reloads.send(tx).map_err(|_| Error::Stopped)?;
+        self.reloads.send(hotload::Request::Reload(tx)).map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Whether the monitor knows its configuration file, to read it again
+    /// ([`Monitor::reload_config_file`]).
+    pub fn has_config_file(&self) -> bool {
+        self.config_path.is_some()
+    }
+
+    /// Reads the configuration file again (the one given to
+    /// [`MonitorBuilder::config_file`] or [`MonitorBuilder::config_path`])
+    /// and lets it take over, as [`Monitor::reload_config`]. A file with
+    /// problems is refused with every problem listed
+    /// ([`Error::InvalidConfig`]) and the running configuration stays.
+    /// `wasmon run` calls this on SIGHUP.
+    pub async fn reload_config_file(&self) -> Result<ConfigChange, Error> {
+        let path = self.config_path.clone().ok_or_else(|| {
+            Error::Config("the monitor was started without a configuration file to read again".into())
+        })?;
+        let config = tokio::task::spawn_blocking(move || crate::config::load(&path))
+            .await
+            .map_err(|e| Error::Engine(format!("the loading task failed: {e}")))?
+            .map_err(Error::InvalidConfig)?;
+        self.reload_config(config).await
+    }
+
+    /// Lets `config` take over while checks keep running: its hosts' packs
+    /// are expanded, its modules loaded and its addresses resolved first
+    /// (any problem refuses it and the running configuration stays); then
+    /// objects it adds start, spread over their interval; objects it
+    /// removes stop (their retention rows stay); objects it keeps, by host
+    /// and service name, keep their state, attempt, value store,
+    /// acknowledgement, downtime, flapping history and place in the
+    /// schedule, with their new settings. Returns what changed, which a
+    /// `config` event also says. Settings of `[engine]` and `[api]` that
+    /// the running process was started with (`state_file`,
+    /// `max_concurrent_checks`, the listener) take effect at the next start.
+    pub async fn reload_config(&self, mut config: Config) -> Result<ConfigChange, Error> {
+        let _one = self.reloading.lock().await;
+        crate::pack::expand(&mut config, &self.sandbox).await?;
+        let sandbox = self.sandbox.clone();
+        // Compiling modules and resolving addresses block: not on a runtime thread.
+        let mut engine = tokio::task::spawn_blocking(move || Engine::new(config, &sandbox))
+            .await
+            .map_err(|e| Error::Engine(format!("the loading task failed: {e}")))??;
+        engine.describe_modules(self.clock.now()).await;
+        let files = engine.module_files();
+        let change = self.ask(|reply| Command::Reload(Box::new(engine), reply)).await?;
+        let _ = self.reloads.send(hotload::Request::Files(files));
+        Ok(change)
     }
 
     /// How many checks ran and how late they started.

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Stats;
 use crate::clock::Clock;
-use crate::engine::{Applied, Engine, Event, Finished, Input, ModuleStatus, ObjectStatus};
+use crate::engine::{Applied, ConfigChange, Engine, Event, Finished, Input, ModuleStatus, ObjectStatus};
 use crate::error::Error;
 use crate::outcome::{Outcome, State, Termination};
 use crate::pipeline::{Pipeline, Tracker};
@@ -28,6 +28,8 @@ pub(super) enum Command {
     Status(Option<(String, Option<String>)>, oneshot::Sender<Result<Vec<ObjectStatus>, Error>>),
     Downtimes(oneshot::Sender<Vec<Downtime>>),
     ModuleStatus(oneshot::Sender<Vec<ModuleStatus>>),
+    /// A new configuration's engine, built and loaded, to take over.
+    Reload(Box<Engine>, oneshot::Sender<ConfigChange>),
     Stop,
 }
 
@@ -44,16 +46,18 @@ pub(crate) enum Answer {
 
 pub(super) type Reply = oneshot::Sender<Result<Answer, Error>>;
 
-/// A check for a worker: the object, when it was due, what to run.
+/// A check for a worker: the configuration epoch its object id belongs
+/// to, the object, when it was due, what to run.
 pub(super) struct Job {
+    epoch: u64,
     id: ObjectId,
     due: Time,
     pending: crate::engine::PendingCheck,
 }
 
-/// A finished run from a worker: the worker, the object, when it was due,
-/// the run.
-pub(super) type Done = (usize, ObjectId, Time, CheckRun);
+/// A finished run from a worker: the worker, the configuration epoch, the
+/// object, when it was due, the run.
+pub(super) type Done = (usize, u64, ObjectId, Time, CheckRun);
 
 /// Runs the checks it is handed, one at a time, until the task drops its
 /// sender. A check that panics (a host bug: guest failures are outcomes)
@@ -73,7 +77,7 @@ pub(super) async fn worker(index: usize, mut jobs: mpsc::UnboundedReceiver<Job>,
                 tracing::error!(object = job.id, "a check run panicked: {why}");
                 failed_run(&format!("Check run failed in wasmon: {why}"))
             });
-        if done.send((index, job.id, job.due, run)).is_err() {
+        if done.send((index, job.epoch, job.id, job.due, run)).is_err() {
             break;
         }
     }
@@ -107,6 +111,12 @@ pub(super) struct Task {
     pub(super) queued: HashMap<ObjectId, Vec<(Input, Reply)>>,
     /// Who waits for a manual recheck's result.
     pub(super) waiters: HashMap<ObjectId, Vec<Reply>>,
+    /// Configuration reloads so far: object ids are those of this epoch.
+    pub(super) epoch: u64,
+    /// For runs started before a reload: each reload's map from the ids of
+    /// the epoch before it to the ids after it (`None`: removed), oldest
+    /// first, kept while such runs are in flight.
+    pub(super) remaps: Vec<(u64, Vec<Option<ObjectId>>)>,
 }
 
 /// Most finished checks applied and committed together.
@@ -223,7 +233,7 @@ impl Task {
         let worker = self.idle.pop().expect("dispatch only with an idle worker");
         let pending = self.engine.start(id);
         self.in_flight += 1;
-        if self.workers[worker].send(Job { id, due, pending }).is_err() {
+        if self.workers[worker].send(Job { epoch: self.epoch, id, due, pending }).is_err() {
             unreachable!("workers live as long as the task");
         }
     }
@@ -233,14 +243,22 @@ impl Task {
         let mut finished = Vec::with_capacity(batch.len());
         {
             let mut stats = self.stats.lock().expect("stats lock");
-            for (worker, id, due, run) in batch.drain(..) {
+            for (worker, epoch, id, due, run) in batch.drain(..) {
                 self.idle.push(worker);
                 self.in_flight -= 1;
+                // A run started before a reload: its object's id now, if it is kept.
+                let Some(id) = self.current_id(epoch, id) else {
+                    tracing::debug!("the result of a check removed by a configuration reload is dropped");
+                    continue;
+                };
                 // When the check really started: after waiting for a slot.
                 let started = now.saturating_sub(run.outcome.duration);
                 stats.record(started.saturating_sub(due));
                 finished.push((id, self.engine.finish(id, run, now, Some(due), started)));
             }
+        }
+        if self.in_flight == 0 {
+            self.remaps.clear();
         }
         for (id, f) in finished {
             if let Some(waiters) = self.waiters.remove(&id)
@@ -292,8 +310,63 @@ impl Task {
             Command::ModuleStatus(reply) => {
                 let _ = reply.send(self.engine.modules());
             }
+            Command::Reload(engine, reply) => {
+                let change = self.reload(*engine);
+                let _ = reply.send(change);
+            }
             Command::Stop => unreachable!("handled by the loop"),
         }
+    }
+
+    /// The id in the current epoch of object `id` of `epoch`.
+    fn current_id(&self, epoch: u64, id: ObjectId) -> Option<ObjectId> {
+        let mut id = Some(id);
+        for (e, map) in &self.remaps {
+            if *e >= epoch {
+                id = id.and_then(|id| map[id]);
+            }
+        }
+        id
+    }
+
+    /// Lets `engine`, built from a new configuration, take over: object
+    /// ids change, so runs in flight are mapped when they come back, and
+    /// waiting rechecks and passive results now; those of removed objects
+    /// are answered that the object is gone.
+    fn reload(&mut self, mut engine: Engine) -> ConfigChange {
+        let now = self.clock.now();
+        let takeover = engine.take_over(&mut self.engine, now);
+        self.engine = engine;
+        let ids = takeover.ids;
+        let gone = || Error::Engine("the object was removed by a configuration reload".into());
+        self.urgent = self.urgent.drain(..).filter_map(|id| ids[id]).collect();
+        for (id, waiters) in std::mem::take(&mut self.waiters) {
+            match ids[id] {
+                Some(new) => self.waiters.entry(new).or_default().extend(waiters),
+                None => waiters.into_iter().for_each(|w| drop(w.send(Err(gone())))),
+            }
+        }
+        for (id, queued) in std::mem::take(&mut self.queued) {
+            match ids[id] {
+                // Still running under its new id: applied after the run.
+                Some(new) if self.engine.is_running(new) => self.queued.entry(new).or_default().extend(queued),
+                _ => {
+                    for (input, reply) in queued {
+                        self.apply(input, reply);
+                    }
+                }
+            }
+        }
+        if self.in_flight > 0 {
+            self.remaps.push((self.epoch, ids));
+        }
+        self.epoch += 1;
+        for f in takeover.settled {
+            self.publish(f);
+        }
+        let change = takeover.change;
+        self.pipeline.publish(&[Event::Config { t: now.as_secs_f64(), change: change.clone() }]);
+        change
     }
 
     /// Applies one input and answers it; its events go to the subscribers.

@@ -60,6 +60,7 @@ mod codec;
 mod dependency;
 mod read;
 mod records;
+mod removed;
 mod schema;
 mod write;
 pub(crate) mod writer;

@@ -658,3 +658,34 @@ fn a_version_1_database_is_upgraded_with_its_data() {
     let v: i64 = conn.query_row("SELECT version FROM wasmon_schema", [], |r| r.get(0)).unwrap();
     assert_eq!(v, SCHEMA_VERSION);
 }
+
+/// Rows of objects the configuration no longer has stay for `keep_removed`,
+/// then go with their value store; one put back in time keeps its rows.
+#[test]
+fn removed_objects_are_pruned_after_the_time_kept() {
+    let mut store = Store::open_in_memory().unwrap();
+    let kept = ObjectKey::service("web1", "HTTP");
+    let gone = ObjectKey::service("web1", "Disk /");
+    let back = ObjectKey::service("web1", "Swap");
+    for k in [&kept, &gone, &back] {
+        store.save_object(k, &full_state(), &NotifyState::default(), &binary_values()).unwrap();
+    }
+    let day = Duration::from_secs(86_400);
+    let week = 7 * day;
+    let start = t(1_763_700_000, 0);
+    let configured = [kept.clone()].into_iter().collect();
+    store.transaction(|tx| tx.mark_configured(&configured, start)).unwrap();
+    // Swap comes back with a reload two days later.
+    store.transaction(|tx| tx.mark_removed(&[], std::slice::from_ref(&back), start + 2 * day)).unwrap();
+    assert_eq!(store.transaction(|tx| tx.prune_removed(start + 6 * day, week)).unwrap(), 0, "not a week yet");
+    assert_eq!(store.load_objects().unwrap().len(), 3);
+    assert_eq!(store.transaction(|tx| tx.prune_removed(start + week, week)).unwrap(), 1);
+    let left = store.load_objects().unwrap();
+    assert!(left.contains_key(&kept) && left.contains_key(&back) && !left.contains_key(&gone), "{:?}", left.keys());
+    let values: i64 = store.conn.query_row("SELECT count(*) FROM object_values", [], |r| r.get(0)).unwrap();
+    assert_eq!(values, 2 * binary_values().len() as i64, "the pruned object's value store went with it");
+    // Removed by a reload now: its week starts now.
+    store.transaction(|tx| tx.mark_removed(std::slice::from_ref(&back), &[], start + 8 * day)).unwrap();
+    assert_eq!(store.transaction(|tx| tx.prune_removed(start + 14 * day, week)).unwrap(), 0);
+    assert_eq!(store.transaction(|tx| tx.prune_removed(start + 15 * day, week)).unwrap(), 1);
+}

@@ -36,7 +36,7 @@ use crate::error::Error;
 use crate::event::{Event, Note, NotificationEvent, ResultEvent, Status};
 use crate::notify::{NotificationMessage, Notifier};
 use crate::pipeline::{Subscriber, Tracker};
-use crate::state::{AckState, Downtime};
+use crate::state::{AckState, Downtime, Time};
 
 /// One write of a transaction.
 enum Write {
@@ -52,6 +52,8 @@ enum Write {
     Downtimes(Arc<Vec<Downtime>>, u64),
     DependencyCleared(ObjectKey),
     Outcome(NotificationId, DeliveryOutcome, u32),
+    /// A configuration reload removed and added these objects, at this time.
+    Reloaded(Vec<ObjectKey>, Vec<ObjectKey>, Time),
 }
 
 enum Op {
@@ -79,6 +81,7 @@ impl Retainer {
         notifier: Arc<Notifier>,
         contacts: HashMap<String, Contact>,
         flush_interval: Duration,
+        keep_removed: Duration,
     ) -> Result<Retainer, Error> {
         let tracker = Arc::new(Tracker::default());
         let (tx, rx) = mpsc::channel();
@@ -120,6 +123,8 @@ impl Retainer {
             tracker: tracker.clone(),
             later: HashMap::new(),
             flush_interval: flush_interval.max(Duration::from_millis(10)),
+            keep_removed,
+            latest: Time::ZERO,
         };
         std::thread::Builder::new()
             .name("wasmon-store".into())
@@ -182,6 +187,11 @@ impl Subscriber for Retainer {
                     });
                     writes.push(Write::Acknowledgement(key, ack));
                 }
+                Event::Config { t, change } => writes.push(Write::Reloaded(
+                    change.removed.clone(),
+                    change.added.clone(),
+                    Duration::from_secs_f64(*t),
+                )),
                 Event::Bookkeeping(b) => match &b.0 {
                     Note::Downtimes(d, last) => writes.push(Write::Downtimes(d.clone(), *last)),
                     Note::DependencyCleared(key) => writes.push(Write::DependencyCleared(key.clone())),
@@ -282,6 +292,11 @@ struct Thread {
     /// only output and check time, not yet written.
     later: HashMap<ObjectKey, Arc<ResultEvent>>,
     flush_interval: Duration,
+    /// How long removed objects' rows stay (`[engine] keep_removed`).
+    keep_removed: Duration,
+    /// The latest time a result or reload carried: removed objects are
+    /// pruned by the engine's clock.
+    latest: Time,
 }
 
 /// Most operations committed in one transaction.
@@ -328,6 +343,7 @@ impl Thread {
             }
             if closing.is_some() || Instant::now() >= next_flush {
                 self.flush();
+                self.prune();
                 next_flush = Instant::now() + self.flush_interval;
             }
             if closing.is_some() && self.tracker.count() == 0 {
@@ -374,6 +390,19 @@ impl Thread {
         }
     }
 
+    /// Deletes the rows of objects removed longer than `keep_removed` ago.
+    fn prune(&mut self) {
+        let (latest, keep) = (self.latest, self.keep_removed);
+        if latest == Time::ZERO {
+            return;
+        }
+        match self.store.transaction(|tx| tx.prune_removed(latest, keep)) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(objects = n, "retention rows of removed objects pruned"),
+            Err(e) => tracing::error!("cannot prune removed objects: {e}"),
+        }
+    }
+
     /// Writes the dirty set, a transaction per [`BATCH`] objects.
     fn flush(&mut self) {
         if self.later.is_empty() {
@@ -395,6 +424,7 @@ impl Thread {
                     Write::Result(r) | Write::Later(r) => {
                         let key = key_of(r);
                         let p = &r.private;
+                        self.latest = self.latest.max(p.time);
                         let state = r.object_state();
                         let time = p.time;
                         tx.save_object(&key, &state, &p.notify, &p.values)?;
@@ -426,6 +456,10 @@ impl Thread {
                     Write::Downtimes(downtimes, last) => tx.save_downtimes(downtimes, *last)?,
                     Write::DependencyCleared(key) => tx.save_dependency(key, None)?,
                     Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
+                    Write::Reloaded(removed, added, t) => {
+                        self.latest = self.latest.max(*t);
+                        tx.mark_removed(removed, added, *t)?
+                    }
                 }
             }
             Ok(())

@@ -25,6 +25,7 @@ pub struct RunConfigArgs {
 pub(crate) async fn daemon(
     sandbox: &Sandbox,
     config: &wasmon_runtime::config::Config,
+    config_path: Option<&std::path::Path>,
     watch: bool,
 ) -> Result<u8, Failure> {
     tracing::info!(state_file = %config.engine.state_file.display(), "starting");
@@ -33,12 +34,13 @@ pub(crate) async fn daemon(
         Some(settings) => Some(wasmon_runtime::api::Server::bind(settings.clone()).await?),
         None => None,
     };
-    let monitor = wasmon_runtime::Monitor::builder()
-        .config(config.clone())
-        .sandbox(sandbox.clone())
-        .watch_modules(watch)
-        .start()
-        .await?;
+    let mut builder =
+        wasmon_runtime::Monitor::builder().config(config.clone()).sandbox(sandbox.clone()).watch_modules(watch);
+    // SIGHUP and `POST /api/v1/reload` read it again.
+    if let Some(path) = config_path {
+        builder = builder.config_path(path);
+    }
+    let monitor = builder.start().await?;
     let monitor = std::sync::Arc::new(monitor);
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let served = api.map(|server| {
@@ -62,6 +64,13 @@ pub(crate) async fn daemon(
         tokio::select! {
             () = &mut shutdown => break,
             Some(()) = hangup_received => {
+                if monitor.has_config_file() {
+                    tracing::info!("SIGHUP received: reloading the configuration");
+                    match monitor.reload_config_file().await {
+                        Ok(change) => tracing::info!(%change, "configuration reloaded"),
+                        Err(e) => tracing::error!("the configuration was not reloaded; the running one stays:\n{e}"),
+                    }
+                }
                 tracing::info!("SIGHUP received: reloading check modules");
                 match monitor.reload().await {
                     Ok(report) => tracing::info!(%report, "check modules reloaded"),

@@ -35,6 +35,11 @@ impl Reader<'_> {
                         engine.max_concurrent_checks = n as u32;
                     }
                 }
+                "keep_removed" => {
+                    if let Some(d) = self.duration(v, cx, "keep_removed", true) {
+                        engine.keep_removed = d;
+                    }
+                }
                 "state_file" => {
                     if let Some(s) = self.nonempty(v, cx, "state_file", "a file name") {
                         engine.state_file = self.dir.join(s);
