@@ -45,6 +45,12 @@ pub struct EngineSettings {
     pub checks_dir: Option<PathBuf>,
     /// `packs_dir`: where check packs are installed (default `packs` beside the config).
     pub packs_dir: PathBuf,
+    /// `history_max_age`, `history_max_size`: how much state-change history
+    /// the state file keeps (default 31 days, 256 MiB).
+    pub history: crate::retention::HistoryLimits,
+    /// `max_discovered_items`: the most items one discovery of a pack
+    /// service creates services for (default 1000).
+    pub max_discovered_items: usize,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -111,6 +117,8 @@ impl Default for EngineSettings {
             state_file: PathBuf::from(STATE_FILE),
             checks_dir: None,
             packs_dir: PathBuf::from(PACKS_DIR),
+            history: crate::retention::HistoryLimits::default(),
+            max_discovered_items: crate::sandbox::module::MAX_DISCOVERED_ITEMS,
         }
     }
 }

@@ -135,6 +135,7 @@ impl MonitorBuilder {
         let notifier = self.notifier.unwrap_or_else(|| Arc::new(Notifier::new(NotifierSettings::default())));
         // Compiling modules and opening the file block: not on a runtime thread.
         let sandbox_concurrency = sandbox.max_concurrency();
+        let history = config.engine.history;
         let checks_dir = config.engine.checks_dir.clone();
         let reload_sandbox = sandbox.clone();
         let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
@@ -177,7 +178,7 @@ impl MonitorBuilder {
         // Retention first: it commits, then hands notifications on.
         let closer = match store {
             Some(store) => {
-                let retainer = Retainer::start(store, notifier, engine.contacts(), self.flush_interval)?;
+                let retainer = Retainer::start(store, notifier, engine.contacts(), self.flush_interval, history)?;
                 let closer = retainer.closer();
                 pipeline.push(retainer);
                 closer

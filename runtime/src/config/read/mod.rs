@@ -43,7 +43,16 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler", "api"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
-const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir", "packs_dir"];
+const ENGINE_KEYS: &[&str] = &[
+    "state_semantics",
+    "max_concurrent_checks",
+    "state_file",
+    "checks_dir",
+    "packs_dir",
+    "history_max_age",
+    "history_max_size",
+    "max_discovered_items",
+];
 
 /// An object as written, before templates are applied.
 struct Object {
