@@ -734,13 +734,8 @@ async fn acknowledged_results_survive_kill_9() {
         .collect();
     let mut d = Daemon::with_config("api-durable", &config, &["-v"], &[]);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
-    let answer = http
-        .post(d.url("/api/v1/results"))
-        .bearer_auth(CI)
-        .json(&json!({ "results": results }))
-        .send()
-        .await
-        .unwrap();
+    let answer =
+        http.post(d.url("/api/v1/results")).bearer_auth(CI).json(&json!({ "results": results })).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     let body: Value = answer.json().await.unwrap();
     d.kill(); // SIGKILL, right after the answer
@@ -754,14 +749,14 @@ async fn acknowledged_results_survive_kill_9() {
     assert!(hard >= 9_900, "{hard} HARD changes");
 
     let db = rusqlite::Connection::open(d.dir().join("state.db")).unwrap();
-    let kept: usize = db
-        .query_row("SELECT count(*) FROM state_history WHERE event = 'hard_state_change'", [], |r| r.get(0))
-        .unwrap();
+    let kept: usize =
+        db.query_row("SELECT count(*) FROM state_history WHERE event = 'hard_state_change'", [], |r| r.get(0)).unwrap();
     assert_eq!(kept, hard, "every acknowledged HARD change is in the state file");
     drop(db);
 
     let mut again = Daemon::start(&d.dir().join("wasmon.toml"), &["-v"], &[]);
-    let status: Value = http.get(again.url("/api/v1/status")).bearer_auth(CI).send().await.unwrap().json().await.unwrap();
+    let status: Value =
+        http.get(again.url("/api/v1/status")).bearer_auth(CI).send().await.unwrap().json().await.unwrap();
     let objects = status["objects"].as_array().unwrap();
     for i in 0..SERVICES {
         let name = format!("S{i}");

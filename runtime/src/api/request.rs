@@ -177,9 +177,10 @@ impl<'a> Fields<'a> {
         let expected = "seconds since the UNIX epoch or an RFC 3339 time such as \"2026-12-01T22:00:00Z\"";
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_f64().and_then(|s| {
-                crate::sanitize::seconds(s, Duration::from_secs_f64(crate::sanitize::MAX_TIME_SECS))
-            }) {
+            Some(Value::Number(n)) => match n
+                .as_f64()
+                .and_then(|s| crate::sanitize::seconds(s, Duration::from_secs_f64(crate::sanitize::MAX_TIME_SECS)))
+            {
                 Some(t) => Ok(Some(t)),
                 None => Err(self.bad(key, format!("expected {expected}, found {n}"))),
             },
@@ -198,12 +199,13 @@ impl<'a> Fields<'a> {
         let expected = "a duration of more than zero: seconds or a text such as \"30m\"";
         let d = match self.get(key) {
             None => return Ok(None),
-            Some(Value::Number(n)) => {
-                n.as_f64().and_then(|s| crate::sanitize::seconds(s, crate::sanitize::MAX_DURATION)).filter(|d| !d.is_zero())
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .and_then(|s| crate::sanitize::seconds(s, crate::sanitize::MAX_DURATION))
+                .filter(|d| !d.is_zero()),
+            Some(Value::String(s)) => {
+                humantime::parse_duration(s.trim()).ok().filter(|d| !d.is_zero() && *d <= crate::sanitize::MAX_DURATION)
             }
-            Some(Value::String(s)) => humantime::parse_duration(s.trim())
-                .ok()
-                .filter(|d| !d.is_zero() && *d <= crate::sanitize::MAX_DURATION),
             Some(_) => None,
         };
         match d {

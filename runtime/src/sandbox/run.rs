@@ -16,13 +16,12 @@ use super::convert::{check_error, combine, metric, to_wit_state, wit_target};
 use super::host::{ExitFailure, HostState, Limiter, NetPolicy};
 use super::policy::{Grants, Limits, Target};
 use crate::outcome::{Outcome, State, Termination};
-use crate::sanitize::{TRUNCATED, fit_output};
 use crate::plugin::{ExitStatus, PluginResult, plugin_result};
 use crate::sandbox::handler::{HandlerCall, HandlerOutcome, Trigger};
 use crate::sandbox::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
 use crate::sandbox::values::Values;
+use crate::sanitize::{TRUNCATED, fit_output};
 use crate::state::StateType;
-
 
 /// Which export to call.
 enum Call<'a> {

@@ -115,5 +115,7 @@ fn metrics_count_against_the_output_limit() {
     assert!(o.truncated && !o.metrics.is_empty() && o.metrics.len() < 100);
     let long = o.long_output.unwrap();
     assert!(long.starts_with("details\n"), "{long}");
-    assert!(long.ends_with(&format!("({} metrics over the output limit of 400 B were dropped)", 100 - o.metrics.len())));
+    assert!(
+        long.ends_with(&format!("({} metrics over the output limit of 400 B were dropped)", 100 - o.metrics.len()))
+    );
 }
