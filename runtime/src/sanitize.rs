@@ -1,7 +1,7 @@
 //! The one sanitiser for every text a check or an API client provides:
 //! summaries and long output, metric labels and units, log lines, event
 //! handler output, comments. Whatever enters through a check run
-//! ([`crate::sandbox`]), a passive result or the API passes through here
+//! (the sandbox), a passive result or the API passes through here
 //! before it is stored, logged or printed, so no guest or client can forge
 //! a line of plugin output, inject performance data, write terminal escape
 //! sequences to the daemon's log or outgrow the output limit.
@@ -23,7 +23,7 @@
 //!   an impossible infinite bound or a start above its end is left out. No
 //!   `NaN` or `inf` is ever printed as performance data.
 //! - Size: summary, performance data and long output together fit the
-//!   output limit ([`fit_output`]); metrics count against it.
+//!   output limit (`fit_output`); metrics count against it.
 
 use std::borrow::Cow;
 use std::time::Duration;

@@ -15,7 +15,7 @@
 //!   limit at start by [`raise_descriptor_limit`]) less a reserve of a
 //!   quarter (at least 256), so no check can starve the rest of the
 //!   daemon.
-//! - A run's resource table holds at most [`table_capacity`] handles and a
+//! - A run's resource table holds at most `table_capacity` handles and a
 //!   `wasi:http` fields resource at most [`FIELD_SIZE_LIMIT`] bytes: what
 //!   the guest makes the host hold in resources stays within a quarter of
 //!   its memory limit, beside the linear memory that the limiter counts.
@@ -44,10 +44,10 @@ const MIN_RESERVE: u64 = 256;
 /// Per-run caps on descriptors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SocketLimits {
-    /// Sockets one run may create. Default [`MAX_SOCKETS`].
+    /// Sockets one run may create. Default 32.
     pub sockets: u32,
     /// `wasi:http` requests one run may have under way. Default
-    /// [`MAX_HTTP_REQUESTS`].
+    /// 16.
     pub http_requests: u32,
 }
 
@@ -155,7 +155,7 @@ type Created<T> = wasmtime::Result<(Result<Resource<T>, ErrorCode>,)>;
 
 /// Replaces `create-tcp-socket` and `create-udp-socket` in a linker that
 /// has WASI 0.2 with versions that count against the run's
-/// [`RunDescriptors`] before they create the socket.
+/// `RunDescriptors` before they create the socket.
 pub(crate) fn count_sockets(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let result = (|| {
