@@ -112,6 +112,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod retention;
 mod sandbox;
+pub mod sanitize;
 pub(crate) mod schedule;
 pub mod state;
 
@@ -122,11 +123,13 @@ pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
 pub use pipeline::Subscriber;
 pub use sandbox::module::{
-    CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, Manpage, ModuleKind, ParamInfo,
+    CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, MAX_DISCOVERED_ITEMS, Manpage, ModuleKind,
+    ParamInfo,
 };
 pub use sandbox::policy::{Grants, Limits, ResolveError, Target, resolve_address};
 pub use sandbox::values::Values;
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
+pub use sandbox::{SocketLimits, raise_descriptor_limit};
 pub use sandbox::{handler, standard, system};
 pub use state::{Acknowledgement, Downtime, DowntimeRequest, SuppressionReason};
 

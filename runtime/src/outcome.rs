@@ -155,18 +155,25 @@ impl Metric {
     /// `'label'=value[uom];[warn];[crit];[min];[max]`, trailing empty fields
     /// left out, the label quoted only where it needs to be.
     pub fn perfdata(&self) -> String {
-        let label = if self.label.chars().any(|c| c.is_whitespace() || matches!(c, '=' | '\'' | '|' | ';')) {
-            format!("'{}'", self.label.replace('\'', "''"))
+        // Rendered through the sanitiser whatever the metric holds (one
+        // read back from an old state file too): no line break, `=`,
+        // unquoted blank, NaN or infinity ever reaches the output.
+        let label = crate::sanitize::label(&self.label);
+        let label = if label.chars().any(|c| c.is_whitespace() || matches!(c, '\'' | '|' | ';')) {
+            format!("'{}'", label.replace('\'', "''"))
         } else {
-            self.label.clone()
+            label.into_owned()
         };
         let value = if self.value.is_finite() { Number(self.value).to_string() } else { "U".to_string() };
+        let uom = crate::sanitize::unit(&self.uom);
+        let range = |r: Option<Range>| r.and_then(crate::sanitize::range).map(|r| r.to_string()).unwrap_or_default();
+        let number = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| Number(v).to_string()).unwrap_or_default();
         let mut fields = vec![
-            format!("{value}{}", if value == "U" { "" } else { &self.uom }),
-            self.warn.map(|r| r.to_string()).unwrap_or_default(),
-            self.crit.map(|r| r.to_string()).unwrap_or_default(),
-            self.min.map(|v| Number(v).to_string()).unwrap_or_default(),
-            self.max.map(|v| Number(v).to_string()).unwrap_or_default(),
+            format!("{value}{}", if value == "U" { "" } else { &uom }),
+            range(self.warn),
+            range(self.crit),
+            number(self.min),
+            number(self.max),
         ];
         while fields.len() > 1 && fields.last().is_some_and(String::is_empty) {
             fields.pop();

@@ -714,3 +714,124 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     let _ = std::fs::remove_dir_all(d.dir());
     let _ = std::fs::remove_dir_all(&modules);
 }
+
+/// A 200 from `POST /results` means committed (issue 16): a batch of
+/// 10,000 results, each a HARD change, answered 200 and then `kill -9`
+/// at once: every HARD change is in the state file, and after a restart
+/// every object has the state it was last given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_results_survive_kill_9() {
+    const SERVICES: usize = 200;
+    const ROUNDS: usize = 50;
+    let mut config = format!(
+        "[engine]\nstate_file = \"state.db\"\n\n[defaults]\nmax_check_attempts = 1\n\n\
+         [api]\nlisten = \"127.0.0.1:0\"\nmax_body = \"8MiB\"\n\n\
+         [[api.token]]\nname = \"ci\"\ntoken = \"{CI}\"\nscopes = [\"read\", \"write\"]\n\n\
+         [[host]]\nname = \"agent\"\n"
+    );
+    for i in 0..SERVICES {
+        config.push_str(&format!("\n[[service]]\nhost = \"agent\"\nname = \"S{i}\"\nactive_checks = false\n"));
+    }
+    // Every result changes its service's state, HARD at once.
+    let state = |round: usize, i: usize| if (round + i) % 2 == 0 { "CRITICAL" } else { "OK" };
+    let results: Vec<Value> = (0..ROUNDS)
+        .flat_map(|r| {
+            (0..SERVICES).map(move |i| json!({"host": "agent", "service": format!("S{i}"), "state": state(r, i), "output": format!("round {r}")}))
+        })
+        .collect();
+    let mut d = Daemon::with_config("api-durable", &config, &["-v"], &[]);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let answer =
+        http.post(d.url("/api/v1/results")).bearer_auth(CI).json(&json!({ "results": results })).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.unwrap();
+    d.kill(); // SIGKILL, right after the answer
+    assert_eq!((body["accepted"].as_u64(), body["rejected"].as_u64()), (Some(10_000), Some(0)));
+    let hard = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event"]["hard_state_changed"].as_bool() == Some(true))
+        .count();
+    assert!(hard >= 9_900, "{hard} HARD changes");
+
+    let db = rusqlite::Connection::open(d.dir().join("state.db")).unwrap();
+    let kept: usize =
+        db.query_row("SELECT count(*) FROM state_history WHERE event = 'hard_state_change'", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, hard, "every acknowledged HARD change is in the state file");
+    drop(db);
+
+    let mut again = Daemon::start(&d.dir().join("wasmon.toml"), &["-v"], &[]);
+    let status: Value =
+        http.get(again.url("/api/v1/status")).bearer_auth(CI).send().await.unwrap().json().await.unwrap();
+    let objects = status["objects"].as_array().unwrap();
+    for i in 0..SERVICES {
+        let name = format!("S{i}");
+        let o = objects.iter().find(|o| o["service"] == name.as_str()).unwrap();
+        assert_eq!(
+            (o["state"].as_str(), o["output"].as_str()),
+            (Some(state(ROUNDS - 1, i)), Some(format!("round {}", ROUNDS - 1).as_str())),
+            "{name}"
+        );
+    }
+    assert_eq!(again.stop(), Some(0));
+}
+
+/// The limits that hold before authentication (issue 16): headers within
+/// `header_timeout` or the connection is closed, `requests_per_second` per
+/// token (429 with `Retry-After`), at most `max_connections` connections
+/// (the next waits until one closes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_limits_hold_before_authentication() {
+    use std::io::{Read, Write as _};
+    let config = format!(
+        "{OBJECTS}\n[api]\nlisten = \"127.0.0.1:0\"\nmax_connections = 3\nheader_timeout = \"1s\"\n\
+         requests_per_second = 2\n\n\
+         [[api.token]]\nname = \"ci\"\ntoken = \"{CI}\"\nscopes = [\"read\", \"write\"]\n\n\
+         [[api.token]]\nname = \"dash\"\ntoken = \"{DASH}\"\nscopes = [\"read\"]\n"
+    );
+    let d = Daemon::with_config("api-limits", &config, &["-v"], &[]);
+    let address = d.base().trim_start_matches("http://").to_string();
+
+    // Headers never finished: the server closes the connection.
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    slow.write_all(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).expect("closed by the server, not by the read timeout");
+
+    // A token's rate: a burst of twice the rate, then 429.
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = http.get(d.url("/api/v1/status")).bearer_auth(DASH).send().await.unwrap();
+        if r.status() == 429 {
+            assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+            let body: Value = r.json().await.unwrap();
+            assert!(body["error"].as_str().unwrap().contains("token 'dash' is over its limit"), "{body}");
+            statuses.push(429);
+        } else {
+            statuses.push(r.status().as_u16());
+        }
+    }
+    assert_eq!(statuses[..4], [200; 4], "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+
+    // Three event streams take every connection: a fourth is not served
+    // until one of them closes.
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let client = reqwest::Client::new();
+        let mut s = client.get(d.url("/api/v1/events")).bearer_auth(CI).send().await.unwrap();
+        assert_eq!(s.status(), 200);
+        s.chunk().await.unwrap();
+        streams.push((client, s));
+    }
+    let waiting = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let refused = waiting.get(d.url("/api/v1/status")).bearer_auth(CI).send().await;
+    assert!(refused.is_err_and(|e| e.is_timeout()), "a fourth connection is not served");
+    streams.pop();
+    let patient = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let r = patient.get(d.url("/api/v1/status")).bearer_auth(CI).send().await.unwrap();
+    assert_eq!(r.status(), 200, "served once a connection closed");
+}

@@ -15,6 +15,7 @@ mod dependency;
 mod downtime;
 mod engine;
 mod handlers;
+mod harden;
 mod hostile;
 mod hotload;
 mod import;

@@ -32,6 +32,7 @@
 mod auth;
 mod error;
 mod request;
+mod serve;
 
 pub use self::error::ApiError;
 
@@ -70,6 +71,8 @@ pub(crate) struct AppState {
     monitor: Arc<Monitor>,
     tokens: Arc<Tokens>,
     max_body: usize,
+    /// Requests per second per token.
+    rate: Arc<serve::RateLimits>,
     /// Turns true when the server shuts down: event streams end.
     stopping: watch::Receiver<bool>,
 }
@@ -158,15 +161,16 @@ impl Server {
             monitor,
             tokens: Arc::new(Tokens::new(&self.settings.tokens)),
             max_body: self.settings.max_body,
+            rate: Arc::new(serve::RateLimits::new(self.settings.limits.requests_per_second)),
             stopping,
         };
         let address = self.local_addr();
-        axum::serve(self.listener, app(state))
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("API: shutting down");
-                let _ = stop.send(true);
-            })
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("API: shutting down");
+            let _ = stop.send(true);
+        };
+        serve::serve(self.listener, app(state), &self.settings.limits, shutdown)
             .await
             .map_err(|e| Error::Api(format!("serving on {address}: {e}")))
     }
@@ -184,6 +188,12 @@ where
 async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let scope = scope_of(req.method());
     let caller = s.tokens.authorize(req.headers(), scope)?;
+    if let Err(retry) = s.rate.take(&caller.0) {
+        let message = format!("token '{}' is over its limit of requests per second; retry in {retry} s", caller.0);
+        let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry));
+        return Ok(response);
+    }
     if scope == Scope::Write {
         tracing::info!(token = %caller.0, method = %req.method(), path = req.uri().path(), "API request");
     }

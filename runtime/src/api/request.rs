@@ -177,8 +177,11 @@ impl<'a> Fields<'a> {
         let expected = "seconds since the UNIX epoch or an RFC 3339 time such as \"2026-12-01T22:00:00Z\"";
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_f64().filter(|s| s.is_finite() && *s >= 0.0) {
-                Some(secs) => Ok(Some(Duration::from_secs_f64(secs))),
+            Some(Value::Number(n)) => match n
+                .as_f64()
+                .and_then(|s| crate::sanitize::seconds(s, Duration::from_secs_f64(crate::sanitize::MAX_TIME_SECS)))
+            {
+                Some(t) => Ok(Some(t)),
                 None => Err(self.bad(key, format!("expected {expected}, found {n}"))),
             },
             Some(Value::String(s)) => humantime::parse_rfc3339_weak(s.trim())
@@ -196,8 +199,13 @@ impl<'a> Fields<'a> {
         let expected = "a duration of more than zero: seconds or a text such as \"30m\"";
         let d = match self.get(key) {
             None => return Ok(None),
-            Some(Value::Number(n)) => n.as_f64().filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64),
-            Some(Value::String(s)) => humantime::parse_duration(s.trim()).ok().filter(|d| !d.is_zero()),
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .and_then(|s| crate::sanitize::seconds(s, crate::sanitize::MAX_DURATION))
+                .filter(|d| !d.is_zero()),
+            Some(Value::String(s)) => {
+                humantime::parse_duration(s.trim()).ok().filter(|d| !d.is_zero() && *d <= crate::sanitize::MAX_DURATION)
+            }
             Some(_) => None,
         };
         match d {
@@ -543,6 +551,15 @@ mod tests {
             (
                 downtime(&json!({"host": "web1", "start": -5, "end": 9, "author": "a"}), now).map(|_| ()),
                 r#"field 'start': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found -5"#,
+            ),
+            // Once a panic converting the seconds (issue 16).
+            (
+                downtime(&json!({"host": "web1", "end": 1e20, "author": "a"}), now).map(|_| ()),
+                r#"field 'end': expected seconds since the UNIX epoch or an RFC 3339 time such as "2026-12-01T22:00:00Z", found 1e+20"#,
+            ),
+            (
+                downtime(&json!({"host": "web1", "end": 2000, "flexible": 1e300, "author": "a"}), now).map(|_| ()),
+                r#"field 'flexible': expected a duration of more than zero: seconds or a text such as "30m", found 1e+300"#,
             ),
             (
                 downtime(&json!({"host": "web1", "end": 2000, "flexible": 0, "author": "a"}), now).map(|_| ()),

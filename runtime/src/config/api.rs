@@ -5,6 +5,10 @@
 //! [api]
 //! listen = "127.0.0.1:8642"     # required when [api] is present
 //! max_body = "1MiB"             # request body size limit (default 1 MiB)
+//! max_connections = 256         # open connections at most (default 256)
+//! header_timeout = "30s"        # time to send a request's headers (default 30 s)
+//! event_buffer = "256KiB"       # bytes buffered per connection/event stream (default 256 KiB)
+//! requests_per_second = 200     # per token, bursts of twice that (default 200)
 //!
 //! [[api.token]]
 //! name = "ci"
@@ -14,6 +18,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 /// The built-in `[api] max_body`: 1 MiB.
 pub const API_MAX_BODY: usize = 1 << 20;
@@ -31,6 +36,37 @@ pub struct ApiSettings {
     pub max_body: usize,
     /// `[[api.token]]`: who may call it. Every request needs one of these.
     pub tokens: Vec<ApiToken>,
+    /// The limits that hold before a request is authenticated.
+    pub limits: ApiLimits,
+}
+
+/// What one client may take of the API, whoever it is (`[api]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// `max_connections`: open connections at most; more wait to be
+    /// accepted until one closes. Default 256.
+    pub max_connections: usize,
+    /// `header_timeout`: how long a client has to send a request's headers
+    /// (also the longest idle time of a kept-alive connection). Default 30 s.
+    pub header_timeout: Duration,
+    /// `event_buffer`: bytes of a response buffered for one connection; an
+    /// event stream subscriber that does not read stops there, falls
+    /// behind and is told it missed events (`lagged`). Default 256 KiB.
+    pub event_buffer: usize,
+    /// `requests_per_second`: requests per second per token, with bursts of
+    /// twice that; more get 429 with `Retry-After`. Default 200.
+    pub requests_per_second: u32,
+}
+
+impl Default for ApiLimits {
+    fn default() -> ApiLimits {
+        ApiLimits {
+            max_connections: 256,
+            header_timeout: Duration::from_secs(30),
+            event_buffer: 256 << 10,
+            requests_per_second: 200,
+        }
+    }
 }
 
 impl Default for ApiSettings {
@@ -39,6 +75,7 @@ impl Default for ApiSettings {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, API_PORT)),
             max_body: API_MAX_BODY,
             tokens: Vec::new(),
+            limits: ApiLimits::default(),
         }
     }
 }

@@ -82,7 +82,7 @@ mod tests;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use api::{API_MAX_BODY, API_PORT, ApiSettings, ApiToken, Scope, Secret};
+pub use api::{API_MAX_BODY, API_PORT, ApiLimits, ApiSettings, ApiToken, Scope, Secret};
 pub use model::*;
 pub use read::parse_size;
 

@@ -49,6 +49,12 @@ pub struct EngineSettings {
     /// the configuration no longer has are kept (default 7 days), so that
     /// one put back within that time resumes its state.
     pub keep_removed: Duration,
+    /// `history_max_age`, `history_max_size`: how much state-change history
+    /// the state file keeps (default 31 days, 256 MiB).
+    pub history: crate::retention::HistoryLimits,
+    /// `max_discovered_items`: the most items one discovery of a pack
+    /// service creates services for (default 1000).
+    pub max_discovered_items: usize,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -116,6 +122,8 @@ impl Default for EngineSettings {
             checks_dir: None,
             packs_dir: PathBuf::from(PACKS_DIR),
             keep_removed: KEEP_REMOVED,
+            history: crate::retention::HistoryLimits::default(),
+            max_discovered_items: crate::sandbox::module::MAX_DISCOVERED_ITEMS,
         }
     }
 }

@@ -332,6 +332,8 @@ fn each_kind_of_problem_names_line_and_key() {
         ("params = { port = [22] }", &["key 'params.port'", "expected a string, number or boolean"]),
         ("params = \"port=22\"", &["key 'params'", "expected a table"]),
         ("timeout = \"10 parsecs\"", &["key 'timeout'", "expected a duration"]),
+        // Once a panic computing the deadline (issue 16).
+        ("timeout = \"18446744073709551615s\"", &["key 'timeout'", "of at most 10years"]),
         ("item = 5", &["key 'item'", "expected a string, found integer 5"]),
     ];
     for (line, parts) in cases {
@@ -426,7 +428,7 @@ fn engine_defaults_contacts_and_top_level() {
         &format!("[engine]\nthreads = 4\n{BASE}"),
         2,
         &[
-            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir)",
+            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir, history_max_age, history_max_size, max_discovered_items)",
         ],
     );
     one_error(

@@ -90,23 +90,35 @@ impl Engine {
             Input::Submit(s) => {
                 let id = self.find_or_not_found(&s.host, s.service.as_deref())?;
                 self.accepts_passive(id)?;
-                Ok(Applied::Result(self.submit(id, s.outcome(), now)))
+                // Passive output goes through the sanitiser and the output
+                // limit as a check's does, whoever submits it.
+                let mut outcome = s.outcome();
+                crate::sanitize::fit_output(&mut outcome, &self.objects[id].check.limits);
+                Ok(Applied::Result(self.submit(id, outcome, now)))
             }
             Input::RunNow(host, service) => {
                 let id = self.find_or_not_found(&host, service.as_deref())?;
                 self.can_run(id)?;
                 Ok(Applied::Run(id))
             }
-            Input::Acknowledge(ack) => self.acknowledge(ack, now).map(Applied::Events),
+            Input::Acknowledge(mut ack) => {
+                ack.author = crate::sanitize::line(&ack.author, crate::sanitize::MAX_COMMENT_LEN);
+                ack.comment = crate::sanitize::bounded_text(&ack.comment, crate::sanitize::MAX_COMMENT_LEN);
+                self.acknowledge(ack, now).map(Applied::Events)
+            }
             Input::RemoveAcknowledgement(host, service) => {
                 self.remove_acknowledgement(&host, service.as_deref(), now).map(Applied::Events)
             }
             // Retention learns of the new set of downtimes from a
             // bookkeeping event after their own.
-            Input::ScheduleDowntime(request) => self.schedule_downtime(request, now).map(|(d, mut events)| {
-                self.downtimes_changed(&mut events);
-                Applied::Downtime(d, events)
-            }),
+            Input::ScheduleDowntime(mut request) => {
+                request.author = crate::sanitize::line(&request.author, crate::sanitize::MAX_COMMENT_LEN);
+                request.comment = crate::sanitize::bounded_text(&request.comment, crate::sanitize::MAX_COMMENT_LEN);
+                self.schedule_downtime(request, now).map(|(d, mut events)| {
+                    self.downtimes_changed(&mut events);
+                    Applied::Downtime(d, events)
+                })
+            }
             Input::CancelDowntime(id) => self.cancel_downtime(id, now).map(|mut events| {
                 self.downtimes_changed(&mut events);
                 Applied::Events(events)

@@ -144,6 +144,7 @@ impl MonitorBuilder {
         let notifier = self.notifier.unwrap_or_else(|| Arc::new(Notifier::new(NotifierSettings::default())));
         // Compiling modules and opening the file block: not on a runtime thread.
         let sandbox_concurrency = sandbox.max_concurrency();
+        let history = config.engine.history;
         let checks_dir = config.engine.checks_dir.clone();
         let keep_removed = config.engine.keep_removed;
         let reload_sandbox = sandbox.clone();
@@ -191,7 +192,14 @@ impl MonitorBuilder {
         // Retention first: it commits, then hands notifications on.
         let closer = match store {
             Some(store) => {
-                let retainer = Retainer::start(store, notifier, engine.contacts(), self.flush_interval, keep_removed)?;
+                let retainer = Retainer::start(
+                    store,
+                    notifier,
+                    engine.contacts(),
+                    self.flush_interval,
+                    keep_removed,
+                    history,
+                )?;
                 let closer = retainer.closer();
                 pipeline.push(retainer);
                 closer

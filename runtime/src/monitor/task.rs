@@ -46,6 +46,9 @@ pub(crate) enum Answer {
 
 pub(super) type Reply = oneshot::Sender<Result<Answer, Error>>;
 
+/// An answer not sent yet: it goes out once its step is committed.
+type Pending = (Reply, Result<Answer, Error>);
+
 /// A check for a worker: the configuration epoch its object id belongs
 /// to, the object, when it was due, what to run.
 pub(super) struct Job {
@@ -260,20 +263,48 @@ impl Task {
         if self.in_flight == 0 {
             self.remaps.clear();
         }
+        let mut answers = Vec::new();
         for (id, f) in finished {
             if let Some(waiters) = self.waiters.remove(&id)
                 && let Some(result) = f.result()
             {
                 for w in waiters {
-                    let _ = w.send(Ok(Answer::Result(result.clone())));
+                    answers.push((w, Ok(Answer::Result(result.clone()))));
                 }
             }
             self.publish(f);
             // Passive results that came in while it ran.
             for (input, reply) in self.queued.remove(&id).unwrap_or_default() {
-                self.apply(input, reply);
+                answers.extend(self.apply(input, reply));
             }
         }
+        self.answer(answers);
+    }
+
+    /// Sends answers once the steps they answer are committed to the state
+    /// file (all of them behind one sync: group commit); without retention
+    /// at once. A failed commit turns an answer into an error: an answer
+    /// that says "done" means "kept".
+    fn answer(&mut self, answers: Vec<Pending>) {
+        if answers.is_empty() {
+            return;
+        }
+        let Some(committed) = self.closer.sync() else {
+            for (reply, answer) in answers {
+                let _ = reply.send(answer);
+            }
+            return;
+        };
+        tokio::spawn(async move {
+            let committed = committed.await.unwrap_or_else(|_| Err("the retention thread has stopped".into()));
+            for (reply, answer) in answers {
+                let answer = match (&committed, answer) {
+                    (Err(e), Ok(_)) => Err(Error::Engine(format!("applied, but not saved to the state file: {e}"))),
+                    (_, answer) => answer,
+                };
+                let _ = reply.send(answer);
+            }
+        });
     }
 
     /// Publishes a processed result's steps: its own events, then what it
@@ -288,11 +319,16 @@ impl Task {
 
     fn command(&mut self, command: Command) {
         match command {
-            Command::Apply(input, reply) => self.apply(input, reply),
+            Command::Apply(input, reply) => {
+                let answer = self.apply(input, reply);
+                self.answer(answer.into_iter().collect());
+            }
             Command::ApplyBatch(batch) => {
+                let mut answers = Vec::with_capacity(batch.len());
                 for (input, reply) in batch {
-                    self.apply(input, reply);
+                    answers.extend(self.apply(input, reply));
                 }
+                self.answer(answers);
             }
             Command::Status(key, reply) => {
                 let answer = match key {
@@ -351,9 +387,8 @@ impl Task {
                 // Still running under its new id: applied after the run.
                 Some(new) if self.engine.is_running(new) => self.queued.entry(new).or_default().extend(queued),
                 _ => {
-                    for (input, reply) in queued {
-                        self.apply(input, reply);
-                    }
+                    let answers = queued.into_iter().filter_map(|(input, reply)| self.apply(input, reply)).collect();
+                    self.answer(answers);
                 }
             }
         }
@@ -369,8 +404,11 @@ impl Task {
         change
     }
 
-    /// Applies one input and answers it; its events go to the subscribers.
-    fn apply(&mut self, input: Input, reply: Reply) {
+    /// Applies one input; its events go to the subscribers. Returns the
+    /// answer to send once the step is committed ([`Task::answer`]), or
+    /// `None` when the answer comes later (a recheck, a passive result
+    /// waiting for a run).
+    fn apply(&mut self, input: Input, reply: Reply) -> Option<Pending> {
         // A passive result for an object whose check is running waits for
         // the run: the object's value store is out with it.
         if let Input::Submit(s) = &input
@@ -379,7 +417,7 @@ impl Task {
             && self.engine.accepts_passive(id).is_ok()
         {
             self.queued.entry(id).or_default().push((input, reply));
-            return;
+            return None;
         }
         let answer = match self.engine.apply(input, self.clock.now()) {
             Err(e) => Err(e),
@@ -401,9 +439,9 @@ impl Task {
                 if !self.engine.is_running(id) && !self.urgent.contains(&id) {
                     self.urgent.push_back(id);
                 }
-                return;
+                return None;
             }
         };
-        let _ = reply.send(answer);
+        Some((reply, answer))
     }
 }

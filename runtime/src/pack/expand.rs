@@ -55,7 +55,9 @@ pub async fn expand(config: &mut Config, sandbox: &Sandbox) -> Result<(), Error>
                 }
             };
             for template in &installed.manifest.services {
-                let services = services_of(host, host_pack, &installed, template, sandbox, &mut modules).await;
+                let max_items = config.engine.max_discovered_items;
+                let services =
+                    services_of(host, host_pack, &installed, template, sandbox, &mut modules, max_items).await;
                 for s in services {
                     if taken.insert((s.host.clone(), s.name.clone())) {
                         added.push(s);
@@ -78,6 +80,7 @@ async fn services_of(
     template: &ServiceTemplate,
     sandbox: &Sandbox,
     modules: &mut HashMap<String, CheckModule>,
+    max_items: usize,
 ) -> Vec<Service> {
     let manifest = &installed.manifest;
     let Some(check) = manifest.check(&template.check) else { return Vec::new() };
@@ -124,7 +127,7 @@ async fn services_of(
     if !template.discover {
         return vec![service(template.name.clone(), template.item.clone(), &[])];
     }
-    match discover(host, &module, template, &grants, sandbox, modules).await {
+    match discover(host, &module, template, &grants, sandbox, modules, max_items).await {
         Ok(items) => items
             .into_iter()
             .filter(|i| template.keeps(&i.name))
@@ -153,6 +156,7 @@ async fn discover(
     grants: &crate::Grants,
     sandbox: &Sandbox,
     modules: &mut HashMap<String, CheckModule>,
+    max_items: usize,
 ) -> Result<Vec<crate::Item>, String> {
     let loaded = match modules.get(module) {
         Some(m) => m.clone(),
@@ -171,6 +175,7 @@ async fn discover(
         params: template.discovery_params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         limits: Limits::default(),
         grants: grants.clone(),
+        max_items,
     };
     loaded.discover(&call).await.map_err(|e| e.to_string())
 }

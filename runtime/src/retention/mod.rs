@@ -58,6 +58,7 @@
 
 mod codec;
 mod dependency;
+mod prune;
 mod read;
 mod records;
 mod removed;
@@ -70,6 +71,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use self::prune::HistoryLimits;
 pub use self::records::{
     DeliveryOutcome, HistoryEntry, NotificationId, NotificationRecord, ObjectKey, Retained, StoreError,
     StoredNotification, SuppressedRecord,

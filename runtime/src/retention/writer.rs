@@ -30,10 +30,10 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::{DeliveryOutcome, NotificationId, NotificationRecord, ObjectKey, Store, SuppressedRecord};
+use super::{DeliveryOutcome, HistoryLimits, NotificationId, NotificationRecord, ObjectKey, Store, SuppressedRecord};
 use crate::config::Contact;
 use crate::error::Error;
-use crate::event::{Event, Note, NotificationEvent, ResultEvent, Status};
+use crate::event::{Event, Note, NotificationEvent, ResultEvent, Source, Status};
 use crate::notify::{NotificationMessage, Notifier};
 use crate::pipeline::{Subscriber, Tracker};
 use crate::state::{AckState, Downtime, Time};
@@ -61,6 +61,9 @@ enum Op {
     Step(Vec<Write>),
     /// A delivery ended.
     Outcome(NotificationId, DeliveryOutcome, u32),
+    /// Answered once everything sent before it is committed (or failed
+    /// to be): what an acknowledged input waits for.
+    Sync(oneshot::Sender<Result<(), String>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -82,6 +85,7 @@ impl Retainer {
         contacts: HashMap<String, Contact>,
         flush_interval: Duration,
         keep_removed: Duration,
+        history: HistoryLimits,
     ) -> Result<Retainer, Error> {
         let tracker = Arc::new(Tracker::default());
         let (tx, rx) = mpsc::channel();
@@ -124,7 +128,8 @@ impl Retainer {
             later: HashMap::new(),
             flush_interval: flush_interval.max(Duration::from_millis(10)),
             keep_removed,
-            latest: Time::ZERO,
+            history,
+            latest: Duration::ZERO,
         };
         std::thread::Builder::new()
             .name("wasmon-store".into())
@@ -146,6 +151,24 @@ pub(crate) struct Closer {
 }
 
 impl Closer {
+    /// With retention: a receiver answered once every step published
+    /// before this call is committed to the state file (`Err` with the
+    /// reason when the commit failed). Without retention: `None`, nothing
+    /// to wait for. Steps that queued up together are committed in one
+    /// transaction (group commit), so many waiters cost one commit.
+    pub(crate) fn sync(&self) -> Option<oneshot::Receiver<Result<(), String>>> {
+        let ops = self.ops.as_ref()?;
+        let (tx, rx) = oneshot::channel();
+        match ops.send(Op::Sync(tx)) {
+            Ok(()) => Some(rx),
+            Err(mpsc::SendError(Op::Sync(tx))) => {
+                let _ = tx.send(Err("the retention thread has stopped".into()));
+                Some(rx)
+            }
+            Err(_) => unreachable!("the op sent back is the sync"),
+        }
+    }
+
     /// With retention: writes everything, waits for the deliveries under
     /// way to end and be recorded, and stops the thread. Without: waits
     /// for the deliveries under way.
@@ -165,7 +188,11 @@ impl Subscriber for Retainer {
         let mut writes = Vec::new();
         for event in step {
             match event {
-                Event::Result(r) if r.private.significant => writes.push(Write::Result(r.clone())),
+                // A passive result is answered only once it is committed:
+                // it is never left for the flush.
+                Event::Result(r) if r.private.significant || r.source == Source::Passive => {
+                    writes.push(Write::Result(r.clone()))
+                }
                 Event::Result(r) => writes.push(Write::Later(r.clone())),
                 Event::Notification(n) if n.contact.is_some() => writes.push(Write::Notification(n.clone())),
                 Event::NotificationSuppressed { t: _, host, service, kind, state, reason } => {
@@ -294,10 +321,15 @@ struct Thread {
     flush_interval: Duration,
     /// How long removed objects' rows stay (`[engine] keep_removed`).
     keep_removed: Duration,
-    /// The latest time a result or reload carried: removed objects are
-    /// pruned by the engine's clock.
+    /// How much history to keep.
+    history: HistoryLimits,
+    /// The time of the newest result written: "now" for pruning by age,
+    /// on whatever clock the engine runs.
     latest: Time,
 }
+
+/// How often the history is pruned, at most.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Most operations committed in one transaction.
 const BATCH: usize = 4096;
@@ -306,6 +338,7 @@ impl Thread {
     fn run(mut self) {
         let mut closing: Option<oneshot::Sender<()>> = None;
         let mut next_flush = Instant::now() + self.flush_interval;
+        let mut next_prune = Instant::now();
         loop {
             let mut ops = Vec::new();
             let wait = if closing.is_some() {
@@ -327,6 +360,7 @@ impl Thread {
             // Written in the order they came: a result kept for the flush
             // must not overwrite a newer significant one, nor it an older.
             let mut writes = Vec::new();
+            let mut syncs = Vec::new();
             for op in ops {
                 match op {
                     Op::Step(w) => {
@@ -335,16 +369,26 @@ impl Thread {
                         }
                     }
                     Op::Outcome(id, outcome, attempts) => writes.push(Write::Outcome(id, outcome, attempts)),
+                    Op::Sync(reply) => syncs.push(reply),
                     Op::Close(reply) => closing = Some(reply),
                 }
             }
-            if !writes.is_empty() {
-                self.commit(writes);
+            let committed = if writes.is_empty() { Ok(()) } else { self.commit(writes) };
+            for reply in syncs {
+                let _ = reply.send(committed.clone());
             }
             if closing.is_some() || Instant::now() >= next_flush {
                 self.flush();
                 self.prune();
                 next_flush = Instant::now() + self.flush_interval;
+                if Instant::now() >= next_prune {
+                    match self.store.prune_history(self.latest, self.history) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(entries = n, "pruned the state-change history"),
+                        Err(e) => tracing::error!("cannot prune the state-change history: {e}"),
+                    }
+                    next_prune = Instant::now() + PRUNE_INTERVAL;
+                }
             }
             if closing.is_some() && self.tracker.count() == 0 {
                 // Outcomes are sent before the count drops: take the last.
@@ -357,7 +401,7 @@ impl Thread {
                     })
                     .collect();
                 if !outcomes.is_empty() {
-                    self.commit(outcomes);
+                    let _ = self.commit(outcomes);
                 }
                 break;
             }
@@ -411,20 +455,22 @@ impl Thread {
         let all: Vec<Write> = self.later.drain().map(|(_, r)| Write::Later(r)).collect();
         let mut all = all.into_iter().peekable();
         while all.peek().is_some() {
-            self.commit(all.by_ref().take(BATCH).collect());
+            let _ = self.commit(all.by_ref().take(BATCH).collect());
         }
     }
 
     /// Commits results, notifications, delivery outcomes and the rest in
     /// one transaction, in order, then starts the notifications' deliveries.
-    fn commit(&mut self, writes: Vec<Write>) {
+    /// `Err` with the reason when the transaction failed.
+    fn commit(&mut self, writes: Vec<Write>) -> Result<(), String> {
+        let mut latest = self.latest;
         let saved = self.store.transaction(|tx| {
             for w in &writes {
                 match w {
                     Write::Result(r) | Write::Later(r) => {
+                        latest = latest.max(r.private.time);
                         let key = key_of(r);
                         let p = &r.private;
-                        self.latest = self.latest.max(p.time);
                         let state = r.object_state();
                         let time = p.time;
                         tx.save_object(&key, &state, &p.notify, &p.values)?;
@@ -457,17 +503,19 @@ impl Thread {
                     Write::DependencyCleared(key) => tx.save_dependency(key, None)?,
                     Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
                     Write::Reloaded(removed, added, t) => {
-                        self.latest = self.latest.max(*t);
+                        latest = latest.max(*t);
                         tx.mark_removed(removed, added, *t)?
                     }
                 }
             }
             Ok(())
         });
-        if let Err(e) = saved {
+        self.latest = latest;
+        let saved = saved.map_err(|e| {
             // Better a notification without its record than none at all.
             tracing::error!("cannot persist results: {e}");
-        }
+            e.to_string()
+        });
         for w in writes {
             if let Write::Notification(n) = w
                 && let Some((contact, message)) = delivery(&n)
@@ -476,6 +524,7 @@ impl Thread {
                 deliver(&self.handle, &self.notifier, &self.tracker, Some(&self.tx), Some(id), contact, message);
             }
         }
+        saved
     }
 }
 

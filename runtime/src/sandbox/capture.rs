@@ -16,7 +16,9 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 /// A capped in-memory sink. A typed check's stdout and stderr share one
 /// (interleaved, as a terminal would show them); a plugin's stderr is a
 /// [`second`](Capture::second) sink beside its stdout, kept apart but
-/// within the same budget.
+/// within the same budget, and second to it: stdout may use the whole
+/// budget whatever stderr wrote first, and stderr keeps only what stdout
+/// leaves (each buffer holds at most the budget).
 #[derive(Clone, Debug)]
 pub(crate) struct Capture {
     inner: Arc<Mutex<Captured>>,
@@ -43,7 +45,8 @@ impl Capture {
 
     fn append(&self, buf: &[u8]) {
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let used = c.streams[0].len() + c.streams[1].len();
+        // The first stream's room does not shrink for the second's bytes.
+        let used = if self.stream == 0 { c.streams[0].len() } else { c.streams[0].len() + c.streams[1].len() };
         let room = c.budget.saturating_sub(used);
         let take = room.min(buf.len());
         c.streams[self.stream].extend_from_slice(&buf[..take]);
@@ -54,7 +57,12 @@ impl Capture {
     /// dropped over the shared budget by either sink.
     pub(crate) fn contents(&self) -> (String, u64) {
         let c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        (String::from_utf8_lossy(&c.streams[self.stream]).into_owned(), c.dropped)
+        // What the first stream wrote after the second took its room is
+        // taken back from the second's end.
+        let excess = (c.streams[0].len() + c.streams[1].len()).saturating_sub(c.budget);
+        let bytes = &c.streams[self.stream];
+        let bytes = if self.stream == 1 { &bytes[..bytes.len() - excess] } else { &bytes[..] };
+        (String::from_utf8_lossy(bytes).into_owned(), c.dropped + excess as u64)
     }
 }
 
@@ -135,5 +143,17 @@ mod tests {
         OutputStream::write(&mut err, Bytes::from_static(b"stderr")).unwrap();
         assert_eq!(out.contents(), ("stdout".to_string(), 2));
         assert_eq!(err.contents(), ("stde".to_string(), 2));
+    }
+
+    /// A plugin's stderr written first does not use up its stdout's
+    /// budget (issue 16): stdout comes first.
+    #[test]
+    fn stdout_comes_before_stderr() {
+        let mut out = Capture::new(10);
+        let mut err = out.second();
+        OutputStream::write(&mut err, Bytes::from_static(b"a flood of stderr")).unwrap();
+        OutputStream::write(&mut out, Bytes::from_static(b"OK - fine")).unwrap();
+        assert_eq!(out.contents(), ("OK - fine".to_string(), 16));
+        assert_eq!(err.contents(), ("a".to_string(), 16));
     }
 }

@@ -28,6 +28,8 @@ pub(crate) struct HostState {
     pub(crate) values: Values,
     pub(crate) check: Arc<str>,
     pub(crate) logged: u32,
+    /// The sockets and descriptors this run may still take.
+    pub(crate) descriptors: super::descriptors::RunDescriptors,
 }
 
 /// Who may be reached: the grants and the target they are relative to.
@@ -36,6 +38,8 @@ pub(crate) struct NetPolicy {
     pub(crate) grants: Arc<Grants>,
     pub(crate) target_name: Arc<str>,
     pub(crate) target_address: Option<IpAddr>,
+    /// The process's descriptor pool and the run's HTTP requests under way.
+    pub(crate) descriptors: (Arc<tokio::sync::Semaphore>, Arc<tokio::sync::Semaphore>),
 }
 
 impl NetPolicy {
@@ -153,6 +157,13 @@ impl WasiHttpHooks for NetPolicy {
         let policy = self.clone();
         drop(fut);
         Box::new(async move {
+            // One descriptor and one of the run's requests, held until the
+            // connection closes.
+            let (pool, http) = &policy.descriptors;
+            let Some(permits) = super::descriptors::RunDescriptors::http_permits(pool, http) else {
+                tracing::debug!("outgoing HTTP request over the run's limit of requests or descriptors");
+                return Err(wasmtime_wasi_http::Error::ConnectionLimitReached);
+            };
             let mut request = request;
             let host = request.uri().host().unwrap_or_default().to_string();
             if let Err(why) = policy.allows_http_host(&host).await {
@@ -166,6 +177,11 @@ impl WasiHttpHooks for NetPolicy {
                 return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
             }
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let io = async move {
+                let result = io.await;
+                drop(permits);
+                result
+            };
             Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
@@ -231,7 +247,7 @@ impl ResourceLimiter for Limiter {
 }
 
 impl log::Host for HostState {
-    fn log(&mut self, level: log::Level, mut message: String) -> wasmtime::Result<()> {
+    fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
         self.logged += 1;
         if self.logged > MAX_LOG_MESSAGES {
             if self.logged == MAX_LOG_MESSAGES + 1 {
@@ -239,14 +255,9 @@ impl log::Host for HostState {
             }
             return Ok(());
         }
-        if message.len() > MAX_LOG_LEN {
-            let mut cut = MAX_LOG_LEN;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" (truncated)");
-        }
+        // One line, no control characters: a guest cannot forge log
+        // lines or write escape sequences to the daemon's log.
+        let message = crate::sanitize::line(&message, MAX_LOG_LEN);
         let check = &*self.check;
         match level {
             log::Level::Debug => tracing::debug!(target: "wasmon::guest", check, "{message}"),
@@ -341,6 +352,8 @@ mod tests {
     use super::*;
 
     fn state(grants: Grants) -> HostState {
+        let pool = Arc::new(tokio::sync::Semaphore::new(8));
+        let descriptors = super::super::descriptors::RunDescriptors::new(pool, Default::default());
         HostState {
             wasi: wasmtime_wasi::WasiCtxBuilder::new().build(),
             http: WasiHttpCtx::new(),
@@ -349,11 +362,13 @@ mod tests {
                 grants: Arc::new(grants),
                 target_name: "web1".into(),
                 target_address: Some("127.0.0.1".parse().unwrap()),
+                descriptors: (descriptors.pool().clone(), descriptors.http.clone()),
             },
             limiter: Limiter { memory: 1 << 20, memory_exceeded: false },
             values: Values::new(),
             check: "test".into(),
             logged: 0,
+            descriptors,
         }
     }
 

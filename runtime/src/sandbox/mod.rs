@@ -7,6 +7,7 @@ pub(crate) mod bindings;
 mod cache;
 mod capture;
 mod convert;
+pub mod descriptors;
 pub mod handler;
 mod host;
 pub(crate) mod module;
@@ -17,6 +18,7 @@ pub mod system;
 pub(crate) mod values;
 
 pub use self::convert::ITEM_NOT_FOUND;
+pub use self::descriptors::{SocketLimits, raise_descriptor_limit};
 pub(crate) use self::run::misuse;
 
 use std::path::{Path, PathBuf};
@@ -43,11 +45,17 @@ pub struct SandboxBuilder {
     cache_dir: Option<PathBuf>,
     max_concurrency: u32,
     max_memory: usize,
+    sockets: descriptors::SocketLimits,
 }
 
 impl Default for SandboxBuilder {
     fn default() -> SandboxBuilder {
-        SandboxBuilder { cache_dir: default_cache_dir(), max_concurrency: 64, max_memory: 256 << 20 }
+        SandboxBuilder {
+            cache_dir: default_cache_dir(),
+            max_concurrency: 64,
+            max_memory: 256 << 20,
+            sockets: descriptors::SocketLimits::default(),
+        }
     }
 }
 
@@ -73,12 +81,21 @@ impl SandboxBuilder {
         self
     }
 
+    /// How many sockets one run may create and how many `wasi:http`
+    /// requests it may have under way (default 32 and 16; see
+    /// [`SocketLimits`]).
+    pub fn socket_limits(mut self, limits: SocketLimits) -> SandboxBuilder {
+        self.sockets = limits;
+        self
+    }
+
     /// Creates the engine, the linker and the epoch ticker.
     pub fn build(self) -> Result<Sandbox, Error> {
         let engine = Engine::new(&self.engine_config()).map_err(Error::engine)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::engine)?;
         host::distinguish_failure_exit(&mut linker).map_err(Error::engine)?;
+        descriptors::count_sockets(&mut linker).map_err(Error::engine)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::engine)?;
         bindings::Check::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(Error::engine)?;
         // World handler's own interface holds only types; `types` and
@@ -111,6 +128,8 @@ impl SandboxBuilder {
                 slots: tokio::sync::Semaphore::new(self.max_concurrency as usize),
                 max_concurrency: self.max_concurrency as usize,
                 max_memory: self.max_memory,
+                sockets: self.sockets,
+                descriptors: Arc::new(tokio::sync::Semaphore::new(descriptors::pool_size())),
                 stop,
                 _ticker: ticker,
             }),
@@ -179,6 +198,9 @@ struct Inner {
     slots: tokio::sync::Semaphore,
     max_concurrency: usize,
     max_memory: usize,
+    sockets: SocketLimits,
+    /// Descriptors all runs may take together (see [`descriptors`]).
+    descriptors: Arc<tokio::sync::Semaphore>,
     stop: Arc<AtomicBool>,
     _ticker: std::thread::JoinHandle<()>,
 }
@@ -319,6 +341,14 @@ impl Sandbox {
     /// How many runs may execute at the same time.
     pub fn max_concurrency(&self) -> usize {
         self.inner.max_concurrency
+    }
+
+    pub(crate) fn sockets(&self) -> SocketLimits {
+        self.inner.sockets
+    }
+
+    pub(crate) fn descriptors(&self) -> Arc<tokio::sync::Semaphore> {
+        self.inner.descriptors.clone()
     }
 
     pub(crate) async fn slot(&self) -> tokio::sync::SemaphorePermit<'_> {

@@ -111,8 +111,14 @@ pub struct CheckRun {
     pub values: Values,
 }
 
+/// The most items one discovery returns by default: [`DiscoverCall::max_items`].
+pub const MAX_DISCOVERED_ITEMS: usize = 1000;
+
+/// Longest item name kept from a discovery, in bytes.
+const MAX_ITEM_LEN: usize = 256;
+
 /// A discovery request: the target and the parameters that shape discovery.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DiscoverCall {
     /// The host to discover items on.
     pub target: Target,
@@ -122,6 +128,22 @@ pub struct DiscoverCall {
     pub limits: Limits,
     /// What the check may reach.
     pub grants: Grants,
+    /// The most items kept (default [`MAX_DISCOVERED_ITEMS`]): a discovery
+    /// that returns more is cut to the first ones, with a warning that says
+    /// how many it found.
+    pub max_items: usize,
+}
+
+impl Default for DiscoverCall {
+    fn default() -> DiscoverCall {
+        DiscoverCall {
+            target: Target::default(),
+            params: Vec::new(),
+            limits: Limits::default(),
+            grants: Grants::default(),
+            max_items: MAX_DISCOVERED_ITEMS,
+        }
+    }
 }
 
 /// An item found by discovery.
@@ -279,9 +301,22 @@ impl CheckModule {
             call: "discover",
             message,
         })?;
+        if items.len() > call.max_items {
+            tracing::warn!(
+                module = %self.name,
+                found = items.len(),
+                kept = call.max_items,
+                "discovery found more items than allowed (max_discovered_items): the rest are left out"
+            );
+        }
+        // Item names become service names and log fields: one bounded line.
         Ok(items
             .into_iter()
-            .map(|i| Item { name: i.name, params: i.params.into_iter().map(|p| (p.name, p.value)).collect() })
+            .take(call.max_items)
+            .map(|i| Item {
+                name: crate::sanitize::line(&i.name, MAX_ITEM_LEN),
+                params: i.params.into_iter().map(|p| (p.name, p.value)).collect(),
+            })
             .collect())
     }
 

@@ -20,10 +20,8 @@ use crate::plugin::{ExitStatus, PluginResult, plugin_result};
 use crate::sandbox::handler::{HandlerCall, HandlerOutcome, Trigger};
 use crate::sandbox::module::{CheckCall, CheckModule, CheckRun, DiscoverCall, Exports, wit_params};
 use crate::sandbox::values::Values;
+use crate::sanitize::{TRUNCATED, fit_output};
 use crate::state::StateType;
-
-/// The text that marks cut output.
-const TRUNCATED: &str = "(output truncated)";
 
 /// Which export to call.
 enum Call<'a> {
@@ -283,10 +281,12 @@ impl CheckModule {
         let capture = Capture::new(limits.output);
         // A plugin's stdout is its plugin output: its stderr is kept apart.
         let stderr = if command { capture.second() } else { capture.clone() };
+        let descriptors = super::descriptors::RunDescriptors::new(self.sandbox.descriptors(), self.sandbox.sockets());
         let net = NetPolicy {
             grants: Arc::new(grants.clone()),
             target_name: target.name.as_str().into(),
             target_address: target.address,
+            descriptors: (descriptors.pool().clone(), descriptors.http.clone()),
         };
         let mut wasi = WasiCtxBuilder::new();
         if let Call::Run(argv) = &call {
@@ -312,19 +312,28 @@ impl CheckModule {
             Box::pin(async move { allowed })
         });
         let memory = limits.memory.min(self.sandbox.max_memory());
+        // What the guest makes the host hold in resources stays within a
+        // quarter of its memory limit (see `descriptors`).
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(super::descriptors::FIELD_SIZE_LIMIT);
+        let mut table = wasmtime::component::ResourceTable::new();
+        table.set_max_capacity(super::descriptors::table_capacity(memory));
         let state = HostState {
             wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: Default::default(),
+            http,
+            table,
             net,
             limiter: Limiter { memory, memory_exceeded: false },
             values,
             check: self.name.clone(),
             logged: 0,
+            descriptors,
         };
         let mut store = Store::new(self.sandbox.engine(), state);
         store.limiter(|s| &mut s.limiter);
-        let deadline = start + limits.timeout;
+        // However long the limit, no deadline overflows.
+        let timeout = limits.timeout.min(crate::sanitize::MAX_DURATION);
+        let deadline = start + timeout;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
@@ -357,7 +366,7 @@ impl CheckModule {
                 (Exports::Missing(..), _) => unreachable!("a missing module is never called"),
             })
         };
-        let result = tokio::time::timeout(limits.timeout, run).await;
+        let result = tokio::time::timeout(timeout, run).await;
         let duration = start.elapsed();
         let (output, dropped) = capture.contents();
         let stderr = if command { stderr.contents().0 } else { String::new() };
@@ -418,9 +427,13 @@ pub(crate) fn misuse(call: &CheckCall, message: &str) -> CheckRun {
     }
 }
 
-/// Cuts a handler's text to `limit` bytes (at a character boundary),
-/// marked as cut.
-fn clip(mut text: String, limit: usize) -> String {
+/// A handler's text through the sanitiser, cut to `limit` bytes (at a
+/// character boundary), marked as cut.
+fn clip(text: String, limit: usize) -> String {
+    let mut text = match crate::sanitize::text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    };
     if text.len() > limit {
         let mut end = limit.saturating_sub(TRUNCATED.len() + 1);
         while !text.is_char_boundary(end) {
@@ -454,7 +467,7 @@ fn trap(e: &wasmtime::Error, output: &str) -> Failure {
         Some((message, None)) => format!("Check panicked: {message}"),
         None => match e.downcast_ref::<Trap>() {
             Some(trap) => format!("Check crashed: {trap}"),
-            None => format!("Check failed: {}", super::error_chain(e)),
+            None => format!("Check failed: {}", summary_of(e)),
         },
     };
     let mut details = String::new();
@@ -471,6 +484,23 @@ fn trap(e: &wasmtime::Error, output: &str) -> Failure {
         details = super::error_chain(e);
     }
     Failure::Trap { summary, details }
+}
+
+/// Longest error text on a summary line, in bytes.
+const SUMMARY_ERROR_LEN: usize = 300;
+
+/// An error for the summary line: its messages without the guest
+/// backtrace that wasmtime attaches to a failed host call (that goes to the
+/// details), one line, bounded.
+fn summary_of(e: &wasmtime::Error) -> String {
+    let parts: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string())
+        .filter(|m| !m.starts_with("error while executing at wasm backtrace"))
+        .map(|m| m.lines().next().unwrap_or_default().trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    crate::sanitize::line(&parts.join(": "), SUMMARY_ERROR_LEN)
 }
 
 fn output_details(output: &str) -> Option<String> {
@@ -498,82 +528,9 @@ fn panic_message(output: &str) -> Option<(String, Option<String>)> {
     Some((message, (!location.is_empty()).then_some(location)))
 }
 
-/// Keeps the output within the limits: one summary line, no `|` (which
-/// would start perfdata), summary and long output within `limits.output`
-/// bytes, at most `limits.metrics` metrics. Cut output is marked.
-fn fit_output(o: &mut Outcome, limits: &Limits) {
-    // `|` would start perfdata; control characters other than line breaks
-    // and tabs garble terminals and web UIs.
-    let sanitize = |s: &str| {
-        s.chars()
-            .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
-            .map(|c| if c == '|' { '¦' } else { c })
-            .collect::<String>()
-    };
-    let mut summary = sanitize(&o.summary);
-    let mut long = o.long_output.as_deref().map(sanitize);
-    if let Some((first, rest)) = summary.split_once('\n') {
-        let rest = rest.to_string();
-        summary = first.trim_end().to_string();
-        long = Some(match long {
-            Some(l) => format!("{rest}\n{l}"),
-            None => rest,
-        });
-    }
-    let dropped = o.metrics.len().saturating_sub(limits.metrics);
-    o.metrics.truncate(limits.metrics);
-    let note = (dropped > 0).then(|| format!("({dropped} metrics over the limit of {} were dropped)", limits.metrics));
-    let budget = limits.output.max(TRUNCATED.len() + 2);
-    let mut truncated = dropped > 0;
-    if summary.len() > budget {
-        cut(&mut summary, budget - TRUNCATED.len() - 1);
-        summary.push(' ');
-        summary.push_str(TRUNCATED);
-        long = None;
-        truncated = true;
-    } else {
-        let mut text = long.unwrap_or_default();
-        if let Some(note) = &note {
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            text.push_str(note);
-        }
-        // The long output follows the summary after a line break.
-        let room = budget - summary.len() - 1;
-        if text.len() > room {
-            let tail = match &note {
-                Some(note) => format!("\n{TRUNCATED}\n{note}"),
-                None => format!("\n{TRUNCATED}"),
-            };
-            cut(&mut text, room.saturating_sub(tail.len()));
-            text.push_str(&tail);
-            cut(&mut text, room);
-            truncated = true;
-        }
-        long = Some(text);
-    }
-    o.summary = summary;
-    o.long_output = long.filter(|l| !l.is_empty());
-    o.truncated = truncated;
-}
-
-/// Cuts `s` to at most `len` bytes, on a character boundary.
-fn cut(s: &mut String, len: usize) {
-    if s.len() <= len {
-        return;
-    }
-    let mut at = len;
-    while !s.is_char_boundary(at) {
-        at -= 1;
-    }
-    s.truncate(at);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Metric;
 
     #[test]
     fn panic_messages_are_found() {
@@ -583,61 +540,5 @@ mod tests {
             Some(("deliberate panic: x".to_string(), Some("src/lib.rs:10:5".to_string())))
         );
         assert_eq!(panic_message("all fine"), None);
-    }
-
-    fn outcome(summary: &str, long: Option<&str>) -> Outcome {
-        Outcome {
-            state: State::Ok,
-            summary: summary.into(),
-            long_output: long.map(Into::into),
-            metrics: vec![],
-            duration: Duration::ZERO,
-            termination: Termination::Completed,
-            truncated: false,
-        }
-    }
-
-    #[test]
-    fn output_is_cut_and_marked() {
-        let limits = Limits { output: 100, ..Limits::default() };
-        let mut o = outcome(&"x".repeat(500), Some("details"));
-        fit_output(&mut o, &limits);
-        assert!(o.summary.len() <= 100 && o.summary.ends_with("(output truncated)"), "{}", o.summary);
-        assert!(o.truncated && o.long_output.is_none());
-
-        let mut o = outcome("short | not\u{0}\u{1b} perfdata\nsecond line", Some(&"é".repeat(200)));
-        fit_output(&mut o, &limits);
-        assert_eq!(o.summary, "short ¦ not perfdata");
-        let long = o.long_output.unwrap();
-        assert!(long.starts_with("second line\n") && long.ends_with("(output truncated)"), "{long}");
-        assert!(o.summary.len() + 1 + long.len() <= 100, "summary, line break and long output within the limit");
-
-        let mut o = outcome("fine", Some("also fine"));
-        fit_output(&mut o, &limits);
-        assert!(!o.truncated);
-        assert_eq!(o.long_output.as_deref(), Some("also fine"));
-    }
-
-    fn o_metric() -> Metric {
-        Metric { label: "m".into(), value: 1.0, uom: String::new(), warn: None, crit: None, min: None, max: None }
-    }
-
-    #[test]
-    fn metrics_over_the_limit_are_dropped_and_said() {
-        let limits = Limits { metrics: 2, ..Limits::default() };
-        let mut o = outcome("fine", None);
-        o.metrics = vec![o_metric(); 5];
-        fit_output(&mut o, &limits);
-        assert_eq!(o.metrics.len(), 2);
-        assert!(o.truncated);
-        assert_eq!(o.long_output.as_deref(), Some("(3 metrics over the limit of 2 were dropped)"));
-        // Long output and the note together stay within the limit.
-        let limits = Limits { metrics: 2, output: 120, ..Limits::default() };
-        let mut o = outcome("fine", Some(&"d".repeat(500)));
-        o.metrics = vec![o_metric(); 5];
-        fit_output(&mut o, &limits);
-        let long = o.long_output.unwrap();
-        assert!(o.summary.len() + 1 + long.len() <= 120, "{long}");
-        assert!(long.ends_with("(output truncated)\n(3 metrics over the limit of 2 were dropped)"), "{long}");
     }
 }

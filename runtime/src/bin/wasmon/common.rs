@@ -190,14 +190,20 @@ pub(crate) fn save_values(path: &Path, values: &Values) -> anyhow::Result<()> {
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let max = wasmon_runtime::sanitize::MAX_DURATION;
     let d = match s.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
+        Ok(secs) if secs.is_finite() && secs > 0.0 => {
+            wasmon_runtime::sanitize::seconds(secs, max).unwrap_or(Duration::MAX)
+        }
         Ok(_) => return Err(format!("'{s}': expected a positive duration such as 10s, 500ms or 1m")),
         Err(_) => humantime::parse_duration(s)
             .map_err(|e| format!("'{s}': expected a duration such as 10s, 500ms or 1m ({e})"))?,
     };
     if d.is_zero() {
         return Err(format!("'{s}': the duration must be more than zero"));
+    }
+    if d > max {
+        return Err(format!("'{s}': the duration must be at most {}", humantime::format_duration(max)));
     }
     Ok(d)
 }

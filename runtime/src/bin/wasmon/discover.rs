@@ -24,6 +24,7 @@ pub(crate) async fn discover(sandbox: &Sandbox, args: DiscoverArgs) -> Result<u8
         params: p.params,
         limits: Limits { timeout: args.run.timeout, memory: args.run.memory, ..Limits::default() },
         grants: p.grants,
+        ..DiscoverCall::default()
     };
     let items = p.module.discover(&call).await?;
     match args.format {

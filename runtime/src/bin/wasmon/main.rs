@@ -58,6 +58,11 @@ fn main() -> ExitCode {
         }
     };
     common::init_logging(cli.verbose);
+    // Checks take descriptors from a pool sized by the soft limit, less a
+    // reserve for the API, the state file and the sinks.
+    if let Err(e) = wasmon_runtime::raise_descriptor_limit() {
+        tracing::warn!("cannot raise the limit of open files: {e}");
+    }
     let plugin = matches!(cli.command, Command::Check(_));
     // Exit codes are decided here only: the state's for a check that ran,
     // 3 (UNKNOWN) for anything that kept it from running.

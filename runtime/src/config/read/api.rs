@@ -4,9 +4,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::{Reader, Val, describe, sorted};
-use crate::config::{API_MAX_BODY, ApiSettings, ApiToken, Scope, Secret};
+use crate::config::{API_MAX_BODY, ApiLimits, ApiSettings, ApiToken, Scope, Secret};
 
-const API_KEYS: &[&str] = &["listen", "max_body", "token"];
+const API_KEYS: &[&str] =
+    &["listen", "max_body", "max_connections", "header_timeout", "event_buffer", "requests_per_second", "token"];
 const TOKEN_KEYS: &[&str] = &["name", "token", "token_env", "scopes"];
 
 impl Reader<'_> {
@@ -21,6 +22,7 @@ impl Reader<'_> {
         let mut listen = None;
         let mut max_body = API_MAX_BODY;
         let mut tokens = Vec::new();
+        let mut limits = ApiLimits::default();
         for (key, v) in sorted(table) {
             match key.get_ref().as_ref() {
                 "listen" => {
@@ -35,6 +37,22 @@ impl Reader<'_> {
                 }
                 "max_body" => match self.size(v, cx, "max_body") {
                     Some(n) => max_body = n,
+                    None => ok = false,
+                },
+                "max_connections" => match self.integer(v, cx, "max_connections", 1, 1_000_000) {
+                    Some(n) => limits.max_connections = n as usize,
+                    None => ok = false,
+                },
+                "requests_per_second" => match self.integer(v, cx, "requests_per_second", 1, 1_000_000) {
+                    Some(n) => limits.requests_per_second = n as u32,
+                    None => ok = false,
+                },
+                "header_timeout" => match self.duration(v, cx, "header_timeout", false) {
+                    Some(d) => limits.header_timeout = d,
+                    None => ok = false,
+                },
+                "event_buffer" => match self.size(v, cx, "event_buffer") {
+                    Some(n) => limits.event_buffer = n,
                     None => ok = false,
                 },
                 "token" => {
@@ -94,7 +112,7 @@ impl Reader<'_> {
             ok = false;
         }
         match (ok, listen) {
-            (true, Some(listen)) => Some(ApiSettings { listen, max_body, tokens }),
+            (true, Some(listen)) => Some(ApiSettings { listen, max_body, tokens, limits }),
             _ => None,
         }
     }
@@ -297,7 +315,11 @@ mod tests {
                 3,
                 "[api]: key 'max_body': expected a size such as \"64MiB\", \"16KiB\" or 65536 (more than zero; units B, KiB, MiB, GiB), found \"lots\"",
             ),
-            (4, "[api]: unknown key 'port' in [api] (expected one of: listen, max_body, token)"),
+            (
+                4,
+                "[api]: unknown key 'port' in [api] (expected one of: listen, max_body, max_connections, \
+                 header_timeout, event_buffer, requests_per_second, token)",
+            ),
             (9, "[[api.token]] \"ci\": key 'scopes': expected \"read\" or \"write\", found \"admin\""),
             (19, "[[api.token]] \"two\": key 'token_env': give 'token' or 'token_env', not both"),
             (

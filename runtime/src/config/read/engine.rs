@@ -70,6 +70,21 @@ impl Reader<'_> {
                         engine.packs_dir = self.dir.join(s);
                     }
                 }
+                "history_max_age" => {
+                    if let Some(d) = self.duration(v, cx, "history_max_age", false) {
+                        engine.history.max_age = d;
+                    }
+                }
+                "history_max_size" => {
+                    if let Some(n) = self.size(v, cx, "history_max_size") {
+                        engine.history.max_size = n as u64;
+                    }
+                }
+                "max_discovered_items" => {
+                    if let Some(n) = self.integer(v, cx, "max_discovered_items", 1, 1_000_000) {
+                        engine.max_discovered_items = n as usize;
+                    }
+                }
                 other => self.unknown(key.span(), cx, other, "[engine]", ENGINE_KEYS),
             }
         }

@@ -43,8 +43,17 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler", "api"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
-const ENGINE_KEYS: &[&str] =
-    &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir", "packs_dir", "keep_removed"];
+const ENGINE_KEYS: &[&str] = &[
+    "state_semantics",
+    "max_concurrent_checks",
+    "state_file",
+    "checks_dir",
+    "packs_dir",
+    "history_max_age",
+    "history_max_size",
+    "max_discovered_items",
+    "keep_removed",
+];
 
 /// An object as written, before templates are applied.
 struct Object {

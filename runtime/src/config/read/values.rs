@@ -163,6 +163,11 @@ impl Reader<'_> {
                 self.bad(v.span(), cx, key, format!("expected {expected}, found \"{s}\" (zero)"));
                 None
             }
+            Ok(d) if d > crate::sanitize::MAX_DURATION => {
+                let max = humantime::format_duration(crate::sanitize::MAX_DURATION);
+                self.bad(v.span(), cx, key, format!("expected {expected} of at most {max}, found \"{s}\""));
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.bad(v.span(), cx, key, format!("expected {expected}, found \"{s}\" ({e})"));
