@@ -242,6 +242,8 @@ impl Engine {
             in_downtime: self.in_downtime(id) || self.host_in_downtime(id),
             flapping: state.flapping.flapping,
             acknowledged: state.acknowledgement.is_some(),
+            // Set by the caller, which knows the time.
+            outside_period: false,
         }
     }
 

@@ -344,6 +344,13 @@ impl Period {
             let Ok(next) = d.tomorrow() else { break };
             d = next;
         }
+        // A change of the clocks (daylight saving) moves local time under
+        // a range: a range the skipped hour cut starts when it ends.
+        let from = first.to_zoned(self.0.tz.clone()).map(|z| z.timestamp());
+        let to = last.tomorrow().and_then(|d| d.to_zoned(self.0.tz.clone())).map(|z| z.timestamp());
+        if let (Ok(from), Ok(to)) = (from, to) {
+            out.extend(self.0.tz.following(from).map(|t| t.timestamp()).take_while(|t| *t <= to));
+        }
         for e in &self.0.exclude {
             e.boundaries(first, last, out);
         }

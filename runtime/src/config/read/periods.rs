@@ -483,6 +483,19 @@ notification_interval = "10m"
         }
     }
 
+    /// Like [`one_problem`], for a change that makes more problems
+    /// follow (a contact dropped): only the first is looked at.
+    #[track_caller]
+    fn first_problem(from: &str, to: &str, parts: &[&str]) {
+        let text = GOOD.replacen(from, to, 1);
+        let line = text[..text.find(to).unwrap()].matches('\n').count() + 1;
+        let found = problems(&text);
+        assert!(found[0].starts_with(&format!("{line}: ")), "line {line}: {}", found[0]);
+        for part in parts {
+            assert!(found[0].contains(part), "{}\n  lacks: {part}", found[0]);
+        }
+    }
+
     #[test]
     fn periods_groups_options_and_escalations_resolve() {
         let c = config(GOOD);
@@ -558,12 +571,12 @@ notification_interval = "10m"
 
     #[test]
     fn bad_groups_options_and_escalations_name_file_line_and_key() {
-        one_problem(
+        first_problem(
             r#"notification_options = "w,c,r""#,
             r#"notification_options = "w,x""#,
             &["contact \"ops\": key 'notification_options'", "found \"x\""],
         );
-        one_problem(
+        first_problem(
             r#"host_notification_options = "d""#,
             r#"host_notification_options = "c""#,
             &["key 'host_notification_options'", "d,u,r,f,s,n,a"],
