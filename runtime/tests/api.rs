@@ -692,12 +692,17 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     let custom = json!({"host": "web1", "service": "Backup", "author": "carol", "comment": "restore done, verify"});
     let a = api.call(&d, "POST", "/api/v1/notifications", Some(DASH), Some(custom.clone())).await;
     assert_eq!(a.status, 403);
-    let a = api
-        .call(&d, "POST", "/api/v1/notifications", Some(CI), Some(json!({"host": "web1", "author": "carol"})))
-        .await;
+    let a =
+        api.call(&d, "POST", "/api/v1/notifications", Some(CI), Some(json!({"host": "web1", "author": "carol"}))).await;
     assert_eq!((a.status, error(&a)), (400, "field 'comment': missing (expected what it says)"));
     let a = api
-        .call(&d, "POST", "/api/v1/notifications", Some(CI), Some(json!({"host": "web2", "author": "c", "comment": "c"})))
+        .call(
+            &d,
+            "POST",
+            "/api/v1/notifications",
+            Some(CI),
+            Some(json!({"host": "web2", "author": "c", "comment": "c"})),
+        )
         .await;
     assert_eq!((a.status, error(&a)), (404, "no such object: host 'web2'"));
     let a = api.call(&d, "POST", "/api/v1/notifications", Some(CI), Some(custom)).await;

@@ -216,8 +216,7 @@ impl Engine {
     pub(super) fn notification_policy(&self, id: ObjectId) -> NotificationPolicy {
         let o = &self.objects[id];
         let mut policy = o.notification;
-        if let Some(interval) =
-            self.escalations_for(id, o.notices.number).filter_map(|e| e.notification_interval).min()
+        if let Some(interval) = self.escalations_for(id, o.notices.number).filter_map(|e| e.notification_interval).min()
         {
             policy.interval = interval;
         }
@@ -341,10 +340,8 @@ impl Engine {
         suppressors.outside_period = self.notification_period_closed(id, now).is_some();
         // Only flapping and custom notifications wait for a downtime's end
         // (a downtime's own notifications are about it).
-        let downtime_applies = matches!(
-            kind,
-            NotificationKind::FlappingStart | NotificationKind::FlappingStop | NotificationKind::Custom
-        );
+        let downtime_applies =
+            matches!(kind, NotificationKind::FlappingStart | NotificationKind::FlappingStop | NotificationKind::Custom);
         let reason = if suppressors.outside_period {
             Some(SuppressionReason::NotificationPeriod)
         } else if downtime_applies && suppressors.in_downtime {
@@ -422,13 +419,7 @@ impl Engine {
         }
         let id = self.find_or_not_found(&request.host, request.service.as_deref())?;
         let mut events = Vec::new();
-        self.notify_other(
-            id,
-            NotificationKind::Custom,
-            now,
-            Some((&request.author, &request.comment)),
-            &mut events,
-        );
+        self.notify_other(id, NotificationKind::Custom, now, Some((&request.author, &request.comment)), &mut events);
         Ok(events)
     }
 }

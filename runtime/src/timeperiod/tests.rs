@@ -38,8 +38,7 @@ fn a_night_shift_runs_across_midnight() {
 
 #[test]
 fn an_excluded_weekend_ends_a_whole_week_period() {
-    let every_day: Vec<(&str, &str)> =
-        WEEKDAYS.iter().map(|(name, _)| (*name, "00:00-24:00")).collect();
+    let every_day: Vec<(&str, &str)> = WEEKDAYS.iter().map(|(name, _)| (*name, "00:00-24:00")).collect();
     let all = [
         period("workdays", "UTC", &every_day, &["weekend"]),
         period("weekend", "UTC", &[("saturday", "00:00-24:00"), ("sunday", "00:00-24:00")], &[]),

@@ -106,7 +106,12 @@ impl Reader<'_> {
             for (e, span) in p.exclude.iter().zip(spans) {
                 if !names.contains(e) {
                     let known = list(&names, "time periods");
-                    self.bad(span.clone(), &format!("timeperiod \"{}\"", p.name), "exclude", format!("no time period named \"{e}\" ({known})"));
+                    self.bad(
+                        span.clone(),
+                        &format!("timeperiod \"{}\"", p.name),
+                        "exclude",
+                        format!("no time period named \"{e}\" ({known})"),
+                    );
                     continue;
                 }
                 let mut one = p.clone();
@@ -157,7 +162,12 @@ impl Reader<'_> {
                                 inner.push(n.into_inner());
                             } else {
                                 let known = list(&names, "contact groups");
-                                self.bad(n.span(), &cx, k, format!("no contact group named \"{}\" ({known})", n.get_ref()));
+                                self.bad(
+                                    n.span(),
+                                    &cx,
+                                    k,
+                                    format!("no contact group named \"{}\" ({known})", n.get_ref()),
+                                );
                             }
                         }
                     }
@@ -254,7 +264,10 @@ impl Reader<'_> {
             }
             self.add_group_members(&mut e.contacts, &groups);
             if table.get("contacts").is_none() && table.get("contact_groups").is_none() {
-                self.problem(span.clone(), format!("{cx}: missing key 'contacts' or 'contact_groups' (expected who is notified)"));
+                self.problem(
+                    span.clone(),
+                    format!("{cx}: missing key 'contacts' or 'contact_groups' (expected who is notified)"),
+                );
                 ok = false;
             }
             if ok && !e.host.is_empty() && e.first_notification > 0 {
@@ -538,11 +551,7 @@ notification_interval = "10m"
             &["key 'monday'", "ends before it starts", "two"],
         );
         one_problem(r#"monday = "22:00-24:00""#, r#"mon = "22:00-24:00""#, &["unknown key 'mon' in [[timeperiod]]"]);
-        one_problem(
-            r#""december 25""#,
-            r#""february 30""#,
-            &["unknown key 'february 30'", "\"december 25\""],
-        );
+        one_problem(r#""december 25""#, r#""february 30""#, &["unknown key 'february 30'", "\"december 25\""]);
         one_problem(
             r#"timezone = "Europe/Berlin""#,
             r#"timezone = "Mars/Olympus""#,
@@ -553,14 +562,19 @@ notification_interval = "10m"
             r#"exclude = ["holydays"]"#,
             &["key 'exclude'", "no time period named \"holydays\"", "nights, holidays"],
         );
-        one_problem(r#"check_period = "nights""#, r#"check_period = "night""#, &[
-            "service \"HTTP\" on host \"web1\": key 'check_period'",
-            "no time period named \"night\"",
-        ]);
+        one_problem(
+            r#"check_period = "nights""#,
+            r#"check_period = "night""#,
+            &["service \"HTTP\" on host \"web1\": key 'check_period'", "no time period named \"night\""],
+        );
         let text = GOOD.replace(r#"exclude = ["holidays"]"#, "").replace(r#"name = "holidays""#, r#"name = "nights""#);
         let found = problems(&text);
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].contains("key 'name': duplicate timeperiod name \"nights\" (first defined on line"), "{}", found[0]);
+        assert!(
+            found[0].contains("key 'name': duplicate timeperiod name \"nights\" (first defined on line"),
+            "{}",
+            found[0]
+        );
         // A cycle is named where each exclusion in it is written.
         let text = GOOD.replace(r#""2026-12-24" = "00:00-24:00""#, r#"exclude = ["nights"]"#);
         let found = problems(&text);
@@ -597,13 +611,17 @@ notification_interval = "10m"
             r#"last_notification = 2"#,
             &["[[escalation]] number 1: key 'last_notification'", "at least first_notification (3), found 2"],
         );
-        one_problem(r#"service = "*""#, r#"service = "Web*""#, &[
-            "[[escalation]] number 1: no service matches host \"web*\" and service \"Web*\"",
-        ]);
+        one_problem(
+            r#"service = "*""#,
+            r#"service = "Web*""#,
+            &["[[escalation]] number 1: no service matches host \"web*\" and service \"Web*\""],
+        );
         one_problem(r#"first_notification = 3"#, r#"first_notification = 0"#, &["key 'first_notification'"]);
-        one_problem(r#"notification_interval = "10m""#, r#"interval = "10m""#, &[
-            "[[escalation]] number 1: unknown key 'interval' in [[escalation]]",
-        ]);
+        one_problem(
+            r#"notification_interval = "10m""#,
+            r#"interval = "10m""#,
+            &["[[escalation]] number 1: unknown key 'interval' in [[escalation]]"],
+        );
     }
 
     #[test]
