@@ -468,7 +468,8 @@ pub struct NotificationEvent {
     /// The service, or null for a host notification.
     #[serde(serialize_with = "opt_arc_str")]
     pub service: Option<Arc<str>>,
-    /// PROBLEM or RECOVERY.
+    /// PROBLEM, RECOVERY, ACKNOWLEDGEMENT, FLAPPINGSTART, FLAPPINGSTOP,
+    /// DOWNTIMESTART, DOWNTIMEEND, DOWNTIMECANCELLED or CUSTOM.
     #[serde(rename = "type")]
     pub kind: NotificationKind,
     /// The state notified about (UP/DOWN for hosts).
@@ -489,6 +490,13 @@ pub struct NotificationEvent {
     /// The HARD change it is about (repeated problem notifications share
     /// it).
     pub change_time: f64,
+    /// Who acknowledged, scheduled the downtime or sent the custom
+    /// notification; left out for the other types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Their comment; left out for the other types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// What retention records and the notifier delivers by.
     #[serde(skip)]
     pub(crate) private: NotificationPrivate,

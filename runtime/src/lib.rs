@@ -115,6 +115,7 @@ mod sandbox;
 pub mod sanitize;
 pub(crate) mod schedule;
 pub mod state;
+pub mod timeperiod;
 
 pub use engine::{ModuleAction, ModuleError, ModuleStatus};
 pub use error::Error;

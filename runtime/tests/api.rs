@@ -559,7 +559,8 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
          [[host]]\nname = \"web1\"\naddress = \"127.0.0.1\"\n\n\
          [[service]]\nhost = \"web1\"\nname = \"Backup\"\nactive_checks = false\ncontacts = [\"ops\"]\n\n\
          [[service]]\nhost = \"web1\"\nname = \"Probe\"\ncheck = \"{}\"\nparams = {{ text = \"fine\" }}\n\n\
-         [[contact]]\nname = \"ops\"\nmethods = [{{ type = \"webhook\", url = \"http://127.0.0.1:{port}/hook\" }}]\n",
+         [[contact]]\nname = \"ops\"\nmethods = [{{ type = \"webhook\", url = \"http://127.0.0.1:{port}/hook\" }}]\n\
+         notification_options = \"w,u,c,r\"\n",
         probe.display()
     );
     let mut d = start("downtime", &objects, &["--no-watch"]);
@@ -680,6 +681,45 @@ async fn downtime_suppresses_a_notification_and_acknowledgements_and_reload() {
     assert_eq!((a.status, a.body["acknowledgement"].is_null()), (200, true));
     let a = api.call(&d, "DELETE", "/api/v1/acknowledgements", Some(CI), Some(backup)).await;
     assert_eq!((a.status, error(&a)), (404, "host 'web1', service 'Backup' has no acknowledgement"));
+    // The acknowledgement was notified (ops takes CRITICAL: "c"); its
+    // downtime's start and end were not (no "s").
+    let got = hooks.wait(2, Duration::from_secs(20));
+    assert_eq!(
+        (got[1]["kind"].as_str(), got[1]["author"].as_str(), got[1]["comment"].as_str()),
+        (Some("ACKNOWLEDGEMENT"), Some("bob"), Some("restoring")),
+        "{got:?}"
+    );
+
+    // A custom notification: write scope, every field named, then sent.
+    let custom = json!({"host": "web1", "service": "Backup", "author": "carol", "comment": "restore done, verify"});
+    let a = api.call(&d, "POST", "/api/v1/notifications", Some(DASH), Some(custom.clone())).await;
+    assert_eq!(a.status, 403);
+    let a =
+        api.call(&d, "POST", "/api/v1/notifications", Some(CI), Some(json!({"host": "web1", "author": "carol"}))).await;
+    assert_eq!((a.status, error(&a)), (400, "field 'comment': missing (expected what it says)"));
+    let a = api
+        .call(
+            &d,
+            "POST",
+            "/api/v1/notifications",
+            Some(CI),
+            Some(json!({"host": "web2", "author": "c", "comment": "c"})),
+        )
+        .await;
+    assert_eq!((a.status, error(&a)), (404, "no such object: host 'web2'"));
+    let a = api.call(&d, "POST", "/api/v1/notifications", Some(CI), Some(custom)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let n = &a.body["events"][0];
+    assert_eq!(
+        (n["kind"].as_str(), n["type"].as_str(), n["contact"].as_str(), n["comment"].as_str()),
+        (Some("notification"), Some("CUSTOM"), Some("ops"), Some("restore done, verify"))
+    );
+    let got = hooks.wait(3, Duration::from_secs(20));
+    assert_eq!(
+        (got[2]["kind"].as_str(), got[2]["state"].as_str(), got[2]["author"].as_str()),
+        (Some("CUSTOM"), Some("CRITICAL"), Some("carol")),
+        "{got:?}"
+    );
 
     // Modules and a reload after the file changed.
     let path = probe.display().to_string();

@@ -100,6 +100,7 @@ fn routes() -> Vec<Route> {
         route(Method::POST, "/api/v1/recheck", recheck),
         route(Method::POST, "/api/v1/acknowledgements", acknowledge),
         route(Method::DELETE, "/api/v1/acknowledgements", unacknowledge),
+        route(Method::POST, "/api/v1/notifications", notify),
         route(Method::GET, "/api/v1/downtimes", downtimes),
         route(Method::POST, "/api/v1/downtimes", schedule_downtime),
         route(Method::DELETE, "/api/v1/downtimes/{id}", cancel_downtime),
@@ -311,6 +312,13 @@ async fn unacknowledge(
     let (host, service) = request::object(&body, &["host", "service"])?;
     s.monitor.remove_acknowledgement(&host, service.as_deref()).await?;
     Ok(Json(s.monitor.status(&host, service.as_deref()).await?))
+}
+
+/// `POST /notifications`: sends a CUSTOM notification about an object;
+/// answers with the events it made.
+async fn notify(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let request = request::custom_notification(&body)?;
+    Ok(Json(json!({ "events": s.monitor.custom_notification(request).await? })))
 }
 
 /// `GET /downtimes`: every downtime, pending and in effect, by id.

@@ -326,6 +326,17 @@ pub(crate) fn acknowledgement(body: &Value) -> Result<Acknowledgement, ApiError>
     })
 }
 
+/// The body of `POST /notifications`.
+pub(crate) fn custom_notification(body: &Value) -> Result<crate::engine::CustomNotification, ApiError> {
+    let f = Fields::new(body, "", "the request body", &["host", "service", "author", "comment"])?;
+    Ok(crate::engine::CustomNotification {
+        host: f.required("host", "a host name")?,
+        service: f.opt_nonempty("service", "a service name, or null for the host")?,
+        author: f.required("author", "who sends it")?,
+        comment: f.required("comment", "what it says")?,
+    })
+}
+
 /// The body of `POST /downtimes`; `start` defaults to `now`.
 pub(crate) fn downtime(body: &Value, now: Time) -> Result<DowntimeRequest, ApiError> {
     let fields = ["host", "service", "with_services", "start", "end", "flexible", "author", "comment"];

@@ -49,6 +49,24 @@
 //! [[contact]]
 //! name = "ops"
 //! methods = [{ type = "log" }]
+//! notification_options = "w,c,r"   # Nagios letters (default: all)
+//!
+//! [[contactgroup]]              # named in contact_groups = [...]
+//! name = "admins"
+//! members = ["ops"]
+//!
+//! [[timeperiod]]                # named in check_period, notification_period
+//! name = "workhours"
+//! timezone = "Europe/Berlin"    # IANA name (default UTC)
+//! monday = "09:00-17:00"        # any weekday; dates: "2026-12-24", "december 24", "day 1"
+//! exclude = ["holidays"]        # other [[timeperiod]]s
+//!
+//! [[escalation]]                # from the 3rd problem notification on
+//! host = "web*"                 # names or patterns; no service: the host's own
+//! service = "*"
+//! first_notification = 3
+//! contact_groups = ["admins"]
+//! notification_interval = "1h"
 //!
 //! [api]                         # optional: the HTTP API of `wasmon run`
 //! listen = "127.0.0.1:8642"

@@ -26,6 +26,14 @@ pub struct Config {
     pub handlers: Vec<Handler>,
     /// The HTTP API (`[api]`), if `wasmon run` is to serve one.
     pub api: Option<super::ApiSettings>,
+    /// Time periods (`[[timeperiod]]`), in file order.
+    pub timeperiods: Vec<crate::timeperiod::TimePeriod>,
+    /// Contact groups (`[[contactgroup]]`), in file order. Objects and
+    /// escalations name them; the reader puts their members in the
+    /// objects' and escalations' `contacts`.
+    pub contact_groups: Vec<ContactGroup>,
+    /// Notification escalations (`[[escalation]]`), in file order.
+    pub escalations: Vec<Escalation>,
 }
 
 /// Engine-wide settings (`[engine]`); the default is what a file without
@@ -158,6 +166,12 @@ pub struct Host {
     pub contacts: Vec<String>,
     /// When to notify.
     pub notification: NotificationPolicy,
+    /// `check_period`: the time period active checks (and freshness
+    /// checks) run in; `None`: always.
+    pub check_period: Option<String>,
+    /// `notification_period`: the time period notifications go out in;
+    /// `None`: always.
+    pub notification_period: Option<String>,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
     /// `parents`: the hosts it depends on (dependency failure, seed 002).
@@ -204,6 +218,12 @@ pub struct Service {
     pub contacts: Vec<String>,
     /// When to notify.
     pub notification: NotificationPolicy,
+    /// `check_period`: the time period active checks (and freshness
+    /// checks) run in; `None`: always.
+    pub check_period: Option<String>,
+    /// `notification_period`: the time period notifications go out in;
+    /// `None`: always.
+    pub notification_period: Option<String>,
     /// Names of the event handlers that run on its results.
     pub event_handlers: Vec<String>,
     /// `parents`: the services it depends on (dependency failure, seed 002).
@@ -293,12 +313,95 @@ pub struct Handler {
 }
 
 /// A contact (`[[contact]]`) and how it is notified.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Contact {
     /// Unique name.
     pub name: String,
     /// Its notification methods, in order.
     pub methods: Vec<Method>,
+    /// What it is notified about (`notification_options`,
+    /// `host_notification_options`, `service_notification_options`).
+    pub options: NotificationOptions,
+}
+
+/// What a contact is notified about, as Nagios' letters say: for services
+/// `w` WARNING, `u` UNKNOWN, `c` CRITICAL, `r` recovery, `f` flapping
+/// start and stop, `s` downtime start, end and cancellation; for hosts `d`
+/// DOWN, `u` UNREACHABLE, `r`, `f`, `s`; `n` nothing, `a` everything (the
+/// default). Acknowledgements go by the state acknowledged; custom
+/// notifications to everyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotificationOptions {
+    /// The letters for host notifications.
+    pub host: OptionLetters,
+    /// The letters for service notifications.
+    pub service: OptionLetters,
+}
+
+impl Default for NotificationOptions {
+    fn default() -> NotificationOptions {
+        NotificationOptions { host: OptionLetters::ALL, service: OptionLetters::ALL }
+    }
+}
+
+/// A set of Nagios notification option letters (`u` means UNKNOWN for a
+/// service, UNREACHABLE for a host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionLetters(u8);
+
+impl OptionLetters {
+    /// Every letter.
+    pub const ALL: OptionLetters = OptionLetters(0b111_1111);
+    /// No letter (`n`).
+    pub const NONE: OptionLetters = OptionLetters(0);
+    const LETTERS: &str = "wucdrfs";
+
+    /// The set of `letters` (each one of `w u c d r f s`); `n` and `a`
+    /// are handled by the reader.
+    pub fn of(letters: &[char]) -> OptionLetters {
+        OptionLetters(letters.iter().filter_map(|l| Self::LETTERS.find(*l)).fold(0, |set, i| set | 1 << i))
+    }
+
+    /// Whether `letter` is in the set.
+    pub fn has(self, letter: char) -> bool {
+        Self::LETTERS.find(letter).is_some_and(|i| self.0 & 1 << i != 0)
+    }
+}
+
+/// A contact group (`[[contactgroup]]`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContactGroup {
+    /// Unique name, what `contact_groups` lists.
+    pub name: String,
+    /// A description, if any.
+    pub alias: Option<String>,
+    /// Its contacts' names (`members`, and the members of the groups in
+    /// `contactgroup_members`).
+    pub members: Vec<String>,
+}
+
+/// A notification escalation (`[[escalation]]`), as Nagios'
+/// hostescalation and serviceescalation: from the `first_notification`th
+/// problem notification of a matching object to the
+/// `last_notification`th, its contacts are notified instead of the
+/// object's, every `notification_interval`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Escalation {
+    /// The hosts it applies to: a name or a pattern with `*` and `?`.
+    pub host: String,
+    /// The services it applies to (a name or a pattern); `None`: the
+    /// host itself.
+    pub service: Option<String>,
+    /// The first notification number it applies to (from 1).
+    pub first_notification: u32,
+    /// The last one; 0: no last.
+    pub last_notification: u32,
+    /// The contacts notified (with the members of its `contact_groups`).
+    pub contacts: Vec<String>,
+    /// `notification_interval`: how often to repeat the notification
+    /// while it applies (the shortest of the escalations that apply
+    /// wins); `None`: the object's. Zero: no more notifications.
+    pub notification_interval: Option<Duration>,
 }
 
 /// A notification method.

@@ -428,7 +428,7 @@ fn engine_defaults_contacts_and_top_level() {
         &format!("[engine]\nthreads = 4\n{BASE}"),
         2,
         &[
-            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir, history_max_age, history_max_size, max_discovered_items)",
+            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir, history_max_age, history_max_size, max_discovered_items, keep_removed)",
         ],
     );
     one_error(
@@ -441,7 +441,8 @@ fn engine_defaults_contacts_and_top_level() {
         &format!("{BASE}[hosts]\nname = \"x\"\n"),
         10,
         &[
-            "unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api)",
+            "unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api, \
+             timeperiod, contactgroup, escalation)",
         ],
     );
     one_error("[host]\nname = \"x\"\n", 1, &["key 'host': expected an array of tables [[host]], found a table"]);

@@ -377,6 +377,8 @@ impl Engine {
     /// freshness deadline, whichever comes first; a passive-only object
     /// without a threshold is not scheduled.
     pub(super) fn schedule_next(&mut self, id: ObjectId, at: Time, now: Time) {
+        // Outside the check period, the check moves to its next start.
+        let at = self.in_check_period(id, at);
         let d = &self.objects[id].dep;
         let deadline = d.passive.freshness_threshold.map(|t| (d.since.unwrap_or(now) + t).max(now));
         let due = match (d.passive.active_checks && d.has_check, deadline) {
@@ -427,6 +429,14 @@ impl Engine {
             let t = dependency::impose(&o.state, state, output, now);
             return Due::Handled(Box::new(self.dependency_result(id, t, now)));
         }
+        // Outside the check period: no check, no freshness check (seed 002);
+        // it falls due again when the period opens.
+        if let Some(open) = self.check_period_closed(id, now) {
+            if let Some(open) = open {
+                self.scheduler.schedule(id, open);
+            }
+            return Due::Skip;
+        }
         let d = &self.objects[id].dep;
         let since = d.since.unwrap_or_default();
         let stale = d.passive.freshness_threshold.is_some_and(|t| since + t <= now);
@@ -441,7 +451,7 @@ impl Engine {
         o.dep.stale = true;
         let outcome = Outcome {
             state: o.dep.passive.stale_state,
-            summary: stale_output(now.saturating_sub(since), since),
+            summary: stale_output(now.saturating_sub(since), self.wall_time(since)),
             long_output: None,
             metrics: Vec::new(),
             duration: Duration::ZERO,

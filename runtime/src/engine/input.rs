@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{Engine, Event, Finished, ModuleChange};
+use super::{CustomNotification, Engine, Event, Finished, ModuleChange};
 use crate::error::Error;
 use crate::outcome::{Outcome, State, Termination};
 use crate::schedule::ObjectId;
@@ -63,6 +63,8 @@ pub enum Input {
     CancelDowntime(u64),
     /// A check module was hot-loaded, replaced, rejected or removed.
     Module(ModuleChange),
+    /// Send a CUSTOM notification about an object.
+    Notify(CustomNotification),
 }
 
 /// What [`Engine::apply`] did.
@@ -104,8 +106,9 @@ impl Engine {
             Input::Acknowledge(mut ack) => {
                 ack.author = crate::sanitize::line(&ack.author, crate::sanitize::MAX_COMMENT_LEN);
                 ack.comment = crate::sanitize::bounded_text(&ack.comment, crate::sanitize::MAX_COMMENT_LEN);
-                self.acknowledge(ack, now).map(Applied::Events)
+                self.acknowledge(ack, now).map(|e| Applied::Events(self.with_notifications(e, now, false)))
             }
+            Input::Notify(request) => self.custom_notification(request, now).map(Applied::Events),
             Input::RemoveAcknowledgement(host, service) => {
                 self.remove_acknowledgement(&host, service.as_deref(), now).map(Applied::Events)
             }
@@ -114,12 +117,14 @@ impl Engine {
             Input::ScheduleDowntime(mut request) => {
                 request.author = crate::sanitize::line(&request.author, crate::sanitize::MAX_COMMENT_LEN);
                 request.comment = crate::sanitize::bounded_text(&request.comment, crate::sanitize::MAX_COMMENT_LEN);
-                self.schedule_downtime(request, now).map(|(d, mut events)| {
+                self.schedule_downtime(request, now).map(|(d, events)| {
+                    let mut events = self.with_notifications(events, now, false);
                     self.downtimes_changed(&mut events);
                     Applied::Downtime(d, events)
                 })
             }
-            Input::CancelDowntime(id) => self.cancel_downtime(id, now).map(|mut events| {
+            Input::CancelDowntime(id) => self.cancel_downtime(id, now).map(|events| {
+                let mut events = self.with_notifications(events, now, true);
                 self.downtimes_changed(&mut events);
                 Applied::Events(events)
             }),
@@ -136,6 +141,9 @@ pub struct Inputs {
     pub duration: Option<Duration>,
     /// The inputs, each at its simulated time.
     pub inputs: Vec<(Duration, Input)>,
+    /// `start = "2026-12-07T09:00:00Z"`: the wall-clock time (since the
+    /// UNIX epoch) of simulated time zero, if the file says.
+    pub start: Option<Duration>,
 }
 
 /// The file's TOML shape.
@@ -144,6 +152,8 @@ pub struct Inputs {
 struct InputsFile {
     #[serde(default, with = "humantime_serde_opt")]
     duration: Option<Duration>,
+    #[serde(default)]
+    start: Option<String>,
     #[serde(default)]
     input: Vec<InputEntry>,
 }
@@ -160,6 +170,7 @@ struct InputEntry {
     remove_acknowledgement: Option<ObjectEntry>,
     schedule_downtime: Option<DowntimeRequest>,
     cancel_downtime: Option<CancelEntry>,
+    notify: Option<CustomNotification>,
 }
 
 #[derive(serde::Deserialize)]
@@ -204,7 +215,12 @@ struct CancelEntry {
 /// `acknowledge` (`host`, `service`, `author`, `comment`, `sticky`),
 /// `remove_acknowledgement`, `schedule_downtime` (`host`, `service`,
 /// `with_services`, `start`, `end` and `flexible` in seconds, `author`,
-/// `comment`) and `cancel_downtime` (`id`).
+/// `comment`), `cancel_downtime` (`id`) and `notify` (a CUSTOM
+/// notification: `host`, `service`, `author`, `comment`).
+///
+/// `start = "2026-12-07T09:00:00Z"` (optional, RFC 3339) is the wall-clock
+/// time of simulated time zero, which time periods are read against (the
+/// default: the UNIX epoch).
 pub fn read_inputs(path: &std::path::Path) -> Result<Inputs, Error> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{shown}: cannot read: {e}")))?;
@@ -237,17 +253,32 @@ pub fn read_inputs(path: &std::path::Path) -> Result<Inputs, Error> {
         if let Some(c) = e.cancel_downtime {
             found.push(Input::CancelDowntime(c.id));
         }
+        if let Some(n) = e.notify {
+            found.push(Input::Notify(n));
+        }
         if found.len() != 1 {
             return Err(Error::Config(format!(
                 "{shown}: input {}: expected exactly one of submit, run_now, acknowledge, remove_acknowledgement, \
-                 schedule_downtime, cancel_downtime, found {}",
+                 schedule_downtime, cancel_downtime, notify, found {}",
                 i + 1,
                 found.len()
             )));
         }
         inputs.push((e.at, found.pop().expect("one")));
     }
-    Ok(Inputs { duration: file.duration, inputs })
+    let start = match &file.start {
+        None => None,
+        Some(text) => match text.parse::<jiff::Timestamp>() {
+            Ok(t) if t.as_second() >= 0 => Some(crate::timeperiod::since_epoch(t)),
+            _ => {
+                return Err(Error::Config(format!(
+                    "{shown}: start: expected a time such as \"2026-12-07T09:00:00Z\" (RFC 3339, not before 1970), \
+                     found \"{text}\""
+                )));
+            }
+        },
+    };
+    Ok(Inputs { duration: file.duration, inputs, start })
 }
 
 /// `"90s"`, `"6m"`: a required duration in humantime's syntax.

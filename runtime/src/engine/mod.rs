@@ -19,6 +19,9 @@ pub mod timers;
 pub use self::dependency::Due;
 pub use self::input::{Applied, Input, Inputs, Submission, read_inputs};
 mod modules;
+mod notifications;
+
+pub use self::notifications::CustomNotification;
 
 pub use self::modules::{ModuleAction, ModuleChange, ModuleError, ModuleFile, ModuleStatus};
 mod object;
@@ -30,7 +33,7 @@ mod status;
 pub use self::process::Finished;
 pub(crate) use self::process::Timing;
 pub use self::reload::ConfigChange;
-pub use self::simulate::{SimInput, simulate, simulate_with};
+pub use self::simulate::{SimInput, simulate, simulate_from, simulate_with};
 pub use self::status::ObjectStatus;
 
 use std::collections::HashMap;
@@ -66,6 +69,8 @@ pub struct Engine {
     next_notification: u64,
     /// Downtimes (pending and in effect) and their timers.
     downtimes: suppress::Downtimes,
+    /// Escalations, time periods and the wall-clock time of engine time zero.
+    notices: notifications::EngineNotices,
 }
 
 impl Engine {
@@ -132,6 +137,7 @@ impl Engine {
                 }
             })
         };
+        let mut notices = notifications::EngineNotices::new(config.timeperiods, config.escalations);
         let mut graph = dependency::Graph { host_parents: HashMap::new(), service_parents: Vec::new() };
         let mut hosts: HashMap<String, (Arc<str>, Arc<Target>)> = HashMap::new();
         let mut objects = Vec::with_capacity(config.hosts.len() + config.services.len());
@@ -151,6 +157,8 @@ impl Engine {
             // A passive-only host is an object even without a check.
             let has_check = h.check.is_some();
             if has_check || !h.passive.active_checks {
+                let object_notices =
+                    notices.object(&name, None, h.check_period.as_deref(), h.notification_period.as_deref())?;
                 let check = h.check.unwrap_or_default();
                 let args = expand(&check, &target, "")?;
                 let handlers = handlers_of(h.event_handlers, &format!("host \"{name}\""))?;
@@ -172,6 +180,7 @@ impl Engine {
                     values: Values::new(),
                     running: false,
                     dep: dependency::Links { passive: h.passive, has_check, ..Default::default() },
+                    notices: object_notices,
                 });
             }
         }
@@ -195,6 +204,8 @@ impl Engine {
                     c
                 }
             };
+            let object_notices =
+                notices.object(&s.host, Some(&s.name), s.check_period.as_deref(), s.notification_period.as_deref())?;
             let args = expand(&s.check, &target, &s.name)?;
             let handlers = handlers_of(s.event_handlers, &format!("service \"{}\" on host \"{}\"", s.name, s.host))?;
             // A passive-only service may have no check.
@@ -220,6 +231,7 @@ impl Engine {
                 values: Values::new(),
                 running: false,
                 dep: dependency::Links { passive: s.passive, has_check, ..Default::default() },
+                notices: object_notices,
             });
         }
         let index = objects.iter().enumerate().map(|(id, o)| ((o.host.clone(), o.service.clone()), id)).collect();
@@ -235,6 +247,7 @@ impl Engine {
             scheduler: Scheduler::new(),
             next_notification: 1,
             downtimes: suppress::Downtimes::default(),
+            notices,
         };
         engine.link(graph);
         Ok(engine)

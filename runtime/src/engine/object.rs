@@ -38,6 +38,9 @@ pub(super) struct Object {
     pub(super) running: bool,
     /// Dependencies, passive results and freshness.
     pub(super) dep: dependency::Links,
+    /// Its check and notification periods, escalations and notification
+    /// number.
+    pub(super) notices: super::notifications::Notices,
 }
 
 impl Object {

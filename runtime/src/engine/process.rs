@@ -9,7 +9,9 @@ use crate::outcome::{Outcome, State};
 use crate::sandbox::handler::{HandlerCall, HandlerEvent, PendingHandler, Trigger};
 use crate::sandbox::module::CheckRun;
 use crate::schedule::ObjectId;
-use crate::state::{ResultInput, StateEvent, StateType, Time, Transition, notify, process};
+use crate::state::{
+    NotificationKind, ResultInput, StateEvent, StateType, SuppressionReason, Time, Transition, notify, process,
+};
 
 use super::{Engine, Event, Source};
 
@@ -77,14 +79,16 @@ impl Engine {
         // Flapping, acknowledgements cleared, flexible downtime triggered:
         // all before the notification decision they may suppress.
         let after_events = self.after_process(id, &mut transition, now);
-        let suppressors = self.suppressors(id, &transition.state);
+        let mut suppressors = self.suppressors(id, &transition.state);
+        suppressors.outside_period = self.notification_period_closed(id, now).is_some();
+        let policy = self.notification_policy(id);
         let o = &mut self.objects[id];
         // In dependency failure nothing is notified (nor decided: there is
         // nothing to suppress, the object is disabled, seed 002).
         let (mut notify_state, mut notification) = if quiet {
             (o.notify, None)
         } else {
-            notify::decide(&o.notify, &transition.state, &transition.events, now, &o.notification)
+            notify::decide(&o.notify, &transition.state, &transition.events, now, &policy)
         };
         let mut suppressed = None;
         if let Some(n) = notification
@@ -114,12 +118,20 @@ impl Engine {
         } else {
             Trigger::StateChange
         };
+        let recovered = changes.iter().any(|e| matches!(e, StateEvent::HardStateChange { to: State::Ok, .. }));
         let handlers =
             if quiet { Vec::new() } else { self.handlers_for(id, trigger, previous.0, cfg.max_check_attempts, now) };
         let result = self.result_event(id, previous, changes, source, timing, significant, handlers, now);
         let mut events = Vec::with_capacity(1 + after_events.len());
         events.push(Event::Result(result));
+        // Flapping and downtime notifications, about the state after the result.
+        let after_events = self.with_notifications(after_events, now, false);
         events.extend(after_events);
+        if let Some((n, SuppressionReason::NotificationPeriod)) = &suppressed
+            && n.kind == NotificationKind::Problem
+        {
+            self.wait_for_period(id, now);
+        }
         let o = &self.objects[id];
         let t = now.as_secs_f64();
         if let Some((n, reason)) = suppressed {
@@ -133,7 +145,10 @@ impl Engine {
             });
         }
         if let Some(n) = notification {
-            self.notifications(id, &n, cfg.max_check_attempts, now, &mut events);
+            self.notifications(id, &n, cfg.max_check_attempts, now, None, &mut events);
+        }
+        if recovered {
+            self.problem_over(id);
         }
         // A flexible downtime the result started.
         self.downtimes_changed(&mut events);
@@ -208,27 +223,21 @@ impl Engine {
 
     /// The notification events of object `id`'s notification `n`: one per
     /// contact method, each with its own id, or one with neither when the
-    /// object has no contacts.
-    fn notifications(
+    /// object has no contacts; none when its contacts (or those of the
+    /// escalations that apply) do not want it. `note`: an author and a
+    /// comment (acknowledgements, downtime, custom notifications).
+    pub(super) fn notifications(
         &mut self,
         id: ObjectId,
         n: &crate::state::Notification,
         max_attempts: u32,
         now: Time,
+        note: Option<(&str, &str)>,
         events: &mut Vec<Event>,
     ) {
+        let Some(recipients) = self.recipients(id, n) else { return };
+        self.count(id, n.kind);
         let o = &self.objects[id];
-        let mut recipients: Vec<(Option<String>, Option<crate::config::Method>)> = Vec::new();
-        for c in o.contacts.iter() {
-            if let Some(contact) = self.contacts.get(c) {
-                for method in &contact.methods {
-                    recipients.push((Some(contact.name.clone()), Some(method.clone())));
-                }
-            }
-        }
-        if recipients.is_empty() {
-            recipients.push((None, None));
-        }
         let change = o.state.last_hard_state_change.unwrap_or(now);
         for (contact, method) in recipients {
             let o = &self.objects[id];
@@ -246,6 +255,8 @@ impl Engine {
                 attempt: o.state.attempt,
                 max_attempts,
                 change_time: change.as_secs_f64(),
+                author: note.map(|(a, _)| a.to_string()),
+                comment: note.map(|(_, c)| c.to_string()),
                 private: crate::event::NotificationPrivate {
                     time: now,
                     change_time: change,

@@ -80,6 +80,19 @@ pub async fn simulate_with(
     config: &Config,
     sandbox: &Sandbox,
     duration: Duration,
+    inputs: Vec<(Duration, SimInput)>,
+    sink: impl FnMut(&Event),
+) -> Result<(), Error> {
+    simulate_from(config, sandbox, Duration::ZERO, duration, inputs, sink).await
+}
+
+/// [`simulate_with`], with simulated time zero at the wall-clock time
+/// `start` (since the UNIX epoch): time periods are read against it.
+pub async fn simulate_from(
+    config: &Config,
+    sandbox: &Sandbox,
+    start: Duration,
+    duration: Duration,
     mut inputs: Vec<(Duration, SimInput)>,
     mut sink: impl FnMut(&Event),
 ) -> Result<(), Error> {
@@ -87,6 +100,7 @@ pub async fn simulate_with(
     let mut config = config.clone();
     crate::pack::expand(&mut config, sandbox).await?;
     let mut engine = Engine::new(config, sandbox)?;
+    engine.set_wall_clock_origin(start);
     engine.describe_modules(clock.now()).await;
     engine.schedule_all_at(clock.now());
     inputs.sort_by_key(|(t, _)| *t);

@@ -53,6 +53,11 @@ impl Engine {
         self.downtimes.timers.next_due()
     }
 
+    /// Sets `timer` to fire at `at`.
+    pub(super) fn set_timer(&mut self, at: Time, timer: Timer) {
+        self.downtimes.timers.set(at, timer);
+    }
+
     /// Fires every timer due at or before `now`, in time order (ties in the
     /// order they were set), and returns the events. Each fires at its own
     /// time: an event's `t` is the timer's time, not `now`.
@@ -62,14 +67,17 @@ impl Engine {
             match timer {
                 Timer::DowntimeStart(id) => {
                     if self.downtimes.by_id.get(&id).is_some_and(|d| d.started.is_none() && d.flexible.is_none()) {
-                        events.push(self.start_downtime(id, at));
+                        let started = vec![self.start_downtime(id, at)];
+                        events.extend(self.with_notifications(started, at, false));
                     }
                 }
                 Timer::DowntimeEnd(id) => {
                     if self.downtimes.by_id.get(&id).is_some_and(|d| d.ends_at() == Some(at)) {
-                        events.extend(self.end_downtime(id, at));
+                        let ended = self.end_downtime(id, at).into_iter().collect();
+                        events.extend(self.with_notifications(ended, at, false));
                     }
                 }
+                Timer::NotificationPeriod(object) => events.extend(self.period_opened(object, at)),
                 Timer::DowntimeExpire(id) => {
                     if self.downtimes.by_id.get(&id).is_some_and(|d| d.started.is_none()) {
                         self.downtimes.by_id.remove(&id);
@@ -234,6 +242,8 @@ impl Engine {
             in_downtime: self.in_downtime(id) || self.host_in_downtime(id),
             flapping: state.flapping.flapping,
             acknowledged: state.acknowledgement.is_some(),
+            // Set by the caller, which knows the time.
+            outside_period: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The engine's timers: things that happen at a time of their own, not as
-//! a check's result (a downtime starting or ending). A binary heap of
+//! a check's result (a downtime starting or ending, a notification period
+//! opening). A binary heap of
 //! `(time, seq, timer)`: timers due at the same time fire in the order
 //! they were set. Cancelled timers are not searched for; whoever handles a
 //! timer checks that it still applies.
@@ -18,6 +19,9 @@ pub enum Timer {
     DowntimeEnd(u64),
     /// A flexible downtime that never started reaches its window's end.
     DowntimeExpire(u64),
+    /// An object's notification period opens (the object's id): a problem
+    /// notification held back goes out.
+    NotificationPeriod(usize),
 }
 
 /// Timers by due time.

@@ -202,6 +202,16 @@ impl Monitor {
         self.apply(Input::Acknowledge(ack)).await.map(drop)
     }
 
+    /// Sends a CUSTOM notification about an object to its contacts (held
+    /// back in downtime and outside its notification period). Refused for
+    /// an unknown object and an empty author or comment.
+    pub async fn custom_notification(&self, request: crate::engine::CustomNotification) -> Result<Vec<Event>, Error> {
+        match self.apply(Input::Notify(request)).await? {
+            Answer::Events(events) => Ok(events),
+            other => unreachable!("a custom notification answers with its events, not {other:?}"),
+        }
+    }
+
     /// Removes an object's acknowledgement (an error if it has none).
     pub async fn remove_acknowledgement(&self, host: &str, service: Option<&str>) -> Result<(), Error> {
         self.apply(Input::RemoveAcknowledgement(host.to_string(), service.map(str::to_string))).await.map(drop)

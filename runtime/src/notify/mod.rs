@@ -74,7 +74,7 @@
 //!
 //! # async fn example() {
 //! let notifier = Notifier::new(NotifierSettings::default());
-//! let contact = Contact { name: "ops".into(), methods: vec![Method::Log] };
+//! let contact = Contact { name: "ops".into(), methods: vec![Method::Log], ..Contact::default() };
 //! let message = NotificationMessage {
 //!     id: 1,
 //!     host: "web1".into(),
@@ -87,6 +87,8 @@
 //!     attempt: 3,
 //!     max_attempts: 3,
 //!     contact: String::new(), // filled in by `deliver`
+//!     author: None,
+//!     comment: None,
 //! };
 //! for delivery in notifier.deliver(&contact, &message).await {
 //!     println!("{} to {}: {:?}", delivery.method, delivery.contact, delivery.outcome);
@@ -117,7 +119,9 @@ pub struct NotificationMessage {
     pub host: String,
     /// The service's name; `None` (JSON `null`) for a host notification.
     pub service: Option<String>,
-    /// `PROBLEM` or `RECOVERY`.
+    /// `PROBLEM`, `RECOVERY`, `ACKNOWLEDGEMENT`, `FLAPPINGSTART`,
+    /// `FLAPPINGSTOP`, `DOWNTIMESTART`, `DOWNTIMEEND`,
+    /// `DOWNTIMECANCELLED` or `CUSTOM`.
     pub kind: NotificationKind,
     /// The state notified about: `OK`, `WARNING`, `CRITICAL` or `UNKNOWN`
     /// for a service, `UP`, `DOWN` or `UNREACHABLE` for a host.
@@ -135,6 +139,13 @@ pub struct NotificationMessage {
     /// The name of the contact notified. [`Notifier::deliver`] sets it to
     /// the contact it delivers to, so one message can serve every contact.
     pub contact: String,
+    /// Who acknowledged, scheduled the downtime or sent the custom
+    /// notification (left out of the JSON when there is nobody).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Their comment (left out of the JSON when there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl NotificationMessage {
@@ -176,6 +187,12 @@ impl NotificationMessage {
             contact = self.contact,
             output = self.output,
         );
+        if let Some(author) = &self.author {
+            text.push_str(&format!("\nAuthor:   {author}\n"));
+        }
+        if let Some(comment) = &self.comment {
+            text.push_str(&format!("Comment:  {comment}\n"));
+        }
         if !self.long_output.is_empty() {
             text.push_str("\nLong output:\n");
             text.push_str(&self.long_output);
@@ -188,10 +205,7 @@ impl NotificationMessage {
 }
 
 fn kind_name(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Problem => "PROBLEM",
-        NotificationKind::Recovery => "RECOVERY",
-    }
+    kind.as_str()
 }
 
 /// The result of one method of one contact, for the caller to record.
@@ -443,7 +457,7 @@ fn log(m: &NotificationMessage) {
     }
     match m.kind {
         NotificationKind::Problem => event!(tracing::Level::WARN),
-        NotificationKind::Recovery => event!(tracing::Level::INFO),
+        _ => event!(tracing::Level::INFO),
     }
 }
 

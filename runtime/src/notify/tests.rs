@@ -33,11 +33,13 @@ fn message() -> NotificationMessage {
         attempt: 3,
         max_attempts: 3,
         contact: String::new(),
+        author: None,
+        comment: None,
     }
 }
 
 fn contact(methods: Vec<Method>) -> Contact {
-    Contact { name: "ops".into(), methods }
+    Contact { name: "ops".into(), methods, ..Contact::default() }
 }
 
 fn webhook(addr: SocketAddr) -> Method {

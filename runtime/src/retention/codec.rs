@@ -139,10 +139,9 @@ impl NotificationRow {
             table: "notifications",
             detail: format!("id {id}: {detail}"),
         };
-        let kind = match self.kind.as_str() {
-            "PROBLEM" => NotificationKind::Problem,
-            "RECOVERY" => NotificationKind::Recovery,
-            other => return Err(corrupt(format!("unknown kind '{other}'"))),
+        let kind = match NotificationKind::parse(&self.kind) {
+            Some(kind) => kind,
+            None => return Err(corrupt(format!("unknown kind '{}'", self.kind))),
         };
         let outcome = match (self.outcome.as_str(), self.error) {
             ("pending", _) => DeliveryOutcome::Pending,
@@ -207,16 +206,9 @@ pub(super) fn parse_state_type(s: &str) -> Result<StateType, String> {
 }
 
 pub(super) fn parse_kind(s: &str) -> Result<NotificationKind, String> {
-    match s {
-        "PROBLEM" => Ok(NotificationKind::Problem),
-        "RECOVERY" => Ok(NotificationKind::Recovery),
-        other => Err(format!("unknown kind '{other}'")),
-    }
+    NotificationKind::parse(s).ok_or_else(|| format!("unknown kind '{s}'"))
 }
 
 pub(super) fn kind_str(k: NotificationKind) -> &'static str {
-    match k {
-        NotificationKind::Problem => "PROBLEM",
-        NotificationKind::Recovery => "RECOVERY",
-    }
+    k.as_str()
 }

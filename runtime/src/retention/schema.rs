@@ -54,6 +54,48 @@ CREATE INDEX suppressed_notifications_object ON suppressed_notifications (host, 
 ",
     // 3 -> 4: objects the configuration no longer has, and since when.
     super::removed::MIGRATION,
+    // 4 -> 5: every notification type Nagios has. SQLite cannot change a
+    // CHECK: both tables are made again with the rows they hold.
+    "
+CREATE TABLE notifications_4 (
+    id          INTEGER PRIMARY KEY,
+    host        TEXT    NOT NULL,
+    service     TEXT,
+    time        INTEGER NOT NULL,
+    change_time INTEGER NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('PROBLEM', 'RECOVERY', 'ACKNOWLEDGEMENT', 'FLAPPINGSTART',
+                        'FLAPPINGSTOP', 'DOWNTIMESTART', 'DOWNTIMEEND', 'DOWNTIMECANCELLED', 'CUSTOM')),
+    state       TEXT    NOT NULL,
+    contact     TEXT,
+    method      TEXT,
+    output      TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL CHECK (outcome IN ('pending', 'delivered', 'failed')),
+    error       TEXT,
+    attempts    INTEGER NOT NULL
+);
+INSERT INTO notifications_4 SELECT id, host, service, time, change_time, kind, state, contact, method, output,
+    outcome, error, attempts FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_4 RENAME TO notifications;
+CREATE INDEX notifications_object ON notifications (host, service, change_time);
+CREATE INDEX notifications_pending ON notifications (id) WHERE outcome = 'pending';
+
+CREATE TABLE suppressed_notifications_4 (
+    id      INTEGER PRIMARY KEY,
+    host    TEXT    NOT NULL,
+    service TEXT,
+    time    INTEGER NOT NULL,
+    kind    TEXT    NOT NULL CHECK (kind IN ('PROBLEM', 'RECOVERY', 'ACKNOWLEDGEMENT', 'FLAPPINGSTART',
+                    'FLAPPINGSTOP', 'DOWNTIMESTART', 'DOWNTIMEEND', 'DOWNTIMECANCELLED', 'CUSTOM')),
+    state   TEXT    NOT NULL,
+    reason  TEXT    NOT NULL  -- downtime, flapping, acknowledged, notification_period
+);
+INSERT INTO suppressed_notifications_4 SELECT id, host, service, time, kind, state, reason
+    FROM suppressed_notifications;
+DROP TABLE suppressed_notifications;
+ALTER TABLE suppressed_notifications_4 RENAME TO suppressed_notifications;
+CREATE INDEX suppressed_notifications_object ON suppressed_notifications (host, service, id);
+",
 ];
 
 /// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and

@@ -113,9 +113,11 @@ impl Retainer {
                 attempt: 0,
                 max_attempts: 0,
                 contact: String::new(),
+                author: None,
+                comment: None,
             };
             tracing::info!(host = %p.key.host, service = ?p.key.service, "delivering a notification left pending by the last run");
-            let single = Contact { name: contact.name.clone(), methods: vec![method.clone()] };
+            let single = Contact { name: contact.name.clone(), methods: vec![method.clone()], ..Contact::default() };
             deliver(&handle, &notifier, &tracker, Some(&tx), Some(p.id), single, message);
         }
         let thread = Thread {
@@ -279,8 +281,10 @@ fn delivery(n: &NotificationEvent) -> Option<(Contact, NotificationMessage)> {
         attempt: n.attempt,
         max_attempts: n.max_attempts,
         contact: String::new(),
+        author: n.author.clone(),
+        comment: n.comment.clone(),
     };
-    Some((Contact { name: name.clone(), methods: vec![method.clone()] }, message))
+    Some((Contact { name: name.clone(), methods: vec![method.clone()], ..Contact::default() }, message))
 }
 
 /// Delivers one contact method on the runtime and reports the outcome.

@@ -22,6 +22,57 @@ pub enum NotificationKind {
     Problem,
     /// The HARD return to OK after a notified problem.
     Recovery,
+    /// A problem was acknowledged.
+    Acknowledgement,
+    /// The object started flapping.
+    FlappingStart,
+    /// The object stopped flapping.
+    FlappingStop,
+    /// A downtime of the object started.
+    DowntimeStart,
+    /// A downtime of the object ended at its time.
+    DowntimeEnd,
+    /// A downtime of the object in effect was cancelled.
+    DowntimeCancelled,
+    /// Sent by someone (`POST /api/v1/notifications`).
+    Custom,
+}
+
+impl NotificationKind {
+    /// Every kind.
+    pub const ALL: [NotificationKind; 9] = [
+        NotificationKind::Problem,
+        NotificationKind::Recovery,
+        NotificationKind::Acknowledgement,
+        NotificationKind::FlappingStart,
+        NotificationKind::FlappingStop,
+        NotificationKind::DowntimeStart,
+        NotificationKind::DowntimeEnd,
+        NotificationKind::DowntimeCancelled,
+        NotificationKind::Custom,
+    ];
+
+    /// The kind as Nagios names it (`$NOTIFICATIONTYPE$`): `PROBLEM`,
+    /// `RECOVERY`, `ACKNOWLEDGEMENT`, `FLAPPINGSTART`, `FLAPPINGSTOP`,
+    /// `DOWNTIMESTART`, `DOWNTIMEEND`, `DOWNTIMECANCELLED`, `CUSTOM`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Problem => "PROBLEM",
+            NotificationKind::Recovery => "RECOVERY",
+            NotificationKind::Acknowledgement => "ACKNOWLEDGEMENT",
+            NotificationKind::FlappingStart => "FLAPPINGSTART",
+            NotificationKind::FlappingStop => "FLAPPINGSTOP",
+            NotificationKind::DowntimeStart => "DOWNTIMESTART",
+            NotificationKind::DowntimeEnd => "DOWNTIMEEND",
+            NotificationKind::DowntimeCancelled => "DOWNTIMECANCELLED",
+            NotificationKind::Custom => "CUSTOM",
+        }
+    }
+
+    /// The kind named `s` ([`NotificationKind::as_str`]).
+    pub fn parse(s: &str) -> Option<NotificationKind> {
+        NotificationKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// A notification the engine should send.
@@ -112,6 +163,8 @@ pub enum SuppressionReason {
     Flapping,
     /// The problem is acknowledged.
     Acknowledged,
+    /// Outside the object's `notification_period`.
+    NotificationPeriod,
 }
 
 impl SuppressionReason {
@@ -121,6 +174,7 @@ impl SuppressionReason {
             SuppressionReason::Downtime => "downtime",
             SuppressionReason::Flapping => "flapping",
             SuppressionReason::Acknowledged => "acknowledged",
+            SuppressionReason::NotificationPeriod => "notification_period",
         }
     }
 }
@@ -135,13 +189,16 @@ pub struct Suppressors {
     pub flapping: bool,
     /// The object's problem is acknowledged.
     pub acknowledged: bool,
+    /// The time is outside the object's `notification_period`.
+    pub outside_period: bool,
 }
 
 /// The one place that decides whether a notification [`decide`] chose is
 /// suppressed, and why (the first reason that applies, in this order):
 /// downtime and flapping hold back problems and recoveries alike (as in
 /// Nagios); an acknowledgement holds back problems only (a recovery clears
-/// it anyway).
+/// it anyway); outside the notification period nothing goes out (a problem
+/// held back is sent when the period opens, if it lasts).
 pub fn suppression(notification: &Notification, s: &Suppressors) -> Option<SuppressionReason> {
     if s.in_downtime {
         return Some(SuppressionReason::Downtime);
@@ -151,6 +208,9 @@ pub fn suppression(notification: &Notification, s: &Suppressors) -> Option<Suppr
     }
     if s.acknowledged && notification.kind == NotificationKind::Problem {
         return Some(SuppressionReason::Acknowledged);
+    }
+    if s.outside_period {
+        return Some(SuppressionReason::NotificationPeriod);
     }
     None
 }
@@ -171,6 +231,8 @@ pub fn suppressed(before: &NotifyState, decided: &NotifyState, notification: &No
             last_notification: before.last_notification,
         },
         NotificationKind::Recovery => NotifyState { last_notification: before.last_notification, ..*decided },
+        // The others leave the problem's bookkeeping alone.
+        _ => *before,
     }
 }
 
@@ -188,7 +250,7 @@ mod suppression_tests {
 
     #[test]
     fn reasons_in_order() {
-        let all = Suppressors { in_downtime: true, flapping: true, acknowledged: true };
+        let all = Suppressors { in_downtime: true, flapping: true, acknowledged: true, outside_period: true };
         assert_eq!(suppression(&problem(), &all), Some(SuppressionReason::Downtime));
         let s = Suppressors { in_downtime: false, ..all };
         assert_eq!(suppression(&problem(), &s), Some(SuppressionReason::Flapping));
@@ -197,6 +259,12 @@ mod suppression_tests {
         assert_eq!(suppression(&problem(), &ack), Some(SuppressionReason::Acknowledged));
         assert_eq!(suppression(&recovery(), &ack), None);
         assert_eq!(suppression(&problem(), &Suppressors::default()), None);
+        let outside = Suppressors { outside_period: true, ..Suppressors::default() };
+        assert_eq!(suppression(&recovery(), &outside), Some(SuppressionReason::NotificationPeriod));
+        for k in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+        }
         assert_eq!(serde_json::to_string(&SuppressionReason::Acknowledged).unwrap(), "\"acknowledged\"");
     }
 

@@ -22,7 +22,8 @@ pub struct SimulateArgs {
     pub duration: Option<Duration>,
 
     /// Apply the inputs of this TOML file at their simulated times (passive
-    /// results, rechecks, acknowledgements, downtime; see
+    /// results, rechecks, acknowledgements, downtime, custom notifications;
+    /// its `start` is the wall-clock time of simulated time zero; see
     /// `wasmon_runtime::engine::read_inputs`)
     #[arg(short, long, value_name = "FILE")]
     pub inputs: Option<PathBuf>,
@@ -42,7 +43,8 @@ pub(crate) async fn simulate(
         None => wasmon_runtime::engine::Inputs::default(),
     };
     let duration = args.duration.or(inputs.duration).unwrap_or(Duration::from_secs(3600));
-    wasmon_runtime::engine::simulate_with(config, sandbox, duration, inputs.inputs, |event| {
+    let start = inputs.start.unwrap_or_default();
+    wasmon_runtime::engine::simulate_from(config, sandbox, start, duration, inputs.inputs, |event| {
         if written.is_ok() {
             written =
                 serde_json::to_string(event).map_err(std::io::Error::from).and_then(|line| writeln!(out, "{line}"));

@@ -2,6 +2,9 @@
 
 use super::*;
 
+const CONTACT_KEYS: &[&str] =
+    &["name", "methods", "notification_options", "host_notification_options", "service_notification_options"];
+
 impl Reader<'_> {
     pub(super) fn contact(
         &mut self,
@@ -17,6 +20,7 @@ impl Reader<'_> {
         let mut methods = Vec::new();
         let mut name_span = None;
         let mut ok = true;
+        let (mut options, mut host_options, mut service_options) = (None, None, None);
         for (key, v) in sorted(table) {
             match key.get_ref().as_ref() {
                 "name" => {
@@ -41,8 +45,24 @@ impl Reader<'_> {
                         }
                     }
                 }
+                "notification_options" => match self.option_letters(v, cx, "notification_options", "w,u,c,d,r,f,s") {
+                    Some(l) => options = Some(periods::letters(&l)),
+                    None => ok = false,
+                },
+                "host_notification_options" => {
+                    match self.option_letters(v, cx, "host_notification_options", "d,u,r,f,s") {
+                        Some(l) => host_options = Some(periods::letters(&l)),
+                        None => ok = false,
+                    }
+                }
+                "service_notification_options" => {
+                    match self.option_letters(v, cx, "service_notification_options", "w,u,c,r,f,s") {
+                        Some(l) => service_options = Some(periods::letters(&l)),
+                        None => ok = false,
+                    }
+                }
                 other => {
-                    self.unknown(key.span(), cx, other, "[[contact]]", &["name", "methods"]);
+                    self.unknown(key.span(), cx, other, "[[contact]]", CONTACT_KEYS);
                     ok = false;
                 }
             }
@@ -51,7 +71,14 @@ impl Reader<'_> {
             self.problem(span.clone(), format!("{cx}: missing key 'name' (expected a string)"));
         }
         match (ok, name, name_span) {
-            (true, Some(name), Some(name_span)) => Some((Contact { name, methods }, name_span)),
+            (true, Some(name), Some(name_span)) => {
+                let d = NotificationOptions::default();
+                let options = NotificationOptions {
+                    host: host_options.or(options).unwrap_or(d.host),
+                    service: service_options.or(options).unwrap_or(d.service),
+                };
+                Some((Contact { name, methods, options }, name_span))
+            }
             _ => None,
         }
     }

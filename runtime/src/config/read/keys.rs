@@ -163,6 +163,9 @@ settings! {
     /// The value and where it is written (for the low < high check).
     low_flap_threshold: (f64, Range<usize>), ALL, |r, v, cx, k| r.percent(v, cx, k);
     high_flap_threshold: (f64, Range<usize>), ALL, |r, v, cx, k| r.percent(v, cx, k);
+    check_period: String, ALL, |r, v, cx, k| r.period_name(v, cx, k);
+    notification_period: String, ALL, |r, v, cx, k| r.period_name(v, cx, k);
+    contact_groups: Vec<String>, ALL, |r, v, cx, k| r.contact_group_names(v, cx, k);
     item: String, &[Kind::Template, Kind::Service], |r, v, cx, k| r.string(v, cx, k, "a string");
 }
 
@@ -177,7 +180,8 @@ mod tests {
         let settings = "check, params, args, check_interval, retry_interval, max_check_attempts, \
             notification_interval, first_notification_delay, contacts, event_handlers, timeout, memory, \
             output_limit, timeout_state, grants, parents, active_checks, passive_checks, check_freshness, \
-            freshness_threshold, stale_state, flap_detection, low_flap_threshold, high_flap_threshold";
+            freshness_threshold, stale_state, flap_detection, low_flap_threshold, high_flap_threshold, \
+            check_period, notification_period, contact_groups";
         let defaults = settings.replace("check, ", "").replace("parents, ", "");
         assert_eq!(Kind::Defaults.keys().join(", "), defaults);
         assert_eq!(Kind::Template.keys().join(", "), format!("name, {settings}, item"));

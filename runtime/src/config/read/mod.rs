@@ -30,9 +30,11 @@ mod keys;
 mod layer;
 mod objects;
 mod packs;
+mod periods;
 mod values;
 
 use keys::{Kind, Layer, Setting};
+pub(crate) use periods::glob;
 pub use values::parse_size;
 
 type Val<'i> = Spanned<DeValue<'i>>;
@@ -41,7 +43,19 @@ type Val<'i> = Spanned<DeValue<'i>>;
 /// model, sandbox limits come from [`Limits::default`]).
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
-const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler", "api"];
+const TOP_KEYS: &[&str] = &[
+    "engine",
+    "defaults",
+    "template",
+    "host",
+    "service",
+    "contact",
+    "handler",
+    "api",
+    "timeperiod",
+    "contactgroup",
+    "escalation",
+];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
 const ENGINE_KEYS: &[&str] = &[
     "state_semantics",
@@ -78,6 +92,10 @@ struct Reader<'a> {
     handlers: Vec<String>,
     templates: Vec<String>,
     packs_dir: PathBuf,
+    /// The `[[timeperiod]]` names.
+    periods: Vec<String>,
+    /// The `[[contactgroup]]`s and their members (nested groups' too).
+    contact_groups: HashMap<String, Vec<String>>,
 }
 
 /// Reads `text`, the content of `file`.
@@ -93,6 +111,8 @@ pub(super) fn read(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
         handlers: Vec::new(),
         templates: Vec::new(),
         packs_dir,
+        periods: Vec::new(),
+        contact_groups: HashMap::new(),
     };
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
@@ -161,6 +181,9 @@ impl Reader<'_> {
             }
         }
         self.contacts = contacts.iter().map(|c| c.name.clone()).collect();
+        let contact_groups = self.contact_groups(root);
+        let timeperiods = self.timeperiods(root);
+        let escalations = self.escalations(root);
 
         let mut handlers: Vec<Handler> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -245,8 +268,10 @@ impl Reader<'_> {
                 address: o.address.clone(),
                 check: layer.check_spec(),
                 schedule: layer.schedule(),
-                contacts: layer.contacts.clone().unwrap_or_default(),
+                contacts: self.object_contacts(&layer),
                 notification: layer.notification(),
+                check_period: layer.check_period.clone(),
+                notification_period: layer.notification_period.clone(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
                 passive: layer.passive(),
                 flapping: layer.flapping(),
@@ -323,8 +348,10 @@ impl Reader<'_> {
                 item: layer.item.clone(),
                 check,
                 schedule: layer.schedule(),
-                contacts: layer.contacts.clone().unwrap_or_default(),
+                contacts: self.object_contacts(&layer),
                 notification: layer.notification(),
+                check_period: layer.check_period.clone(),
+                notification_period: layer.notification_period.clone(),
                 event_handlers: layer.event_handlers.clone().unwrap_or_default(),
                 passive,
                 flapping: layer.flapping(),
@@ -352,7 +379,19 @@ impl Reader<'_> {
             }
         }
 
-        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers, api }
+        let escalations = self.escalation_targets(escalations, &hosts, &services);
+        Config {
+            path: self.file.to_path_buf(),
+            engine,
+            hosts,
+            services,
+            contacts,
+            handlers,
+            api,
+            timeperiods,
+            contact_groups,
+            escalations,
+        }
     }
 
     /// Reports an object whose resolved `low_flap_threshold` is not below
