@@ -102,6 +102,7 @@ pub mod contract;
 pub mod engine;
 mod error;
 pub mod event;
+pub mod export;
 pub mod monitor;
 pub mod notify;
 pub mod outcome;

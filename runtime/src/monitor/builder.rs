@@ -136,6 +136,8 @@ impl MonitorBuilder {
         // Compiling modules and opening the file block: not on a runtime thread.
         let sandbox_concurrency = sandbox.max_concurrency();
         let checks_dir = config.engine.checks_dir.clone();
+        let sink_configs = std::mem::take(&mut config.sinks);
+        let spool = path.as_deref().map(crate::export::spool_path);
         let reload_sandbox = sandbox.clone();
         let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
             let engine = Engine::new(config, &sandbox)?;
@@ -191,6 +193,12 @@ impl MonitorBuilder {
         };
         pipeline.push(Handlers { done: handled_tx, clock: self.clock.clone(), running: handlers.clone() });
         pipeline.push(Log);
+        // Metric sinks: each behind its own bounded queue and thread.
+        let (sinks, sink_handles) = crate::export::Sinks::start(&sink_configs, spool)?;
+        if !sinks.is_empty() {
+            pipeline.push(sinks);
+        }
+        let sinks = sink_handles;
         pipeline.push(Broadcast(events.clone()));
         for (s, capacity) in self.subscribers {
             let queued =
@@ -245,6 +253,6 @@ impl MonitorBuilder {
         let (reloads, reloads_rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(task.run(commands_rx));
         tokio::spawn(reloader.run(reloads_rx));
-        Ok(Monitor { commands, reloads, events, stats, clock: self.clock, task: Mutex::new(Some(handle)) })
+        Ok(Monitor { commands, reloads, events, stats, clock: self.clock, task: Mutex::new(Some(handle)), sinks })
     }
 }

@@ -74,6 +74,7 @@ pub struct Monitor {
     stats: Arc<Mutex<Stats>>,
     clock: Arc<dyn Clock>,
     task: Mutex<Option<tokio::task::JoinHandle<Result<(), Error>>>>,
+    sinks: Arc<Vec<crate::export::SinkHandle>>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -236,6 +237,12 @@ impl Monitor {
         let (tx, rx) = oneshot::channel();
         self.reloads.send(tx).map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Every metric sink's counters, in configuration order (see
+    /// [`crate::export`]).
+    pub fn sinks(&self) -> Vec<crate::export::SinkStatus> {
+        self.sinks.iter().map(|s| s.status()).collect()
     }
 
     /// How many checks ran and how late they started.

@@ -30,6 +30,7 @@ mod keys;
 mod layer;
 mod objects;
 mod packs;
+mod sinks;
 mod values;
 
 use keys::{Kind, Layer, Setting};
@@ -41,7 +42,7 @@ type Val<'i> = Spanned<DeValue<'i>>;
 /// model, sandbox limits come from [`Limits::default`]).
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
-const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler", "api"];
+const TOP_KEYS: &[&str] = &["engine", "defaults", "template", "host", "service", "contact", "handler", "api", "sink"];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
 const ENGINE_KEYS: &[&str] = &["state_semantics", "max_concurrent_checks", "state_file", "checks_dir", "packs_dir"];
 
@@ -342,7 +343,8 @@ impl Reader<'_> {
             }
         }
 
-        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers, api }
+        let sinks = self.sinks(root);
+        Config { path: self.file.to_path_buf(), engine, hosts, services, contacts, handlers, api, sinks }
     }
 
     /// Reports an object whose resolved `low_flap_threshold` is not below
