@@ -97,8 +97,11 @@ impl OpenTsdb {
         let mut copies = Vec::new();
         for d in &out {
             for rule in self.denormalize.iter().filter(|r| r.metric == d.metric) {
-                let values: Option<Vec<&str>> =
-                    rule.tags.iter().map(|t| d.tags.iter().find(|(k, _)| *k == t.as_str()).map(|(_, v)| v.as_str())).collect();
+                let values: Option<Vec<&str>> = rule
+                    .tags
+                    .iter()
+                    .map(|t| d.tags.iter().find(|(k, _)| *k == t.as_str()).map(|(_, v)| v.as_str()))
+                    .collect();
                 if let Some(values) = values {
                     let mut c = d.clone();
                     c.metric = format!("__{}.{}", values.join("."), d.metric);
@@ -158,8 +161,10 @@ impl Format for OpenTsdb {
 
 /// A name or tag value with only `[A-Za-z0-9-_./]`; never empty.
 pub fn clean(s: &str) -> String {
-    let s: String =
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/') { c } else { '_' }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/') { c } else { '_' })
+        .collect();
     if s.is_empty() { "_".to_string() } else { s }
 }
 

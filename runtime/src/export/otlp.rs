@@ -153,7 +153,7 @@ mod tests {
             let m = &rm.scope_metrics[0].metrics;
             assert_eq!((m[0].name.as_str(), m[0].unit.as_str()), ("wasmon.perfdata", "By"));
             let Some(metric::Data::Gauge(g)) = &m[0].data else { panic!() };
-            assert_eq!(string(&g.data_points[0].attributes[0].value), *label);
+            assert_eq!(string(&g.data_points[0].attributes[0].value), label);
             assert_eq!(g.data_points[0].value, Some(number_data_point::Value::AsDouble(1.5e9)));
             assert_eq!(g.data_points[0].time_unix_nano, 1_765_101_600_000_000_000);
             let Some(metric::Data::Gauge(t)) = &m[1].data else { panic!() };

@@ -81,7 +81,11 @@ impl Exposition {
             label(&mut labels, "check", &p.check);
             if p.origin == Origin::Metadata {
                 let f = match p.label.as_str() {
-                    "state" => family("wasmon_check_state", "gauge", "The check's state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."),
+                    "state" => family(
+                        "wasmon_check_state",
+                        "gauge",
+                        "The check's state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+                    ),
                     "state_type" => family("wasmon_check_state_type", "gauge", "The state type: 0 SOFT, 1 HARD."),
                     "attempt" => family("wasmon_check_attempt", "gauge", "The check attempt."),
                     "execution_time" => family("wasmon_check_execution_seconds", "gauge", "How long the check ran."),
@@ -146,10 +150,26 @@ impl Exposition {
             let labels = format!("{{{labels}}}");
             let c = |n: u64| n as f64;
             add(family("wasmon_sink_sent_total", "counter", "Points a sink sent."), labels.clone(), c(st.sent));
-            add(family("wasmon_sink_dropped_total", "counter", "Points a sink dropped (queue or spool full)."), labels.clone(), c(st.dropped));
-            add(family("wasmon_sink_rejected_total", "counter", "Points the database rejected."), labels.clone(), c(st.rejected));
-            add(family("wasmon_sink_retries_total", "counter", "Sends a sink tried again."), labels.clone(), c(st.retries));
-            add(family("wasmon_sink_queued_points", "gauge", "Points waiting in a sink's memory queue."), labels.clone(), c(st.queued));
+            add(
+                family("wasmon_sink_dropped_total", "counter", "Points a sink dropped (queue or spool full)."),
+                labels.clone(),
+                c(st.dropped),
+            );
+            add(
+                family("wasmon_sink_rejected_total", "counter", "Points the database rejected."),
+                labels.clone(),
+                c(st.rejected),
+            );
+            add(
+                family("wasmon_sink_retries_total", "counter", "Sends a sink tried again."),
+                labels.clone(),
+                c(st.retries),
+            );
+            add(
+                family("wasmon_sink_queued_points", "gauge", "Points waiting in a sink's memory queue."),
+                labels.clone(),
+                c(st.queued),
+            );
             add(family("wasmon_sink_spooled_points", "gauge", "Points in a sink's spool."), labels, c(st.spooled));
         }
         let mut out = String::new();
@@ -225,7 +245,9 @@ pub(crate) fn start(
                     "/metrics",
                     axum::routing::get(move || {
                         let text = served.lock().expect("exposition lock").render(&sinks);
-                        async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text) }
+                        async move {
+                            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+                        }
                     }),
                 );
                 tracing::info!(sink = %name, address = %listen, "sink: serving GET /metrics");
@@ -277,7 +299,12 @@ mod tests {
         e.update(point("hits", 7.0, "c"));
         e.update(point("power", f64::NAN, "W"));
         let text = e.render(&[]);
-        assert!(text.contains("wasmon_metric_ratio{host=\"web 1\",service=\"Disk, all\",check=\"dummy\",label=\"pct\"} 0.85\n"), "{text}");
+        assert!(
+            text.contains(
+                "wasmon_metric_ratio{host=\"web 1\",service=\"Disk, all\",check=\"dummy\",label=\"pct\"} 0.85\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("label=\"rta\"} 0.02\n"), "{text}");
         assert!(text.contains("# TYPE wasmon_metric_total counter\nwasmon_metric_total{"), "{text}");
         assert!(text.contains("label=\"power\",unit=\"W\"} NaN\n"), "{text}");

@@ -75,7 +75,10 @@ impl Queue {
         if dropped > 0 {
             let before = self.counters.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
             if before == 0 || (before + dropped as u64) / 10_000 != before / 10_000 {
-                tracing::warn!(dropped = before + dropped as u64, "a sink's queue is full: its oldest points are dropped");
+                tracing::warn!(
+                    dropped = before + dropped as u64,
+                    "a sink's queue is full: its oldest points are dropped"
+                );
             }
         }
         self.ready.notify_one();

@@ -65,10 +65,9 @@ impl Transport {
                 let body = if *gzip {
                     req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
                     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    e.write_all(&body).and_then(|()| e.finish()).map_err(|e| Failure::Transient {
-                        message: format!("gzip: {e}"),
-                        retry_after: None,
-                    })?
+                    e.write_all(&body)
+                        .and_then(|()| e.finish())
+                        .map_err(|e| Failure::Transient { message: format!("gzip: {e}"), retry_after: None })?
                 } else {
                     body
                 };
@@ -87,7 +86,8 @@ impl Transport {
                         .and_then(|v| v.to_str().ok())
                         .and_then(retry_after);
                     let text = resp.text().await.unwrap_or_default();
-                    let message = format!("POST {url}: {status}: {}", text.trim().chars().take(500).collect::<String>());
+                    let message =
+                        format!("POST {url}: {status}: {}", text.trim().chars().take(500).collect::<String>());
                     let code = status.as_u16();
                     if status.is_client_error() && code != 408 && code != 429 {
                         Err(Failure::Rejected(message))
@@ -186,7 +186,10 @@ fn format_and_transport(c: &SinkConfig) -> Result<(Box<dyn Format>, Transport), 
     let (format, transport): (Box<dyn Format>, Transport) = match &c.target {
         SinkTarget::Influx { url, token } => {
             let token = token.as_ref().map(|t| t.expose().to_string());
-            (Box::new(super::influx::Influx::for_url(url)), http(url.clone(), "text/plain; charset=utf-8", false, token)?)
+            (
+                Box::new(super::influx::Influx::for_url(url)),
+                http(url.clone(), "text/plain; charset=utf-8", false, token)?,
+            )
         }
         SinkTarget::Graphite { address, prefix } => {
             (Box::new(super::graphite::Graphite { prefix: prefix.clone() }), tcp(address.clone()))
@@ -207,7 +210,9 @@ fn format_and_transport(c: &SinkConfig) -> Result<(Box<dyn Format>, Transport), 
                 }
             }
         }
-        SinkTarget::Otlp { url } => (Box::new(super::otlp::Otlp), http(url.clone(), "application/x-protobuf", false, None)?),
+        SinkTarget::Otlp { url } => {
+            (Box::new(super::otlp::Otlp), http(url.clone(), "application/x-protobuf", false, None)?)
+        }
         SinkTarget::Prometheus { .. } => unreachable!("a Prometheus sink is scraped, not pushed"),
     };
     Ok((format, transport))

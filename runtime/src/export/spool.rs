@@ -91,7 +91,8 @@ impl Spool {
         match self {
             Spool::Memory { items } => Ok(items.iter().take(n).cloned().collect()),
             Spool::File { conn, sink, .. } => {
-                let mut q = conn.prepare_cached("SELECT record FROM sink_spool WHERE sink = ?1 ORDER BY id LIMIT ?2")?;
+                let mut q =
+                    conn.prepare_cached("SELECT record FROM sink_spool WHERE sink = ?1 ORDER BY id LIMIT ?2")?;
                 let rows = q.query_map(params![sink.as_str(), n as i64], |r| r.get::<_, Vec<u8>>(0))?;
                 rows.collect()
             }

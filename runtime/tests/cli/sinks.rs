@@ -181,9 +181,9 @@ fn config(dir: &Path, sinks: &str) -> PathBuf {
 }
 
 /// A plugin output whose perfdata has every awkward label perfdata can
-/// write, a `U`, units known and unknown and a trailing empty field.
+/// write, a `U`, units known and unknown.
 const AWKWARD: &str = "OK - disks | 'C:\\'=1.5GB;1;2;0 'with space'=1 'comma,here'=2 'equals=sign'=3 \
-                       '\"quoted\"'=4 'it''s'=5 a.b=6 c:d=7 Größe=8ms power=U last=9W;;;;;";
+                       '\"quoted\"'=4 'it''s'=5 a.b=6 c:d=7 Größe=8ms power=U last=9W";
 
 /// An OTLP/HTTP receiver: every request body decoded.
 async fn otlp_receiver() -> (u16, Arc<Mutex<Vec<ExportMetricsServiceRequest>>>) {
@@ -230,14 +230,24 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
     );
     let file = config(&dir, &sinks);
     let d = Daemon::start(&file, &["-v"], &[]);
-    let event = api(&d, "POST", "/api/v1/results", Some(json!({"host": "web1", "service": "Disk C:", "state": "OK", "output": AWKWARD}))).await;
+    let event = api(
+        &d,
+        "POST",
+        "/api/v1/results",
+        Some(json!({"host": "web1", "service": "Disk C:", "state": "OK", "output": AWKWARD})),
+    )
+    .await;
     assert_eq!(event["metrics"].as_array().unwrap().len(), 11, "{event}");
     // Every point is accepted: 11 metrics; Graphite and OpenTSDB cannot
     // hold the U (which has no thresholds either); OpenTSDB adds the
     // denormalised copy of a.b.
     for (name, sent) in [("prom", 11), ("influx", 11), ("graphite", 10), ("tsdb", 11), ("otel", 11)] {
         let s = wait_sink(&d, name, &format!("{sent} sent"), |s| s["sent"] == sent).await;
-        assert_eq!((s["dropped"].as_u64(), s["rejected"].as_u64(), s["spooled"].as_u64()), (Some(0), Some(0), Some(0)), "{s}");
+        assert_eq!(
+            (s["dropped"].as_u64(), s["rejected"].as_u64(), s["spooled"].as_u64()),
+            (Some(0), Some(0), Some(0)),
+            "{s}"
+        );
     }
 
     // InfluxDB line protocol: VictoriaMetrics names `measurement_field`.
@@ -252,7 +262,8 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
     assert_eq!(influx("C:/", "B"), [1.5e9]);
     assert_eq!(values(&series, "passive_warn", &[("metric", "C:/")]), [1e9]);
     assert_eq!(values(&series, "passive_crit", &[("metric", "C:/")]), [2e9]);
-    for (label, v) in [("with space", 1.0), ("comma,here", 2.0), ("equals=sign", 3.0), ("\"quoted\"", 4.0), ("it's", 5.0)]
+    for (label, v) in
+        [("with space", 1.0), ("comma,here", 2.0), ("equals=sign", 3.0), ("\"quoted\"", 4.0), ("it's", 5.0)]
     {
         assert_eq!(influx(label, ""), [v], "{label}");
     }
@@ -267,7 +278,17 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
     let path = |label: &str| format!("wasmon.web1.services.Disk_C_.passive.perfdata.{label}.value");
     assert_eq!(values(&series, &path("C__"), &[]), [1.5e9]);
     assert_eq!(values(&series, "wasmon.web1.services.Disk_C_.passive.perfdata.C__.warn", &[]), [1e9]);
-    for (label, v) in [("with_space", 1.0), ("comma_here", 2.0), ("equals_sign", 3.0), ("_quoted_", 4.0), ("it_s", 5.0), ("a_b", 6.0), ("c_d", 7.0), ("Größe", 0.008), ("last", 9.0)] {
+    for (label, v) in [
+        ("with_space", 1.0),
+        ("comma_here", 2.0),
+        ("equals_sign", 3.0),
+        ("_quoted_", 4.0),
+        ("it_s", 5.0),
+        ("a_b", 6.0),
+        ("c_d", 7.0),
+        ("Größe", 0.008),
+        ("last", 9.0),
+    ] {
         assert_eq!(values(&series, &path(label), &[]), [v], "{label}");
     }
 
@@ -275,7 +296,16 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
     let series = vm.export("{__name__=~\"(__web1[.])?wasmon[.]service[.].*\"}").await;
     let tags = [("host", "web1"), ("service", "Disk_C_"), ("check", "passive")];
     assert_eq!(values(&series, "wasmon.service.C__", &[("unit", "B")]), [1.5e9]);
-    for (label, v) in [("with_space", 1.0), ("comma_here", 2.0), ("equals_sign", 3.0), ("_quoted_", 4.0), ("it_s", 5.0), ("a.b", 6.0), ("c_d", 7.0), ("Gr__e", 0.008)] {
+    for (label, v) in [
+        ("with_space", 1.0),
+        ("comma_here", 2.0),
+        ("equals_sign", 3.0),
+        ("_quoted_", 4.0),
+        ("it_s", 5.0),
+        ("a.b", 6.0),
+        ("c_d", 7.0),
+        ("Gr__e", 0.008),
+    ] {
         assert_eq!(values(&series, &format!("wasmon.service.{label}"), &tags), [v], "{label}");
     }
     assert_eq!(values(&series, "__web1.wasmon.service.a.b", &tags), [6.0], "denormalised");
@@ -284,23 +314,47 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
     let reqs = received.lock().unwrap().clone();
     let mut labels = Vec::new();
     for rm in reqs.iter().flat_map(|r| &r.resource_metrics) {
-        let attrs: Vec<(String, String)> = rm.resource.as_ref().unwrap().attributes.iter().map(|kv| {
-            let Some(any_value::Value::StringValue(s)) = kv.value.as_ref().and_then(|v| v.value.clone()) else { panic!() };
-            (kv.key.clone(), s)
-        }).collect();
+        let attrs: Vec<(String, String)> = rm
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes
+            .iter()
+            .map(|kv| {
+                let Some(any_value::Value::StringValue(s)) = kv.value.as_ref().and_then(|v| v.value.clone()) else {
+                    panic!()
+                };
+                (kv.key.clone(), s)
+            })
+            .collect();
         assert!(attrs.contains(&("host.name".into(), "web1".into())), "{attrs:?}");
         assert!(attrs.contains(&("wasmon.service.name".into(), "Disk C:".into())), "{attrs:?}");
         let m = &rm.scope_metrics[0].metrics[0];
         let Some(metric::Data::Gauge(g)) = &m.data else { panic!("a gauge") };
         let p = &g.data_points[0];
-        let Some(any_value::Value::StringValue(label)) = p.attributes[0].value.as_ref().and_then(|v| v.value.clone()) else { panic!() };
+        let Some(any_value::Value::StringValue(label)) = p.attributes[0].value.as_ref().and_then(|v| v.value.clone())
+        else {
+            panic!()
+        };
         if label == "C:\\" {
             assert_eq!((p.value, m.unit.as_str()), (Some(number_data_point::Value::AsDouble(1.5e9)), "By"));
         }
         labels.push(label);
     }
     labels.sort();
-    let mut expected = ["C:\\", "with space", "comma,here", "equals=sign", "\"quoted\"", "it's", "a.b", "c:d", "Größe", "power", "last"];
+    let mut expected = [
+        "C:\\",
+        "with space",
+        "comma,here",
+        "equals=sign",
+        "\"quoted\"",
+        "it's",
+        "a.b",
+        "c:d",
+        "Größe",
+        "power",
+        "last",
+    ];
     expected.sort();
     assert_eq!(labels, expected);
 
@@ -316,8 +370,18 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
         .unwrap();
     std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), text.as_bytes()).unwrap();
     let out = promtool.wait_with_output().unwrap();
-    assert!(out.status.success(), "promtool: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("wasmon_metric_bytes{host=\"web1\",service=\"Disk C:\",check=\"passive\",label=\"C:\\\\\"} 1500000000.0\n"), "{text}");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(
+            "wasmon_metric_bytes{host=\"web1\",service=\"Disk C:\",check=\"passive\",label=\"C:\\\\\"} 1500000000.0\n"
+        ),
+        "{text}"
+    );
 
     let web = free_port();
     std::fs::write(
@@ -362,6 +426,14 @@ async fn every_sink_reaches_its_real_server_with_awkward_labels() {
     assert_eq!(own[0]["value"][1], "11");
 }
 
+/// Submits the passive result `seq=N`.
+async fn submit(d: &Daemon, n: u32) {
+    let body = json!({"host": "web1", "service": "Disk C:", "state": "OK", "output": format!("OK | seq={n}")});
+    api(d, "POST", "/api/v1/results", Some(body)).await;
+    // Results a few milliseconds apart: distinct timestamps.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
 /// The database down for a while, wasmon killed with SIGKILL and
 /// restarted in between: every point arrives exactly once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,15 +449,6 @@ async fn an_outage_and_a_kill_lose_nothing_and_repeat_nothing() {
         vm.http
     );
     let file = config(&dir, &sinks);
-    let submit = |d: &Daemon, n: u32| {
-        let body = json!({"host": "web1", "service": "Disk C:", "state": "OK", "output": format!("OK | seq={n}")});
-        async move {
-            api(d, "POST", "/api/v1/results", Some(body)).await;
-            // Results a few milliseconds apart: distinct timestamps.
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-
     let mut first = Daemon::start(&file, &["-v"], &[]);
     for n in 1..=5 {
         submit(&first, n).await;
@@ -447,7 +510,8 @@ async fn influxdb_and_carbon_take_every_awkward_label() {
         ),
     )
     .unwrap();
-    let _influxd = Server::start("/usr/bin/influxd", &["-config".into(), format!("{d}/influxdb.conf")], &dir.join("influxd.log"));
+    let _influxd =
+        Server::start("/usr/bin/influxd", &["-config".into(), format!("{d}/influxdb.conf")], &dir.join("influxd.log"));
     let (line, pickle, query) = (free_port(), free_port(), free_port());
     std::fs::create_dir_all(dir.join("whisper")).unwrap();
     std::fs::write(
@@ -465,7 +529,12 @@ async fn influxdb_and_carbon_take_every_awkward_label() {
     std::fs::write(dir.join("storage-schemas.conf"), "[all]\npattern = .*\nretentions = 1s:1d\n").unwrap();
     let _carbon = Server::start(
         "/usr/bin/carbon-cache",
-        &[format!("--config={d}/carbon.conf"), "--nodaemon".into(), format!("--pidfile={d}/carbon.pid"), "start".into()],
+        &[
+            format!("--config={d}/carbon.conf"),
+            "--nodaemon".into(),
+            format!("--pidfile={d}/carbon.pid"),
+            "start".into(),
+        ],
         &dir.join("carbon.log"),
     );
     let client = reqwest::Client::new();
@@ -477,7 +546,9 @@ async fn influxdb_and_carbon_take_every_awkward_label() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait_for("carbon-cache to listen", Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", line)).is_ok());
+    wait_for("carbon-cache to listen", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", line)).is_ok()
+    });
 
     let sinks = format!(
         "[[sink]]\nname = \"influx\"\ntype = \"influxdb\"\nurl = \"http://127.0.0.1:{influx}/write?db=wasmon&precision=s\"\nflush_interval = \"50ms\"\n\n\
@@ -485,7 +556,13 @@ async fn influxdb_and_carbon_take_every_awkward_label() {
     );
     let file = config(&dir, &sinks);
     let wasmon = Daemon::start(&file, &["-v"], &[]);
-    api(&wasmon, "POST", "/api/v1/results", Some(json!({"host": "web1", "service": "Disk C:", "state": "OK", "output": AWKWARD}))).await;
+    api(
+        &wasmon,
+        "POST",
+        "/api/v1/results",
+        Some(json!({"host": "web1", "service": "Disk C:", "state": "OK", "output": AWKWARD})),
+    )
+    .await;
     for (name, sent) in [("influx", 11), ("graphite", 10)] {
         let s = wait_sink(&wasmon, name, &format!("{sent} sent"), |s| s["sent"] == sent).await;
         assert_eq!(s["rejected"], 0, "{s}");
@@ -528,7 +605,9 @@ async fn influxdb_and_carbon_take_every_awkward_label() {
 
     // carbon-cache wrote a Whisper file per path, the value in it.
     let base = dir.join("whisper/wasmon/web1/services/Disk_C_/passive/perfdata");
-    for (label, v) in [("C__", "1500000000.000000"), ("with_space", "1.000000"), ("Größe", "0.008000"), ("last", "9.000000")] {
+    for (label, v) in
+        [("C__", "1500000000.000000"), ("with_space", "1.000000"), ("Größe", "0.008000"), ("last", "9.000000")]
+    {
         let file = base.join(label).join("value.wsp");
         wait_for(&format!("{}", file.display()), Duration::from_secs(30), || file.exists());
         let mut out = String::new();

@@ -64,7 +64,12 @@ impl Reader<'_> {
                 Some((kind, _)) => *kind,
                 None => {
                     let types: Vec<String> = TYPES.iter().map(|(t, _)| format!("\"{t}\"")).collect();
-                    self.bad(v.span(), cx, "type", format!("expected one of {}, found {}", types.join(", "), describe(v)));
+                    self.bad(
+                        v.span(),
+                        cx,
+                        "type",
+                        format!("expected one of {}, found {}", types.join(", "), describe(v)),
+                    );
                     return None;
                 }
             },
@@ -161,7 +166,12 @@ impl Reader<'_> {
                         address = Some(a)
                     }
                     Some(a) => {
-                        self.bad(v.span(), cx, k, format!("expected a host and port such as \"127.0.0.1:2003\", found \"{a}\""));
+                        self.bad(
+                            v.span(),
+                            cx,
+                            k,
+                            format!("expected a host and port such as \"127.0.0.1:2003\", found \"{a}\""),
+                        );
                         ok = false;
                     }
                     None => ok = false,
@@ -184,16 +194,20 @@ impl Reader<'_> {
                     }
                     None => ok = false,
                 },
-                "token_env" => match self.nonempty(v, cx, k, "the name of an environment variable") {
-                    Some(var) => match std::env::var(&var) {
-                        Ok(s) if !s.trim().is_empty() => token = Some(Secret::new(s)),
-                        _ => {
-                            self.bad(v.span(), cx, k, format!("the environment variable {var} is not set or empty (expected the token in it)"));
-                            ok = false;
+                "token_env" => {
+                    match self.nonempty(v, cx, k, "the name of an environment variable") {
+                        Some(var) => {
+                            match std::env::var(&var) {
+                                Ok(s) if !s.trim().is_empty() => token = Some(Secret::new(s)),
+                                _ => {
+                                    self.bad(v.span(), cx, k, format!("the environment variable {var} is not set or empty (expected the token in it)"));
+                                    ok = false;
+                                }
+                            }
                         }
-                    },
-                    None => ok = false,
-                },
+                        None => ok = false,
+                    }
+                }
                 _ => {}
             }
         }
@@ -313,7 +327,10 @@ batch = 0
         assert!(p.contains("w.toml:4:8: sink \"a\": key 'type': expected one of \"prometheus\""), "{p}");
         assert!(p.contains("w.toml:9:1: sink \"b\": unknown key 'adress' in [[sink]] of type \"graphite\""), "{p}");
         assert!(p.contains("sink \"b\": missing key 'address'"), "{p}");
-        assert!(p.contains("w.toml:14:7: sink \"c\": key 'url': expected a URL with scheme http, https, telnet"), "{p}");
+        assert!(
+            p.contains("w.toml:14:7: sink \"c\": key 'url': expected a URL with scheme http, https, telnet"),
+            "{p}"
+        );
         assert!(p.contains("w.toml:15:16: sink \"c\": key 'denormalize'"), "{p}");
         assert!(p.contains("w.toml:20:10: sink \"c\": key 'listen'"), "{p}");
         assert!(p.contains("w.toml:21:9: sink \"c\": key 'batch'"), "{p}");
