@@ -103,6 +103,7 @@ pub mod engine;
 mod error;
 pub mod event;
 pub mod import;
+pub mod export;
 pub mod monitor;
 pub mod notify;
 pub mod outcome;

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 #[path = "cli/packs.rs"]
 mod packs;
+#[path = "cli/sinks.rs"]
+mod sinks;
 mod support;
 
 use support::{Daemon, Webhooks, wait_for};

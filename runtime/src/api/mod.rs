@@ -107,6 +107,7 @@ fn routes() -> Vec<Route> {
         route(Method::GET, "/api/v1/modules", modules),
         route(Method::POST, "/api/v1/reload", reload),
         route(Method::GET, "/api/v1/events", events),
+        route(Method::GET, "/api/v1/sinks", sinks),
         route(Method::GET, "/api/v1/openapi.json", openapi),
     ]
 }
@@ -381,6 +382,11 @@ async fn reload(State(s): State<AppState>) -> Result<Json<crate::ReloadReport>, 
 /// (configured ones first).
 async fn modules(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "modules": s.monitor.modules().await? })))
+}
+
+/// `GET /sinks`: every metric sink's counters, in configuration order.
+async fn sinks(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({ "sinks": s.monitor.sinks() }))
 }
 
 /// `GET /openapi.json`.

@@ -74,6 +74,11 @@
 //! name = "ci"
 //! token_env = "WASMON_API_TOKEN"
 //! scopes = ["read", "write"]
+//!
+//! [[sink]]                      # metric sinks, see crate::export
+//! name = "prom"
+//! type = "prometheus"           # or "influxdb", "graphite", "opentsdb", "otlp"
+//! listen = "127.0.0.1:9642"
 //! ```
 //!
 //! A value is taken from, in rising precedence: the built-in defaults, the

@@ -34,6 +34,8 @@ pub struct Config {
     pub contact_groups: Vec<ContactGroup>,
     /// Notification escalations (`[[escalation]]`), in file order.
     pub escalations: Vec<Escalation>,
+    /// Metric sinks (`[[sink]]`), in file order (see [`crate::export`]).
+    pub sinks: Vec<Sink>,
 }
 
 /// Engine-wide settings (`[engine]`); the default is what a file without
@@ -434,6 +436,91 @@ impl Method {
             Method::Log => "log",
             Method::Webhook { .. } => "webhook",
             Method::Email { .. } => "email",
+        }
+    }
+}
+
+/// A metric sink (`[[sink]]`): where the metrics of every result go (see
+/// [`crate::export`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sink {
+    /// Unique name (in logs, `GET /api/v1/sinks` and the spool).
+    pub name: String,
+    /// The format and where it goes (`type` and its keys).
+    pub target: SinkTarget,
+    /// `hosts`: host name patterns (`*` and `?`); empty: every host.
+    pub hosts: Vec<String>,
+    /// `services`: service name patterns; empty: every service (and host results).
+    pub services: Vec<String>,
+    /// `labels`: metric label patterns; empty: every metric.
+    pub labels: Vec<String>,
+    /// `thresholds` (default true): send warn, crit, min and max.
+    pub thresholds: bool,
+    /// `metadata` (default false): send state, state type, attempt,
+    /// execution time and lateness as metrics too.
+    pub metadata: bool,
+    /// `queue_points` (default 100,000): how many points may wait in memory.
+    pub queue_points: usize,
+    /// `queue_bytes` (default 64 MiB): how many bytes they may take.
+    pub queue_bytes: usize,
+    /// `spool_points` (default 1,000,000): the spool's cap; beyond it the
+    /// oldest are dropped.
+    pub spool_points: usize,
+    /// `batch` (default 1,000): points per request.
+    pub batch: usize,
+    /// `flush_interval` (default 1 s): how long points wait for a batch to fill.
+    pub flush_interval: Duration,
+    /// `timeout` (default 10 s): per request.
+    pub timeout: Duration,
+    /// `retry_max` (default 30 s): the longest wait between two tries.
+    pub retry_max: Duration,
+}
+
+/// A sink's format and address.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SinkTarget {
+    /// `type = "prometheus"`: a text exposition served at `GET /metrics`.
+    Prometheus {
+        /// `listen`.
+        listen: std::net::SocketAddr,
+    },
+    /// `type = "opentsdb"`: HTTP `/api/put` (gzip JSON) or `telnet://` `put` lines.
+    OpenTsdb {
+        /// `url`: `http://host:4242` or `telnet://host:4242`.
+        url: String,
+        /// `denormalize`: tsdbrelay rules such as `os.cpu__host`.
+        denormalize: Vec<String>,
+    },
+    /// `type = "influxdb"`: line protocol to `/write` (v1) or `/api/v2/write`.
+    Influx {
+        /// `url`, with its query (`db`, or `org` and `bucket`).
+        url: String,
+        /// From `token_env`: sent as `Authorization: Token …`.
+        token: Option<super::Secret>,
+    },
+    /// `type = "graphite"`: the plaintext protocol over TCP.
+    Graphite {
+        /// `address`: `host:port`.
+        address: String,
+        /// `prefix` (default "wasmon").
+        prefix: String,
+    },
+    /// `type = "otlp"`: OTLP/HTTP protobuf.
+    Otlp {
+        /// `url`, such as `http://127.0.0.1:4318/v1/metrics`.
+        url: String,
+    },
+}
+
+impl SinkTarget {
+    /// The `type` as configured.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkTarget::Prometheus { .. } => "prometheus",
+            SinkTarget::OpenTsdb { .. } => "opentsdb",
+            SinkTarget::Influx { .. } => "influxdb",
+            SinkTarget::Graphite { .. } => "graphite",
+            SinkTarget::Otlp { .. } => "otlp",
         }
     }
 }

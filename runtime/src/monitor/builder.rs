@@ -147,6 +147,8 @@ impl MonitorBuilder {
         let history = config.engine.history;
         let checks_dir = config.engine.checks_dir.clone();
         let keep_removed = config.engine.keep_removed;
+        let sink_configs = std::mem::take(&mut config.sinks);
+        let spool = path.as_deref().map(crate::export::spool_path);
         let reload_sandbox = sandbox.clone();
         let monitor_sandbox = sandbox.clone();
         let (engine, mut store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
@@ -213,6 +215,12 @@ impl MonitorBuilder {
         };
         pipeline.push(Handlers { done: handled_tx, clock: self.clock.clone(), running: handlers.clone() });
         pipeline.push(Log);
+        // Metric sinks: each behind its own bounded queue and thread.
+        let (sinks, sink_handles) = crate::export::Sinks::start(&sink_configs, spool)?;
+        if !sinks.is_empty() {
+            pipeline.push(sinks);
+        }
+        let sinks = sink_handles;
         pipeline.push(Broadcast(events.clone()));
         for (s, capacity) in self.subscribers {
             let queued =
@@ -279,6 +287,7 @@ impl MonitorBuilder {
             stats,
             clock: self.clock,
             task: Mutex::new(Some(handle)),
+            sinks,
         })
     }
 }

@@ -80,6 +80,7 @@ pub struct Monitor {
     stats: Arc<Mutex<Stats>>,
     clock: Arc<dyn Clock>,
     task: Mutex<Option<tokio::task::JoinHandle<Result<(), Error>>>>,
+    sinks: Arc<Vec<crate::export::SinkHandle>>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -302,6 +303,12 @@ impl Monitor {
         let change = self.ask(|reply| Command::Reload(Box::new(engine), reply)).await?;
         let _ = self.reloads.send(hotload::Request::Files(files));
         Ok(change)
+    }
+
+    /// Every metric sink's counters, in configuration order (see
+    /// [`crate::export`]).
+    pub fn sinks(&self) -> Vec<crate::export::SinkStatus> {
+        self.sinks.iter().map(|s| s.status()).collect()
     }
 
     /// How many checks ran and how late they started.

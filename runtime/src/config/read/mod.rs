@@ -31,6 +31,7 @@ mod layer;
 mod objects;
 mod packs;
 mod periods;
+mod sinks;
 mod values;
 
 use keys::{Kind, Layer, Setting};
@@ -55,6 +56,7 @@ const TOP_KEYS: &[&str] = &[
     "timeperiod",
     "contactgroup",
     "escalation",
+    "sink",
 ];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
 const ENGINE_KEYS: &[&str] = &[
@@ -379,6 +381,7 @@ impl Reader<'_> {
             }
         }
 
+        let sinks = self.sinks(root);
         let escalations = self.escalation_targets(escalations, &hosts, &services);
         Config {
             path: self.file.to_path_buf(),
@@ -391,6 +394,7 @@ impl Reader<'_> {
             timeperiods,
             contact_groups,
             escalations,
+            sinks,
         }
     }
 
