@@ -194,14 +194,8 @@ impl MonitorBuilder {
         // Retention first: it commits, then hands notifications on.
         let closer = match store {
             Some(store) => {
-                let retainer = Retainer::start(
-                    store,
-                    notifier,
-                    engine.contacts(),
-                    self.flush_interval,
-                    keep_removed,
-                    history,
-                )?;
+                let retainer =
+                    Retainer::start(store, notifier, engine.contacts(), self.flush_interval, keep_removed, history)?;
                 let closer = retainer.closer();
                 pipeline.push(retainer);
                 closer
