@@ -34,12 +34,8 @@ impl Guest for ForgeOutput {
     }
 
     fn discover(request: DiscoverRequest) -> Result<Vec<Item>, CheckError> {
-        let count: usize = request
-            .params
-            .iter()
-            .find(|p| p.name == "items")
-            .and_then(|p| p.value.parse().ok())
-            .unwrap_or(0);
+        let count: usize =
+            request.params.iter().find(|p| p.name == "items").and_then(|p| p.value.parse().ok()).unwrap_or(0);
         Ok((0..count).map(|i| Item { name: format!("item {i}\n\x1b[2Jforged"), params: Vec::new() }).collect())
     }
 
