@@ -5,7 +5,8 @@
 //! `interval_length`; hosts, services, templates (`name`, `use` with
 //! several templates, `register 0`, `+` additive values, `null`), host and
 //! service groups, commands with `$ARGn$` and `$USERn$`, contacts and
-//! contact groups, time periods, host and service dependencies, and
+//! contact groups, time periods (as `[[timeperiod]]`, `check_period` and
+//! `notification_period`), host and service dependencies, and
 //! `parents`. Services are made one per host they apply to (`host_name`
 //! lists with `*` and `!`, `hostgroup_name`), and inherit contacts and
 //! notification settings from their host as Nagios does.
@@ -232,8 +233,14 @@ impl<'a> Translator<'a> {
             if methods.is_empty() {
                 methods.push("{ type = \"log\" }".into());
             }
-            let period = c.get("service_notification_period").or(c.get("host_notification_period"));
-            self.period_note(c, "service_notification_period", period);
+            for key in ["service_notification_period", "host_notification_period"] {
+                if let Some(period) = c.get(key).filter(|p| !self.always(p)) {
+                    self.attention(
+                        c.at(key),
+                        format!("contact \"{name}\": {key} \"{period}\": wasmon has no periods per contact; the objects' notification_period applies"),
+                    );
+                }
+            }
             let _ = writeln!(self.out, "[[contact]]\nname = {}", toml_str(name));
             let _ = writeln!(self.out, "methods = [{}]\n", methods.join(", "));
         }
@@ -690,7 +697,7 @@ impl<'a> Translator<'a> {
         }
         for key in ["check_period", "notification_period"] {
             let period = inherited(key);
-            self.period_note(o, key, period);
+            self.write_period(o, key, period);
         }
         if let Some(h) = o.get("event_handler") {
             if o.flag("event_handler_enabled") != Some(false) {
@@ -718,16 +725,17 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// A note for a time period other than one that always holds.
-    fn period_note(&mut self, o: &Object, key: &str, period: Option<&str>) {
+    /// `key = "period"` for an object, unless the period holds at every
+    /// moment (as 24x7 does, the same as none); an unknown period is named.
+    fn write_period(&mut self, o: &Object, key: &str, period: Option<&str>) {
         let Some(name) = period else { return };
-        if self.always(name) {
+        if !self.objects.of("timeperiod").iter().any(|p| p.get("timeperiod_name") == Some(name)) {
+            self.attention(o.at(key), format!("{key}: no timeperiod named \"{name}\"; left out"));
             return;
         }
-        self.attention(
-            o.at(key),
-            format!("{key} \"{name}\": time periods are not translated; wasmon checks and notifies at any time"),
-        );
+        if !self.always(name) {
+            let _ = writeln!(self.out, "{key} = {}", toml_str(name));
+        }
     }
 
     /// Whether the time period `name` holds at every minute of every day.
@@ -736,20 +744,69 @@ impl<'a> Translator<'a> {
             return false;
         };
         let days = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-        p.get("exclude").is_none() && days.iter().all(|d| p.get(d).is_some_and(|v| v.replace(' ', "") == "00:00-24:00"))
+        let other = p.vars.keys().any(|k| !days.contains(&k.as_str()) && k != "timeperiod_name" && k != "alias");
+        !other && days.iter().all(|d| p.get(d).is_some_and(|v| v.replace(' ', "") == "00:00-24:00"))
     }
 
-    /// Time periods other than 24x7, named once each.
+    /// `[[timeperiod]]` tables for every period but those that always hold:
+    /// weekday and date entries as Nagios writes them, and exclusions. An
+    /// entry wasmon does not read is named and left out.
     fn timeperiods(&mut self) {
         let objects = self.objects;
         for p in objects.of("timeperiod") {
-            let name = p.get("timeperiod_name").unwrap_or("?");
-            if !self.always(name) {
-                self.attention(
-                    p.at.clone(),
-                    format!("timeperiod \"{name}\": not translated (wasmon has no time periods yet)"),
-                );
+            let Some(name) = p.get("timeperiod_name") else {
+                self.attention(p.at.clone(), "define timeperiod without timeperiod_name: not translated");
+                continue;
+            };
+            if self.always(name) {
+                continue;
             }
+            let mut table = format!("[[timeperiod]]\nname = {}\n", toml_str(name));
+            if let Some(alias) = p.get("alias") {
+                let _ = writeln!(table, "alias = {}", toml_str(alias));
+            }
+            for (key, (value, at)) in &p.vars {
+                if matches!(key.as_str(), "timeperiod_name" | "alias" | "exclude") {
+                    continue;
+                }
+                // A day may be several words (`monday -1 may 00:00-24:00`): the
+                // reader split the line at its first blank, Nagios at its last.
+                let line = format!("{key} {value}");
+                let (key, value) = line.trim().rsplit_once(char::is_whitespace).unwrap_or((key.as_str(), ""));
+                let (key, value) = (key.trim(), value.trim());
+                let day = crate::timeperiod::parse_day(key);
+                match (day, crate::timeperiod::parse_ranges(value)) {
+                    (Some(_), Ok(_)) => {
+                        let _ = writeln!(table, "{} = {}", toml_str(key), toml_str(value));
+                    }
+                    (None, _) => self.attention(
+                        at.clone(),
+                        format!("timeperiod \"{name}\": the day `{key}` is not one wasmon reads; left out"),
+                    ),
+                    (Some(_), Err(e)) => {
+                        self.attention(at.clone(), format!("timeperiod \"{name}\": `{key} {value}`: {e}; left out"))
+                    }
+                }
+            }
+            let mut exclude = Vec::new();
+            for x in p.list("exclude") {
+                if !objects.of("timeperiod").iter().any(|q| q.get("timeperiod_name") == Some(x.as_str())) {
+                    self.attention(p.at("exclude"), format!("timeperiod \"{name}\": no timeperiod \"{x}\" to exclude"));
+                } else if self.always(&x) {
+                    self.attention(
+                        p.at("exclude"),
+                        format!(
+                            "timeperiod \"{name}\" excludes \"{x}\", which always holds: the exclusion is left out"
+                        ),
+                    );
+                } else {
+                    exclude.push(toml_str(&x));
+                }
+            }
+            if !exclude.is_empty() {
+                let _ = writeln!(table, "exclude = [{}]", exclude.join(", "));
+            }
+            let _ = writeln!(self.out, "{table}");
         }
     }
 

@@ -231,6 +231,10 @@ fn a_configuration_with_templates_groups_and_dependencies_validates() {
         "{toml}"
     );
     assert_eq!(import.plugins.iter().collect::<Vec<_>>(), ["check_mysql"]);
+    // Time periods: workhours is written and named by the services' template; 24x7 always holds and is left out.
+    assert!(toml.contains("[[timeperiod]]\nname = \"workhours\"\n\"monday\" = \"09:00-17:00\""), "{toml}");
+    assert!(!toml.contains("name = \"24x7\"") && !toml.contains("check_period"), "{toml}");
+    assert_eq!(ssh.notification_period.as_deref(), Some("workhours"));
 }
 
 #[test]
@@ -241,10 +245,6 @@ fn what_cannot_be_translated_is_named_with_file_and_line() {
     let has = |s: &str| assert!(lines.iter().any(|l| l == s), "{s}\nnot in\n{}", lines.join("\n"));
     has("more/extra.cfg:2: host_name: no host named \"nowhere\"");
     has("more/extra.cfg:6: define hostextinfo: no equivalent in wasmon; not translated");
-    has("objects.cfg:12: timeperiod \"workhours\": not translated (wasmon has no time periods yet)");
-    has(
-        "objects.cfg:103: notification_period \"workhours\": time periods are not translated; wasmon checks and notifies at any time",
-    );
     has(
         "objects.cfg:116: service \"MySQL\" on \"db1\": `check_mysql` becomes the command plugin plugins/check_mysql.wasm (no standard check does what it does); active checks are off until it is built and its `check` line uncommented",
     );
