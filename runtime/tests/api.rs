@@ -773,7 +773,7 @@ async fn acknowledged_results_survive_kill_9() {
         config.push_str(&format!("\n[[service]]\nhost = \"agent\"\nname = \"S{i}\"\nactive_checks = false\n"));
     }
     // Every result changes its service's state, HARD at once.
-    let state = |round: usize, i: usize| if (round + i) % 2 == 0 { "CRITICAL" } else { "OK" };
+    let state = |round: usize, i: usize| if (round + i).is_multiple_of(2) { "CRITICAL" } else { "OK" };
     let results: Vec<Value> = (0..ROUNDS)
         .flat_map(|r| {
             (0..SERVICES).map(move |i| json!({"host": "agent", "service": format!("S{i}"), "state": state(r, i), "output": format!("round {r}")}))

@@ -20,11 +20,11 @@
 //! # Nothing lost
 //!
 //! The engine only hands each sink the shared result event: a bounded
-//! queue per sink ([`queue`], in points and bytes; when it is full the
+//! queue per sink (`queue`, in points and bytes; when it is full the
 //! oldest are dropped and counted, the engine never waits). Each sink has a
-//! thread of its own that encodes, batches and sends ([`sink`]). When a
+//! thread of its own that encodes, batches and sends (`sink`). When a
 //! send fails, the batch and everything after it go to the sink's
-//! [`spool`] and are sent from there, oldest first, once the database
+//! `spool` and are sent from there, oldest first, once the database
 //! answers again; retries back off with jitter and honour `Retry-After`. A
 //! batch the database rejects (a 4xx) is dropped, counted and logged with
 //! its first line, never retried. The spool is a SQLite file beside the

@@ -18,7 +18,7 @@
 //! # }
 //! ```
 //!
-//! One task owns the [`Engine`](crate::engine::Engine): it starts due checks (each on its own task,
+//! One task owns the [`Engine`]: it starts due checks (each on its own task,
 //! under the sandbox's concurrency cap), applies finished ones and the
 //! [`Input`]s that [`Monitor`] handles send, and hands every step's
 //! [`Event`]s to the ordered list of subscribers ([`crate::pipeline`]).

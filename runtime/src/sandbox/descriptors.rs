@@ -72,7 +72,7 @@ pub fn raise_descriptor_limit() -> std::io::Result<u64> {
             limit = raised;
         }
     }
-    Ok(limit.rlim_cur as u64)
+    Ok(limit.rlim_cur)
 }
 
 /// The descriptors checks may use together: the soft limit less the
@@ -80,8 +80,7 @@ pub fn raise_descriptor_limit() -> std::io::Result<u64> {
 pub(crate) fn pool_size() -> usize {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes the struct it is given.
-    let soft =
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 { limit.rlim_cur as u64 } else { 1024 };
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 { limit.rlim_cur } else { 1024 };
     let soft = soft.min(1 << 24);
     let reserve = (soft / 4).max(MIN_RESERVE);
     soft.saturating_sub(reserve) as usize

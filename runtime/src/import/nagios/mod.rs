@@ -385,7 +385,7 @@ impl<'a> Translator<'a> {
         names: &BTreeSet<String>,
         groups: &BTreeMap<String, BTreeSet<String>>,
         cx: &Context<'_>,
-        dependencies: &BTreeMap<(String, String), Vec<(String, String, At)>>,
+        dependencies: &ServiceParents,
     ) -> usize {
         let objects = self.objects;
         let by_name: BTreeMap<&str, &Host<'_>> = hosts.iter().map(|h| (h.name.as_str(), h)).collect();
@@ -684,7 +684,10 @@ impl<'a> Translator<'a> {
                 }
             };
             let (own_contacts, own_groups) = (o.get("contacts").is_some(), o.get("contact_groups").is_some());
-            let source = if own_contacts || own_groups || host.is_none() { o } else { host.expect("host") };
+            let source = match host {
+                Some(h) if !own_contacts && !own_groups => h,
+                _ => o,
+            };
             from(source.list("contacts"), false, self);
             from(source.list("contact_groups"), true, self);
             Some(list)
@@ -695,19 +698,18 @@ impl<'a> Translator<'a> {
             let list: Vec<String> = list.iter().map(|c| toml_str(c)).collect();
             let _ = writeln!(self.out, "contacts = [{}]", list.join(", "));
         }
-        for key in ["check_period", "notification_period"] {
-            let period = inherited(key);
-            self.write_period(o, key, period);
-        }
-        if let Some(h) = o.get("event_handler") {
-            if o.flag("event_handler_enabled") != Some(false) {
-                self.attention(
-                    o.at("event_handler"),
-                    format!(
-                        "{what}: event_handler \"{h}\" is a command; wasmon's handlers are components (see [[handler]])"
-                    ),
-                );
-            }
+        // Services inherit the notification period from their host, not the check period (as Nagios).
+        self.write_period(o, "check_period", o.get("check_period"));
+        self.write_period(o, "notification_period", inherited("notification_period"));
+        if let Some(h) = o.get("event_handler")
+            && o.flag("event_handler_enabled") != Some(false)
+        {
+            self.attention(
+                o.at("event_handler"),
+                format!(
+                    "{what}: event_handler \"{h}\" is a command; wasmon's handlers are components (see [[handler]])"
+                ),
+            );
         }
         if o.flag("is_volatile") == Some(true) {
             self.attention(o.at("is_volatile"), format!("{what}: is_volatile has no equivalent; not translated"));
@@ -821,7 +823,7 @@ impl<'a> Translator<'a> {
 /// are whole, else milliseconds.
 fn seconds(s: f64) -> String {
     let ms = (s * 1000.0).round() as u64;
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = ms / 1000;
@@ -839,11 +841,15 @@ struct Context<'a> {
     contact_groups: &'a BTreeMap<String, BTreeSet<String>>,
 }
 
+/// Service parents from service dependencies: for each (host, service),
+/// its parents' hosts and services and where the dependency was written.
+type ServiceParents = BTreeMap<(String, String), Vec<(String, String, At)>>;
+
 /// Parents found in dependencies.
 #[derive(Default)]
 struct Parents {
     hosts: BTreeMap<String, Vec<String>>,
-    services: BTreeMap<(String, String), Vec<(String, String, At)>>,
+    services: ServiceParents,
 }
 
 /// A TOML basic string.

@@ -60,13 +60,13 @@ impl Objects {
 pub(super) fn resolve(defs: &[Def], problems: &mut Vec<Problem>) -> Objects {
     let mut templates: HashMap<(&str, &str), &Def> = HashMap::new();
     for d in defs {
-        if let Some(name) = d.get("name") {
-            if templates.insert((d.kind.as_str(), name), d).is_some() {
-                problems.push(Problem {
-                    at: d.at("name"),
-                    message: format!("{} template \"{name}\" is defined again; the last one is used", d.kind),
-                });
-            }
+        if let Some(name) = d.get("name")
+            && templates.insert((d.kind.as_str(), name), d).is_some()
+        {
+            problems.push(Problem {
+                at: d.at("name"),
+                message: format!("{} template \"{name}\" is defined again; the last one is used", d.kind),
+            });
         }
     }
     let mut objects = Objects::default();
