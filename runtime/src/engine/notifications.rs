@@ -68,6 +68,16 @@ pub(super) struct Notices {
     waiting: bool,
 }
 
+impl Notices {
+    /// After a configuration reload: what the running configuration's
+    /// object knew of the current problem (how many notifications went out,
+    /// for escalations; whether one waits for the notification period).
+    pub(super) fn carry_over(&mut self, old: &Notices) {
+        self.number = old.number;
+        self.waiting = old.waiting;
+    }
+}
+
 impl EngineNotices {
     pub(super) fn new(periods: Vec<TimePeriod>, escalations: Vec<Escalation>) -> EngineNotices {
         EngineNotices { periods, built: HashMap::new(), escalations, origin: Duration::ZERO }

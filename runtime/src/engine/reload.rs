@@ -108,11 +108,14 @@ impl Engine {
             n.values = std::mem::take(&mut o.values);
             n.running = o.running;
             n.dep.since = o.dep.since;
+            n.notices.carry_over(&o.notices);
             n.dep.stale = o.dep.stale;
             if !n.running {
                 to_schedule.push((id, due));
             }
         }
+        // Timers that name objects (a notification period opening) follow them.
+        self.downtimes.timers.remap_objects(&ids);
         for (id, failure) in failures {
             self.restore_dependency(id, failure);
         }

@@ -42,7 +42,7 @@ pub(super) struct Downtimes {
     by_id: BTreeMap<u64, Downtime>,
     /// The highest id given out.
     last_id: u64,
-    timers: Timers,
+    pub(super) timers: Timers,
     /// The set changed since [`Engine::downtimes_changed`] last looked.
     changed: bool,
 }

@@ -50,6 +50,21 @@ impl Timers {
         }
         self.heap.pop().map(|Reverse((t, _, timer))| (t, timer))
     }
+
+    /// After a configuration reload: timers of objects follow them to their
+    /// new ids (`ids[old]`); those of removed objects go.
+    pub(crate) fn remap_objects(&mut self, ids: &[Option<usize>]) {
+        let heap = std::mem::take(&mut self.heap);
+        self.heap = heap
+            .into_iter()
+            .filter_map(|Reverse((t, seq, timer))| match timer {
+                Timer::NotificationPeriod(id) => {
+                    ids.get(id).copied().flatten().map(|id| Reverse((t, seq, Timer::NotificationPeriod(id))))
+                }
+                other => Some(Reverse((t, seq, other))),
+            })
+            .collect();
+    }
 }
 
 #[cfg(test)]
