@@ -76,6 +76,13 @@ impl Notices {
         self.number = old.number;
         self.waiting = old.waiting;
     }
+
+    /// The periods and escalations it follows, to tell a changed object
+    /// from an unchanged one at a reload.
+    pub(super) fn describe(&self) -> String {
+        let name = |p: &Option<Period>| p.as_ref().map(|p| p.name().to_string());
+        format!("{:?}|{:?}|{:?}", name(&self.check_period), name(&self.notification_period), self.escalations)
+    }
 }
 
 impl EngineNotices {

@@ -148,7 +148,7 @@ impl Engine {
         let handlers: Vec<&str> = o.handlers.iter().map(|h| &*self.handlers[*h].name).collect();
         let parents: Vec<ObjectKey> = o.dep.parents.iter().map(|p| self.objects[*p].key()).collect();
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             o.check,
             o.args,
             o.item,
@@ -159,7 +159,8 @@ impl Engine {
             handlers,
             o.flap_policy,
             o.dep.passive,
-            parents
+            parents,
+            o.notices.describe()
         )
     }
 
