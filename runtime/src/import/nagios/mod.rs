@@ -819,20 +819,11 @@ impl<'a> Translator<'a> {
     }
 }
 
-/// Seconds as a wasmon duration: whole hours, minutes or seconds when they
-/// are whole, else milliseconds.
+/// Seconds as a wasmon duration (`5m`, `1m 30s`, `500ms`), written as the
+/// configuration reader parses it.
 fn seconds(s: f64) -> String {
     let ms = (s * 1000.0).round() as u64;
-    if !ms.is_multiple_of(1000) {
-        return format!("{ms}ms");
-    }
-    let s = ms / 1000;
-    match s {
-        0 => "0s".into(),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
+    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
 }
 
 /// What translating services needs from contacts.
