@@ -113,6 +113,7 @@ pub mod retention;
 mod sandbox;
 pub(crate) mod schedule;
 pub mod state;
+pub mod web;
 
 pub use engine::{ModuleAction, ModuleError, ModuleStatus};
 pub use error::Error;

@@ -137,6 +137,7 @@ impl MonitorBuilder {
         let sandbox_concurrency = sandbox.max_concurrency();
         let checks_dir = config.engine.checks_dir.clone();
         let reload_sandbox = sandbox.clone();
+        let retention_file = path.clone();
         let (engine, store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
             let engine = Engine::new(config, &sandbox)?;
             let store = path.map(|p| Store::open(&p)).transpose()?;
@@ -245,6 +246,14 @@ impl MonitorBuilder {
         let (reloads, reloads_rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(task.run(commands_rx));
         tokio::spawn(reloader.run(reloads_rx));
-        Ok(Monitor { commands, reloads, events, stats, clock: self.clock, task: Mutex::new(Some(handle)) })
+        Ok(Monitor {
+            commands,
+            reloads,
+            events,
+            stats,
+            clock: self.clock,
+            task: Mutex::new(Some(handle)),
+            retention_file,
+        })
     }
 }

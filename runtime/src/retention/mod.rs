@@ -58,6 +58,7 @@
 
 mod codec;
 mod dependency;
+mod metrics;
 mod read;
 mod records;
 mod schema;
@@ -69,6 +70,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use self::metrics::{MetricSeries, SAMPLE_SPACING, SAMPLES_KEPT};
 pub use self::records::{
     DeliveryOutcome, HistoryEntry, NotificationId, NotificationRecord, ObjectKey, Retained, StoreError,
     StoredNotification, SuppressedRecord,

@@ -52,6 +52,8 @@ CREATE TABLE suppressed_notifications (
 );
 CREATE INDEX suppressed_notifications_object ON suppressed_notifications (host, service, id);
 ",
+    // 3 -> 4: metric history for the status page's graphs.
+    super::metrics::MIGRATION,
 ];
 
 /// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and

@@ -52,6 +52,8 @@ enum Write {
     Downtimes(Arc<Vec<Downtime>>, u64),
     DependencyCleared(ObjectKey),
     Outcome(NotificationId, DeliveryOutcome, u32),
+    /// A sample of a result's metrics for the metric history.
+    Samples(Arc<ResultEvent>),
 }
 
 enum Op {
@@ -120,6 +122,7 @@ impl Retainer {
             tracker: tracker.clone(),
             later: HashMap::new(),
             flush_interval: flush_interval.max(Duration::from_millis(10)),
+            sampled: HashMap::new(),
         };
         std::thread::Builder::new()
             .name("wasmon-store".into())
@@ -282,6 +285,8 @@ struct Thread {
     /// only output and check time, not yet written.
     later: HashMap<ObjectKey, Arc<ResultEvent>>,
     flush_interval: Duration,
+    /// When each object's metrics were last sampled for the metric history.
+    sampled: HashMap<ObjectKey, crate::state::Time>,
 }
 
 /// Most operations committed in one transaction.
@@ -358,9 +363,11 @@ impl Thread {
     fn order(&mut self, w: Write, writes: &mut Vec<Write>) {
         match w {
             Write::Later(r) => {
+                self.sample(&r, writes);
                 self.later.insert(key_of(&r), r);
             }
             Write::Result(r) => {
+                self.sample(&r, writes);
                 self.later.remove(&key_of(&r));
                 writes.push(Write::Result(r));
             }
@@ -371,6 +378,20 @@ impl Thread {
                 writes.push(Write::Acknowledgement(key, ack));
             }
             w => writes.push(w),
+        }
+    }
+
+    /// Samples the result's metrics for the metric history if the object's
+    /// last sample is [`super::SAMPLE_SPACING`] old.
+    fn sample(&mut self, r: &Arc<ResultEvent>, writes: &mut Vec<Write>) {
+        if r.metrics.is_empty() {
+            return;
+        }
+        let key = key_of(r);
+        let due = self.sampled.get(&key).is_none_or(|last| r.private.time >= *last + super::SAMPLE_SPACING);
+        if due {
+            self.sampled.insert(key, r.private.time);
+            writes.push(Write::Samples(r.clone()));
         }
     }
 
@@ -426,6 +447,7 @@ impl Thread {
                     Write::Downtimes(downtimes, last) => tx.save_downtimes(downtimes, *last)?,
                     Write::DependencyCleared(key) => tx.save_dependency(key, None)?,
                     Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
+                    Write::Samples(r) => tx.save_samples(&key_of(r), r.private.time, &r.metrics, super::SAMPLES_KEPT)?,
                 }
             }
             Ok(())
