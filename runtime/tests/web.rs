@@ -54,7 +54,8 @@ async fn submit(d: &Daemon, service: &str, state: &str, output: &str) {
 }
 
 async fn status(d: &Daemon, service: &str) -> Value {
-    let r = http().get(d.url(&format!("/api/v1/hosts/web1/services/{service}"))).bearer_auth(DASH).send().await.unwrap();
+    let r =
+        http().get(d.url(&format!("/api/v1/hosts/web1/services/{service}"))).bearer_auth(DASH).send().await.unwrap();
     r.json().await.unwrap()
 }
 
@@ -313,7 +314,10 @@ async fn browse(b: &fantoccini::Client, d: &Daemon) {
     b.goto(&d.url("/services")).await.unwrap();
     until(b, "the live connection", "return document.getElementById('live').textContent === 'live';").await;
     let row = b
-        .execute("return document.querySelector('tr.row td:nth-child(3) a[href$=\"/Passive\"]').closest('tr').id;", vec![])
+        .execute(
+            "return document.querySelector('tr.row td:nth-child(3) a[href$=\"/Passive\"]').closest('tr').id;",
+            vec![],
+        )
         .await
         .unwrap();
     let row = row.as_str().unwrap().to_string();
@@ -344,7 +348,10 @@ async fn browse(b: &fantoccini::Client, d: &Daemon) {
         .unwrap();
     assert_eq!(checks[0], true, "no reload");
     assert_eq!(checks[1], true, "the selection survived the swap");
-    assert!(checks[2].as_str().unwrap().contains("<b>bold</b><script>window.pwned = true</script> timeout"), "{checks}");
+    assert!(
+        checks[2].as_str().unwrap().contains("<b>bold</b><script>window.pwned = true</script> timeout"),
+        "{checks}"
+    );
     assert_eq!(checks[3], true, "the check's script did not run");
     assert_eq!(checks[4], 0, "no markup from the output");
     until(b, "the title to say CRITICAL", "return document.title.startsWith('CRITICAL');").await;
@@ -370,7 +377,12 @@ async fn browse(b: &fantoccini::Client, d: &Daemon) {
     // Acknowledge it from the detail page: it leaves the unhandled problems.
     b.find(Locator::Css("#acknowledge input[name=comment]")).await.unwrap().send_keys("looking at it").await.unwrap();
     b.find(Locator::Css("#acknowledge button")).await.unwrap().click().await.unwrap();
-    until(b, "the acknowledgement", "return (document.getElementById('facts') || {textContent: ''}).textContent.includes('looking at it');").await;
+    until(
+        b,
+        "the acknowledgement",
+        "return (document.getElementById('facts') || {textContent: ''}).textContent.includes('looking at it');",
+    )
+    .await;
     b.goto(&d.url("/")).await.unwrap();
     assert_eq!(b.execute(&group_of, vec![]).await.unwrap(), "Handled", "acknowledged: no longer unhandled");
     let unhandled = b
@@ -395,7 +407,8 @@ async fn browse(b: &fantoccini::Client, d: &Daemon) {
     let v = status(d, "Passive").await;
     assert_eq!(v["in_downtime"], true, "{v}");
     b.find(Locator::Css("form.cancel-downtime button")).await.unwrap().click().await.unwrap();
-    until(b, "the downtime to end", "return !document.getElementById('facts').textContent.includes('in downtime');").await;
+    until(b, "the downtime to end", "return !document.getElementById('facts').textContent.includes('in downtime');")
+        .await;
     assert_eq!(status(d, "Passive").await["in_downtime"], false);
 
     // The other views, for the README.

@@ -447,7 +447,9 @@ impl Thread {
                     Write::Downtimes(downtimes, last) => tx.save_downtimes(downtimes, *last)?,
                     Write::DependencyCleared(key) => tx.save_dependency(key, None)?,
                     Write::Outcome(id, outcome, attempts) => tx.set_notification_outcome(*id, outcome, *attempts)?,
-                    Write::Samples(r) => tx.save_samples(&key_of(r), r.private.time, &r.metrics, super::SAMPLES_KEPT)?,
+                    Write::Samples(r) => {
+                        tx.save_samples(&key_of(r), r.private.time, &r.metrics, super::SAMPLES_KEPT)?
+                    }
                 }
             }
             Ok(())

@@ -59,7 +59,14 @@ async fn context(web: &Web, headers: &HeaderMap) -> Result<(Session, Vec<ObjectS
     Ok((session, objects, web.0.monitor.now().as_secs_f64()))
 }
 
-fn frame<'a>(heading: &'a str, tab: Tab, csrf: &'a str, objects: &[ObjectStatus], now: f64, live: &'a str) -> Frame<'a> {
+fn frame<'a>(
+    heading: &'a str,
+    tab: Tab,
+    csrf: &'a str,
+    objects: &[ObjectStatus],
+    now: f64,
+    live: &'a str,
+) -> Frame<'a> {
     Frame { heading, tab, csrf, summary: Summary::of(objects), now, live }
 }
 
@@ -175,8 +182,11 @@ pub(crate) fn list_markup(
     now: f64,
 ) -> Markup {
     let filter = Filter::parse(pairs);
-    let mut list: Vec<&ObjectStatus> =
-        objects.iter().filter(|o| o.service.is_some() == (kind == Kind::Services)).filter(|o| filter.keeps(o)).collect();
+    let mut list: Vec<&ObjectStatus> = objects
+        .iter()
+        .filter(|o| o.service.is_some() == (kind == Kind::Services))
+        .filter(|o| filter.keeps(o))
+        .collect();
     filter.order(&mut list, now);
     let (heading, tab, path, live) = match kind {
         Kind::Hosts => ("Hosts", Tab::Hosts, "/hosts", "hosts"),
@@ -517,7 +527,9 @@ fn action_forms(o: &ObjectStatus, csrf: &str, back: &str) -> Markup {
 
 fn metrics(o: &ObjectStatus, series: &Result<Vec<crate::retention::MetricSeries>, String>, now: f64) -> Markup {
     let (current, _) = crate::plugin::parse_perfdata(&o.perfdata);
-    let upper = |r: &Option<crate::Range>| r.as_ref().filter(|r| !r.inside && r.start.is_none_or(|s| s == 0.0)).and_then(|r| r.end);
+    let upper = |r: &Option<crate::Range>| {
+        r.as_ref().filter(|r| !r.inside && r.start.is_none_or(|s| s == 0.0)).and_then(|r| r.end)
+    };
     html! {
         @if !current.is_empty() {
             h2 { "Metrics" }
@@ -613,9 +625,7 @@ pub(super) async fn action(
             "cancel_downtime" => actions::cancel_downtime(&web.0.monitor, field("downtime")).await,
             other => Err(crate::api::ApiError::field(
                 "action",
-                format!(
-                    "expected acknowledge, unacknowledge, downtime, cancel_downtime or recheck, found \"{other}\""
-                ),
+                format!("expected acknowledge, unacknowledge, downtime, cancel_downtime or recheck, found \"{other}\""),
             )),
         };
         if let Err(e) = done {

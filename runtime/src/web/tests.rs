@@ -89,11 +89,17 @@ fn filters_and_sorting_by_query() {
     assert!(!page.contains(&object_id("web1", Some("HTTP"))));
     assert!(!page.contains(&format!("id=\"{}\"", object_id("web2", None))), "hosts are not services");
     let page = view::render_services(&all, "host=web&sort=state", 1_000.0);
-    let (a, b) = (page.find(&object_id("web2", Some("HTTP"))).unwrap(), page.find(&object_id("web1", Some("HTTP"))).unwrap());
+    let (a, b) =
+        (page.find(&object_id("web2", Some("HTTP"))).unwrap(), page.find(&object_id("web1", Some("HTTP"))).unwrap());
     assert!(a < b, "CRITICAL before OK");
     assert!(!page.contains(&object_id("db1", Some("Disk"))));
     let page = view::render_services(&all, "sort=bogus&state=RED", 1_000.0);
-    assert!(page.contains("query 'sort': expected one of host, service, state, last_check, duration, attempt, found &quot;bogus&quot;"), "{page}");
+    assert!(
+        page.contains(
+            "query 'sort': expected one of host, service, state, last_check, duration, attempt, found &quot;bogus&quot;"
+        ),
+        "{page}"
+    );
     assert!(page.contains("query 'state': expected one of OK"), "{page}");
 }
 
@@ -109,7 +115,8 @@ fn a_graph_is_an_svg_with_a_line() {
     assert!(svg.contains("<polyline class=\"line\" points=\"56.0,"), "{svg}");
     assert!(svg.contains("time&lt;x&gt; (s)"), "{svg}");
     assert_eq!(svg.matches("<line class=\"warn\"").count(), 1);
-    let one = MetricSeries { label: "x".into(), uom: String::new(), points: vec![(std::time::Duration::from_secs(5), 1.0)] };
+    let one =
+        MetricSeries { label: "x".into(), uom: String::new(), points: vec![(std::time::Duration::from_secs(5), 1.0)] };
     assert!(view::graph(&one, 0.0, 10.0, None, None).into_string().contains("<circle"));
 }
 
