@@ -117,6 +117,7 @@ pub mod sanitize;
 pub(crate) mod schedule;
 pub mod state;
 pub mod timeperiod;
+pub mod web;
 
 pub use engine::{ModuleAction, ModuleError, ModuleStatus};
 pub use error::Error;

@@ -53,6 +53,25 @@ impl Tokens {
         )
     }
 
+    /// The configured token `presented` is, compared in constant time.
+    fn known(&self, presented: &str) -> Option<&Known> {
+        let presented = digest(presented.as_bytes());
+        // Every token is compared: which one matched takes no less time.
+        let mut found = None;
+        for known in &self.0 {
+            if same(&known.digest, &presented) && found.is_none() {
+                found = Some(known);
+            }
+        }
+        found
+    }
+
+    /// The name and scopes of the configured token `presented` (as the
+    /// status page's login form sends it), if it is one.
+    pub(crate) fn find(&self, presented: &str) -> Option<(String, Vec<Scope>)> {
+        self.known(presented).map(|k| (k.name.clone(), k.scopes.clone()))
+    }
+
     /// Who is calling, if the request's token grants `scope`: 401 (with
     /// `WWW-Authenticate: Bearer`) for a missing, malformed or unknown
     /// token, 403 for a token without the scope.
@@ -77,15 +96,7 @@ impl Tokens {
         let Some(presented) = presented else {
             return Err(unauthorized("header 'Authorization': expected 'Bearer TOKEN'", Some("invalid_request")));
         };
-        let presented = digest(presented.as_bytes());
-        // Every token is compared: which one matched takes no less time.
-        let mut found = None;
-        for known in &self.0 {
-            if same(&known.digest, &presented) && found.is_none() {
-                found = Some(known);
-            }
-        }
-        let Some(known) = found else {
+        let Some(known) = self.known(presented) else {
             return Err(unauthorized(
                 "the bearer token is not one of the configured [[api.token]]s",
                 Some("invalid_token"),

@@ -28,8 +28,12 @@
 //! Bearer`, a token without the scope 403; an `[api]` without tokens
 //! refuses every request. Errors are `{"error": "..."}` naming the bad
 //! field, object or limit.
+//!
+//! The same listener serves the status page for people ([`crate::web`]),
+//! outside `/api/v1`, with its own login and sessions.
 
-mod auth;
+pub(crate) mod actions;
+pub(crate) mod auth;
 mod error;
 mod request;
 mod serve;
@@ -112,7 +116,7 @@ fn routes() -> Vec<Route> {
     ]
 }
 
-fn app(state: AppState) -> Router {
+fn app(state: AppState, web: Router) -> Router {
     let mut router = Router::new();
     for (_, path, method_router) in routes() {
         // Routes of one path merge.
@@ -122,8 +126,10 @@ fn app(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authorize))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+        // The status page: its own routes, sessions and headers.
+        .merge(web)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 /// The API bound to its address, not serving yet.
@@ -166,13 +172,18 @@ impl Server {
             rate: Arc::new(serve::RateLimits::new(self.settings.limits.requests_per_second)),
             stopping,
         };
+        let web = crate::web::router(crate::web::Web::start(
+            state.monitor.clone(),
+            state.tokens.clone(),
+            state.stopping.clone(),
+        ));
         let address = self.local_addr();
         let shutdown = async move {
             shutdown.await;
             tracing::info!("API: shutting down");
             let _ = stop.send(true);
         };
-        serve::serve(self.listener, app(state), &self.settings.limits, shutdown)
+        serve::serve(self.listener, app(state, web), &self.settings.limits, shutdown)
             .await
             .map_err(|e| Error::Api(format!("serving on {address}: {e}")))
     }
@@ -288,8 +299,7 @@ async fn results(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<
 /// `POST /recheck`: runs the object's check now and answers with its
 /// result event.
 async fn recheck(State(s): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Event>, ApiError> {
-    let (host, service) = request::object(&body, &["host", "service"])?;
-    Ok(Json(s.monitor.run_now(&host, service.as_deref()).await?))
+    Ok(Json(actions::recheck(&s.monitor, &body).await?))
 }
 
 /// `POST /acknowledgements`: acknowledges an object's problem; answers
@@ -298,10 +308,7 @@ async fn acknowledge(
     State(s): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
-    let ack = request::acknowledgement(&body)?;
-    let (host, service) = (ack.host.clone(), ack.service.clone());
-    s.monitor.acknowledge(ack).await?;
-    Ok(Json(s.monitor.status(&host, service.as_deref()).await?))
+    Ok(Json(actions::acknowledge(&s.monitor, &body).await?))
 }
 
 /// `DELETE /acknowledgements` (body: host, service): removes an object's
@@ -310,9 +317,7 @@ async fn unacknowledge(
     State(s): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<crate::engine::ObjectStatus>, ApiError> {
-    let (host, service) = request::object(&body, &["host", "service"])?;
-    s.monitor.remove_acknowledgement(&host, service.as_deref()).await?;
-    Ok(Json(s.monitor.status(&host, service.as_deref()).await?))
+    Ok(Json(actions::unacknowledge(&s.monitor, &body).await?))
 }
 
 /// `POST /notifications`: sends a CUSTOM notification about an object;
@@ -333,8 +338,7 @@ async fn schedule_downtime(
     State(s): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<crate::Downtime>), ApiError> {
-    let request = request::downtime(&body, s.monitor.now())?;
-    Ok((StatusCode::CREATED, Json(s.monitor.schedule_downtime(request).await?)))
+    Ok((StatusCode::CREATED, Json(actions::schedule_downtime(&s.monitor, &body).await?)))
 }
 
 /// `DELETE /downtimes/{id}`: cancels a downtime (one in effect ends now).
@@ -343,10 +347,7 @@ async fn cancel_downtime(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_params(path)?;
-    let id: u64 = id.parse().map_err(|_| {
-        ApiError::bad_request(format!("path 'id': expected a downtime id (a whole number), found \"{id}\""))
-    })?;
-    s.monitor.cancel_downtime(id).await?;
+    actions::cancel_downtime(&s.monitor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

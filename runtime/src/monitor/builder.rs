@@ -151,6 +151,7 @@ impl MonitorBuilder {
         let spool = path.as_deref().map(crate::export::spool_path);
         let reload_sandbox = sandbox.clone();
         let monitor_sandbox = sandbox.clone();
+        let retention_file = path.clone();
         let (engine, mut store) = tokio::task::spawn_blocking(move || -> Result<(Engine, Option<Store>), Error> {
             let engine = Engine::new(config, &sandbox)?;
             let store = path.map(|p| Store::open(&p)).transpose()?;
@@ -282,6 +283,7 @@ impl MonitorBuilder {
             clock: self.clock,
             task: Mutex::new(Some(handle)),
             sinks,
+            retention_file,
         })
     }
 }

@@ -81,6 +81,8 @@ pub struct Monitor {
     clock: Arc<dyn Clock>,
     task: Mutex<Option<tokio::task::JoinHandle<Result<(), Error>>>>,
     sinks: Arc<Vec<crate::export::SinkHandle>>,
+    /// The retention file, if there is one.
+    retention_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -129,6 +131,12 @@ impl Monitor {
     /// clock): what a downtime's `start` and `end` are measured on.
     pub fn now(&self) -> Time {
         self.clock.now()
+    }
+
+    /// The retention file it writes, if any (readers may open it read-only
+    /// while it runs, see [`crate::retention::Store::open_read_only`]).
+    pub fn retention_file(&self) -> Option<&std::path::Path> {
+        self.retention_file.as_deref()
     }
 
     /// Every event from now on: results, notifications.

@@ -58,6 +58,7 @@
 
 mod codec;
 mod dependency;
+mod metrics;
 mod prune;
 mod read;
 mod records;
@@ -71,6 +72,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use self::metrics::{MetricSeries, SAMPLE_SPACING, SAMPLES_KEPT};
 pub use self::prune::HistoryLimits;
 pub use self::records::{
     DeliveryOutcome, HistoryEntry, NotificationId, NotificationRecord, ObjectKey, Retained, StoreError,

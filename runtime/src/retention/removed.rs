@@ -87,6 +87,7 @@ impl StoreTx<'_> {
             for sql in [
                 "DELETE FROM objects WHERE host = ?1 AND coalesce(service, x'') = coalesce(?2, x'')",
                 "DELETE FROM object_dependency WHERE host = ?1 AND coalesce(service, x'') = coalesce(?2, x'')",
+                "DELETE FROM metric_samples WHERE host = ?1 AND service IS ?2",
                 "DELETE FROM removed_objects WHERE host = ?1 AND coalesce(service, x'') = coalesce(?2, x'')",
             ] {
                 self.conn

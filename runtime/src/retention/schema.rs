@@ -96,6 +96,8 @@ DROP TABLE suppressed_notifications;
 ALTER TABLE suppressed_notifications_4 RENAME TO suppressed_notifications;
 CREATE INDEX suppressed_notifications_object ON suppressed_notifications (host, service, id);
 ",
+    // 5 -> 6: metric history for the status page's graphs.
+    super::metrics::MIGRATION,
 ];
 
 /// `PRAGMA application_id` of a wasmon database ("wsmn"), so `file(1)` and

@@ -568,8 +568,8 @@ fn a_version_1_database_gets_the_dependency_table_with_its_data_intact() {
     let v: i64 = store.conn.query_row("SELECT version FROM wasmon_schema", [], |r| r.get(0)).unwrap();
     assert_eq!(v, SCHEMA_VERSION);
     assert_eq!(
-        SCHEMA_VERSION, 5,
-        "version 1, the dependency step, the suppression step, removed objects, every notification type"
+        SCHEMA_VERSION, 6,
+        "version 1, the dependency step, the suppression step, removed objects, every notification type, metric history"
     );
     let loaded = store.load_objects().unwrap();
     let r = &loaded[&ObjectKey::service("web1", "HTTP")].state;

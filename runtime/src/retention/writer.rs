@@ -54,6 +54,8 @@ enum Write {
     Outcome(NotificationId, DeliveryOutcome, u32),
     /// A configuration reload removed and added these objects, at this time.
     Reloaded(Vec<ObjectKey>, Vec<ObjectKey>, Time),
+    /// A sample of a result's metrics for the metric history.
+    Samples(Arc<ResultEvent>),
 }
 
 enum Op {
@@ -132,6 +134,7 @@ impl Retainer {
             keep_removed,
             history,
             latest: Duration::ZERO,
+            sampled: HashMap::new(),
         };
         std::thread::Builder::new()
             .name("wasmon-store".into())
@@ -330,6 +333,8 @@ struct Thread {
     /// The time of the newest result written: "now" for pruning by age,
     /// on whatever clock the engine runs.
     latest: Time,
+    /// When each object's metrics were last sampled for the metric history.
+    sampled: HashMap<ObjectKey, crate::state::Time>,
 }
 
 /// How often the history is pruned, at most.
@@ -422,9 +427,11 @@ impl Thread {
     fn order(&mut self, w: Write, writes: &mut Vec<Write>) {
         match w {
             Write::Later(r) => {
+                self.sample(&r, writes);
                 self.later.insert(key_of(&r), r);
             }
             Write::Result(r) => {
+                self.sample(&r, writes);
                 self.later.remove(&key_of(&r));
                 writes.push(Write::Result(r));
             }
@@ -448,6 +455,20 @@ impl Thread {
             Ok(0) => {}
             Ok(n) => tracing::info!(objects = n, "retention rows of removed objects pruned"),
             Err(e) => tracing::error!("cannot prune removed objects: {e}"),
+        }
+    }
+
+    /// Samples the result's metrics for the metric history if the object's
+    /// last sample is [`super::SAMPLE_SPACING`] old.
+    fn sample(&mut self, r: &Arc<ResultEvent>, writes: &mut Vec<Write>) {
+        if r.metrics.is_empty() {
+            return;
+        }
+        let key = key_of(r);
+        let due = self.sampled.get(&key).is_none_or(|last| r.private.time >= *last + super::SAMPLE_SPACING);
+        if due {
+            self.sampled.insert(key, r.private.time);
+            writes.push(Write::Samples(r.clone()));
         }
     }
 
@@ -509,6 +530,9 @@ impl Thread {
                     Write::Reloaded(removed, added, t) => {
                         latest = latest.max(*t);
                         tx.mark_removed(removed, added, *t)?
+                    }
+                    Write::Samples(r) => {
+                        tx.save_samples(&key_of(r), r.private.time, &r.metrics, super::SAMPLES_KEPT)?
                     }
                 }
             }
