@@ -254,8 +254,16 @@ fn driver() -> Option<Driver> {
     Some(Driver { child, port })
 }
 
+/// Where the screenshots go: `target/screenshots`, or the README's
+/// `docs/screenshots` with `WASMON_UPDATE_SCREENSHOTS=1` (so that a test run
+/// does not change the working tree).
 fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = if std::env::var_os("WASMON_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots")
+    };
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

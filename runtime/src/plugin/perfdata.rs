@@ -49,9 +49,11 @@ fn shorten(s: &str) -> String {
 /// holds blanks, `=` or `'` (written `''` inside the quotes); unquoted it
 /// may hold anything but whitespace, `=` and `'`. The value is a decimal
 /// number (an exponent is accepted) or `U` (the value could not be
-/// determined: NaN, rendered back as `U`), directly followed by a unit of
-/// [`UNITS`]. Warn and crit are ranges ([`parse_range`]), min and max
-/// numbers; each may be empty, and trailing empty fields may be left out.
+/// determined: NaN, rendered back as `U`), directly followed by a unit:
+/// one of [`UNITS`], or any other word of letters (`W`, `dBm`), kept as
+/// written. Warn and crit are ranges ([`parse_range`]), min and max
+/// numbers; each may be empty, trailing empty fields may be left out, and
+/// empty fields after the fifth are ignored.
 /// Everything is kept as written, units included.
 pub fn parse_perfdata(text: &str) -> (Vec<Metric>, Vec<PerfdataError>) {
     let mut metrics = Vec::new();
@@ -120,7 +122,12 @@ fn parse_entry(entry: &str) -> Result<Metric, String> {
     if label.is_empty() {
         return Err("the label is empty".into());
     }
-    let fields: Vec<&str> = data.split(';').collect();
+    let mut fields: Vec<&str> = data.split(';').collect();
+    // Some plugins end every entry with a `;` (`a=1;2;3;4;5;`): empty
+    // fields after the fifth say nothing.
+    while fields.len() > 5 && fields.last() == Some(&"") {
+        fields.pop();
+    }
     if fields.len() > 5 {
         return Err(format!("{} fields, expected at most 5 (value;warn;crit;min;max)", fields.len()));
     }
@@ -150,7 +157,7 @@ fn parse_entry(entry: &str) -> Result<Metric, String> {
 }
 
 /// The value and its unit: a number directly followed by a unit of
-/// [`UNITS`], or `U`.
+/// letters or `%`, or `U`.
 fn parse_value(text: &str) -> Result<(f64, String), String> {
     if text.is_empty() {
         return Err("no value after '='".into());
@@ -162,15 +169,13 @@ fn parse_value(text: &str) -> Result<(f64, String), String> {
     let (number, unit) = text.split_at(len);
     // A unit is letters or `%`; anything else after the digits (a comma,
     // a second point) means the number itself is malformed.
-    if len == 0 || !unit.chars().all(|c| c.is_ascii_alphabetic() || c == '%') {
+    if len == 0 || !unit.chars().all(|c| c.is_alphabetic() || c == '%') {
         return Err(format!("value '{text}' is not a number"));
     }
     let value = number.parse::<f64>().map_err(|_| format!("value '{text}' is not a number"))?;
-    if !UNITS.contains(&unit) {
-        return Err(format!(
-            "unit '{unit}' is not one of the plugin interface's (s, ms, us, %, B, KB, MB, GB, TB, c or none)"
-        ));
-    }
+    // A unit the guidelines do not list (`W`, `dBm`, `KiB`, `µs`) is kept
+    // as written, not dropped: sinks normalise what they know and pass
+    // the rest on (`crate::export::Unit::Other`).
     Ok((value, unit.to_string()))
 }
 

@@ -196,7 +196,9 @@ pub fn parse_day(key: &str) -> Option<Day> {
     }
 }
 
-/// Reads `"09:00-17:00,18:00-20:00"`; the error says what is wrong.
+/// Reads `"09:00-17:00,18:00-20:00"`; the error says what is wrong. A
+/// range that ends where it starts (`00:00-00:00`) is empty: a date rule
+/// with only such ranges takes its day out of the period, as in Nagios.
 pub fn parse_ranges(text: &str) -> Result<Vec<TimeRange>, String> {
     let clock = |s: &str| -> Option<u32> {
         let (h, m) = s.trim().split_once(':')?;
@@ -211,7 +213,13 @@ pub fn parse_ranges(text: &str) -> Result<Vec<TimeRange>, String> {
         let bad = || format!("\"{}\" is not a range of the form HH:MM-HH:MM", part.trim());
         let (a, b) = part.split_once('-').ok_or_else(bad)?;
         let (start, end) = (clock(a).ok_or_else(bad)?, clock(b).ok_or_else(bad)?);
-        if start >= end {
+        // Nagios' way of saying "not on this day" (`december 25 00:00-00:00`
+        // in its sample holidays): an empty range, which still makes the day's
+        // rule the one that counts.
+        if start == end {
+            continue;
+        }
+        if start > end {
             return Err(format!(
                 "\"{}\" ends before it starts (a range across midnight is two: \"22:00-24:00\" on one day, \
                  \"00:00-06:00\" on the next)",

@@ -122,11 +122,27 @@ fn bad_days_and_ranges_are_refused() {
         ("09:60-10:00", "not a range"),
         ("24:30-24:45", "not a range"),
         ("17:00-09:00", "ends before it starts"),
-        ("10:00-10:00", "ends before it starts"),
     ] {
         let e = parse_ranges(bad).unwrap_err();
         assert!(e.contains(why), "{bad}: {e}");
     }
+}
+
+#[test]
+fn an_empty_range_takes_its_day_out_as_in_nagios_holidays() {
+    assert_eq!(parse_ranges("00:00-00:00").unwrap(), []);
+    assert_eq!(parse_ranges("10:00-10:00,12:00-13:00").unwrap(), [TimeRange { start: 12 * 3600, end: 13 * 3600 }]);
+    // Nagios' sample: 24x7_sans_holidays uses us-holidays' exceptions.
+    let every_day: Vec<(&str, &str)> = WEEKDAYS.iter().map(|(name, _)| (*name, "00:00-24:00")).collect();
+    let mut days = every_day.clone();
+    days.extend([("december 25", "00:00-00:00"), ("thursday 4 november", "00:00-00:00")]);
+    let all = [period("24x7_sans_holidays", "UTC", &days, &[])];
+    let p = Period::build("24x7_sans_holidays", &all).unwrap();
+    assert!(p.contains(at("2026-12-24T23:59:59Z")));
+    assert!(!p.contains(at("2026-12-25T00:00:00Z")), "Christmas");
+    assert!(!p.contains(at("2026-11-26T12:00:00Z")), "Thanksgiving");
+    assert_eq!(p.next_end(at("2026-12-24T12:00:00Z")), Some(at("2026-12-25T00:00:00Z")));
+    assert_eq!(p.next_start(at("2026-12-25T08:00:00Z")), Some(at("2026-12-26T00:00:00Z")));
 }
 
 #[test]

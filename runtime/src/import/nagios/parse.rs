@@ -217,6 +217,9 @@ fn strip_comment(line: &str) -> String {
     out
 }
 
+/// The keys of a `define timeperiod` that are not days.
+const TIMEPERIOD_DIRECTIVES: [&str; 6] = ["timeperiod_name", "alias", "use", "name", "register", "exclude"];
+
 /// The object definitions of one file.
 pub(super) fn parse_objects(text: &str, file: &Arc<Path>, input: &mut Input) {
     let mut open: Option<Def> = None;
@@ -276,12 +279,24 @@ pub(super) fn parse_objects(text: &str, file: &Arc<Path>, input: &mut Input) {
             None => (line, "", false),
         };
         let (key, value) = match key.split_once(char::is_whitespace) {
+            // A time period's day may be several words (`monday -1 may
+            // 00:00-24:00`): Nagios splits such a line at its last blank, so
+            // `monday -1 may` and `monday 1 september` are two entries.
+            Some((k, _)) if def.kind == "timeperiod" && !TIMEPERIOD_DIRECTIVES.contains(&k) => {
+                let (k, v) = key.rsplit_once(char::is_whitespace).expect("the line has a blank");
+                (k.trim_end(), v)
+            }
             Some((k, v)) => (k, v.trim()),
             None => (key, value),
         };
         if !key.is_empty() {
             // A later line for the same key replaces the earlier one, as in Nagios.
-            def.vars.insert(key.to_owned(), (value.to_owned(), line_no));
+            let key = if def.kind == "timeperiod" {
+                key.split_whitespace().collect::<Vec<_>>().join(" ")
+            } else {
+                key.to_owned()
+            };
+            def.vars.insert(key, (value.to_owned(), line_no));
         }
         if close {
             input.defs.push(open.take().expect("open"));
@@ -300,6 +315,26 @@ mod tests {
         let mut input = Input::default();
         parse_objects(text, &Arc::from(Path::new("x.cfg")), &mut input);
         input
+    }
+
+    #[test]
+    fn time_period_days_of_several_words_are_split_at_the_last_blank() {
+        let input = parse(
+            "define timeperiod {\n\
+             \ttimeperiod_name us-holidays\n\
+             \talias           U.S. Holidays\n\
+             \tmonday -1 may   00:00-00:00 ; Memorial Day\n\
+             \tmonday  1 september 00:00-00:00\n\
+             \tmonday          09:00-17:00\n\
+             }\n",
+        );
+        assert!(input.problems.is_empty(), "{:?}", input.problems);
+        let vars = &input.defs[0].vars;
+        let get = |k: &str| vars.get(k).map(|(v, _)| v.as_str());
+        assert_eq!(get("alias"), Some("U.S. Holidays"));
+        assert_eq!(get("monday -1 may"), Some("00:00-00:00"));
+        assert_eq!(get("monday 1 september"), Some("00:00-00:00"));
+        assert_eq!(get("monday"), Some("09:00-17:00"));
     }
 
     #[test]
