@@ -50,6 +50,17 @@ pub struct BenchArgs {
     /// it saw
     #[arg(long)]
     pub subscriber: bool,
+
+    /// Every dummy reports this number as its metric `value` (without it,
+    /// results carry no metrics)
+    #[arg(long, value_name = "NUMBER")]
+    pub metric: Option<f64>,
+
+    /// Attach the metric sinks (`[[sink]]` tables) of this configuration
+    /// file, as `wasmon run` would, and report what each sent; implies
+    /// `--metric 1` unless given
+    #[arg(long, value_name = "FILE")]
+    pub sinks: Option<PathBuf>,
 }
 
 /// What the bench's subscriber saw.
@@ -99,7 +110,13 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     }
     let fixed = memory("VmRSS")?;
 
-    let config = services(&args, dummy.1);
+    let mut config = services(&args, dummy.1);
+    if let Some(file) = &args.sinks {
+        config.sinks = crate::common::load_config(file)?.sinks;
+        if config.sinks.is_empty() {
+            return Err(anyhow::anyhow!("{}: no [[sink]] table to attach", file.display()).into());
+        }
+    }
     let started = Instant::now();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
     let mut builder = Monitor::builder()
@@ -138,6 +155,8 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     let cpu = cpu_time()?.saturating_sub(cpu_before);
     // While it runs: what a daemon with this many services keeps resident.
     let running = memory("VmRSS")?;
+    // Before the stop's flush: what the sinks kept up with while measured.
+    let sinks = monitor.sinks();
     monitor.stop().await?;
 
     let peak = memory("VmHWM")?;
@@ -173,6 +192,8 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "running_rss_bytes": running,
             "running_rss_per_service_bytes": running_per_service,
             "subscriber": subscriber,
+            "metric": args.metric.or(args.sinks.as_ref().map(|_| 1.0)),
+            "sinks": sinks,
         });
         println!("{figures}");
     } else {
@@ -205,6 +226,20 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "                 running RSS {}, {running_per_service:.0} bytes per service beyond the fixed cost",
             wasmon_runtime::output::human_bytes(running),
         );
+        for s in &sinks {
+            println!(
+                "sink {} ({}):  {} points sent, {} queued, {} spooled, {} dropped, {} rejected, {} retries{}",
+                s.name,
+                s.kind,
+                s.sent,
+                s.queued,
+                s.spooled,
+                s.dropped,
+                s.rejected,
+                s.retries,
+                s.last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default(),
+            );
+        }
         if args.subscriber {
             println!(
                 "subscriber:      {} result events of {} executions, {} out of order",
@@ -221,7 +256,9 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
 /// than parsed (a 100,000-service TOML file would measure the parser).
 fn services(args: &BenchArgs, grants: wasmon_runtime::Grants) -> Config {
     let schedule = Schedule { check_interval: args.interval, retry_interval: args.interval, max_check_attempts: 3 };
-    let spec = CheckSpec { module: "dummy".into(), grants, ..CheckSpec::default() };
+    let metric = args.metric.or(args.sinks.as_ref().map(|_| 1.0));
+    let params = metric.map(|m| vec![("metric".to_string(), m.to_string())]).unwrap_or_default();
+    let spec = CheckSpec { module: "dummy".into(), params, grants, ..CheckSpec::default() };
     Config {
         path: PathBuf::from("bench.toml"),
         engine: EngineSettings {
