@@ -10,7 +10,7 @@ use wasmon_runtime::contract::verify_outcome;
 use wasmon_runtime::{Grants, Limits, State, Termination};
 use wasmon_tests as guests;
 
-use crate::harden::forge_output;
+use crate::harden::{descriptor_flood, forge_output, host_memory};
 use crate::hotload::hotload_v2;
 use crate::plugins::plugin_echo;
 use crate::{call, guest, quick, show};

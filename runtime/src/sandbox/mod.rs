@@ -10,6 +10,7 @@ mod convert;
 pub mod descriptors;
 pub mod handler;
 mod host;
+mod memory;
 pub(crate) mod module;
 pub mod policy;
 mod run;
