@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use wasmon_runtime::plugin::parse_perfdata;
 use wasmon_runtime::{
-    DiscoverCall, Event, Grants, Limits, Metric, Monitor, Outcome, Range, Retention, State, Submission, Termination,
+    CompileLimits, DiscoverCall, Event, Grants, Limits, Metric, Monitor, Outcome, Range, Retention, State, Submission,
+    Termination,
 };
 use wasmon_tests as guests;
 
@@ -332,4 +333,37 @@ params = {{ port = "{port}" }}
         assert!(s.output.starts_with(expected), "{name}: {}", s.output);
     }
     monitor.stop().await.unwrap();
+}
+
+/// A preview1 command with `functions` functions of some arithmetic each:
+/// a module that takes a while and some memory to compile.
+fn heavy_module(functions: usize) -> Vec<u8> {
+    let mut text = String::from("(module (memory (export \"memory\") 1) (func (export \"_start\"))\n");
+    for _ in 0..functions {
+        text.push_str("(func (param i32) (result i32) local.get 0");
+        for i in 0..40 {
+            text.push_str(&format!(" i32.const {i} i32.add local.get 0 i32.mul"));
+        }
+        text.push_str(")\n");
+    }
+    text.push(')');
+    wat::parse_str(&text).unwrap()
+}
+
+/// Compiling a module has its own time and memory budget: over either,
+/// the module is refused with the reason; within them it loads.
+#[test]
+fn compile_budget() {
+    let module = heavy_module(3000);
+    let sandbox = |limits| {
+        wasmon_runtime::Sandbox::builder().cache_dir(None).max_concurrency(1).compile_limits(limits).build().unwrap()
+    };
+    let small = CompileLimits { memory: 8 << 20, ..CompileLimits::default() };
+    let err = sandbox(small).load("heavy.wasm", &module).unwrap_err().to_string();
+    assert!(err.contains("compiling it needed more memory than its budget of 8 MiB"), "{err}");
+    let short = CompileLimits { time: std::time::Duration::from_millis(1), ..CompileLimits::default() };
+    let err = sandbox(short).load("heavy.wasm", &module).unwrap_err().to_string();
+    assert!(err.contains("compiling it took longer than its budget of 1ms"), "{err}");
+    let m = sandbox(CompileLimits::default()).load("heavy.wasm", &module).unwrap();
+    assert_eq!(m.kind(), wasmon_runtime::ModuleKind::Preview1Plugin);
 }

@@ -58,18 +58,27 @@ pub(crate) struct Accountant {
     linear: usize,
     host: usize,
     peak: usize,
-    /// A grow was refused or the host bytes went over the limit.
-    exceeded: bool,
+    /// The host bytes went over the limit, or a table entry was refused.
+    host_exceeded: bool,
+    /// A linear memory grow was refused (the guest may have coped).
+    grow_refused: bool,
 }
 
 impl Accountant {
     pub(crate) fn new(limit: usize) -> Accountant {
-        Accountant { limit, linear: 0, host: 0, peak: 0, exceeded: false }
+        Accountant { limit, linear: 0, host: 0, peak: 0, host_exceeded: false, grow_refused: false }
     }
 
-    /// Whether the run hit its memory limit.
-    pub(crate) fn exceeded(&self) -> bool {
-        self.exceeded
+    /// Whether the host bytes went over the limit (the run ends there).
+    pub(crate) fn host_exceeded(&self) -> bool {
+        self.host_exceeded
+    }
+
+    /// Whether a linear memory grow was refused. The guest sees a failed
+    /// `memory.grow` and may cope with it; whether its end was the memory
+    /// limit is for the caller to judge.
+    pub(crate) fn grow_refused(&self) -> bool {
+        self.grow_refused
     }
 
     /// The most bytes, linear and host together, the run held at a walk
@@ -83,7 +92,7 @@ impl Accountant {
     pub(crate) fn grow(&mut self, current: usize, desired: usize) -> bool {
         let linear = self.linear.saturating_sub(current).saturating_add(desired);
         if linear.saturating_add(self.host) > self.limit {
-            self.exceeded = true;
+            self.grow_refused = true;
             return false;
         }
         self.linear = linear;
@@ -102,9 +111,9 @@ impl Accountant {
         let room = self.limit.saturating_sub(used);
         table.set_max_capacity(entries + room / MAX_ENTRY_BYTES);
         if used > self.limit {
-            self.exceeded = true;
+            self.host_exceeded = true;
         }
-        !self.exceeded
+        !self.host_exceeded
     }
 
     /// Whether a failed run ended because the table was at the capacity the
@@ -112,7 +121,7 @@ impl Accountant {
     pub(crate) fn refused_entry(&mut self, table: &mut ResourceTable) -> bool {
         let full = table.iter_mut().count() >= table.max_capacity();
         if full {
-            self.exceeded = true;
+            self.host_exceeded = true;
         }
         full
     }
@@ -184,13 +193,13 @@ mod tests {
 
         // With host bytes held, linear memory cannot take the whole limit.
         assert!(!a.grow(512 << 10, 1 << 20));
-        assert!(a.exceeded());
+        assert!(a.grow_refused() && !a.host_exceeded());
 
         // Connections under way count too: two go over the limit.
         let mut b = Accountant::new(1 << 20);
         assert!(b.settle(&mut table, 1));
         assert!(!b.settle(&mut table, 2));
-        assert!(b.exceeded() && b.peak() > 1 << 20);
+        assert!(b.host_exceeded() && b.peak() > 1 << 20);
     }
 
     #[test]
@@ -202,7 +211,7 @@ mod tests {
             table.push(0u32).unwrap();
         }
         assert!(table.push(0u32).is_err(), "over the room left");
-        assert!(a.refused_entry(&mut table) && a.exceeded());
+        assert!(a.refused_entry(&mut table) && a.host_exceeded());
         assert!(!Accountant::new(1 << 20).refused_entry(&mut ResourceTable::new()));
     }
 }

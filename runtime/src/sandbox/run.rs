@@ -383,7 +383,9 @@ impl CheckModule {
                 Ok(Returned::Exit(exit_status(&e).expect("checked above")))
             }
             Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(Failure::Timeout),
-            Ok(Err(_)) if out_of_memory(store.data_mut()) => Err(Failure::MemoryLimit(memory)),
+            Ok(Err(e)) if out_of_memory(store.data_mut(), &e, &format!("{output}{stderr}")) => {
+                Err(Failure::MemoryLimit(memory))
+            }
             Ok(Err(e)) if command => {
                 let newline = if output.is_empty() || output.ends_with('\n') { "" } else { "\n" };
                 Err(trap(&e, &format!("{output}{newline}{stderr}")))
@@ -391,16 +393,25 @@ impl CheckModule {
             Ok(Err(e)) => Err(trap(&e, &output)),
         };
         let held = &store.data().limiter;
-        tracing::debug!(check = %self.name, peak = held.peak(), exceeded = held.exceeded(), "memory of the run");
+        tracing::debug!(check = %self.name, peak = held.peak(), refused = held.grow_refused(), "memory of the run");
         let values = std::mem::take(&mut store.data_mut().values);
         Execution { result, values, duration, output, stderr, dropped }
     }
 }
 
-/// Whether a run that failed hit its memory limit: a refused grow, host
-/// bytes over the limit, or a table entry refused for want of room.
-fn out_of_memory(state: &mut HostState) -> bool {
-    state.limiter.exceeded() || state.limiter.refused_entry(&mut state.table)
+/// Whether a run that failed with `e` hit its memory limit: host bytes over
+/// the limit, a table entry refused for want of room, or a refused
+/// `memory.grow` the guest gave up on at once (an abort, which is how
+/// Rust's and C's allocators end when memory runs out, or an instance that
+/// could not be created). A panic or another
+/// trap after a refused grow the guest coped with is reported as what it is.
+fn out_of_memory(state: &mut HostState, e: &wasmtime::Error, output: &str) -> bool {
+    if state.limiter.host_exceeded() || state.limiter.refused_entry(&mut state.table) {
+        return true;
+    }
+    // Not a trap at all: instantiation refused for want of memory.
+    let gave_up = matches!(e.downcast_ref::<Trap>(), None | Some(Trap::UnreachableCodeReached));
+    state.limiter.grow_refused() && gave_up && panic_message(output).is_none()
 }
 
 /// How a plugin exited, if `e` is an exit rather than a trap.
