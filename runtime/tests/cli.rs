@@ -503,3 +503,27 @@ fn sighup_reloads_check_modules() {
     assert_eq!(daemon.stop(), Some(0), "a clean stop on SIGTERM");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wasmon bench` runs any check with its parameters: here 20 `tcp`
+/// services against a local listener.
+#[test]
+fn bench_runs_any_check_with_its_parameters() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    let port_param = format!("port={port}");
+    let args = ["bench", "--check", "tcp", "-p", &port_param, "-n", "20", "-i", "200ms", "-d", "1s", "--json"];
+    let out = wasmon(&args);
+    assert_eq!(code(&out), 0);
+    let figures: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(figures["check"], "tcp");
+    assert_eq!(figures["params"], serde_json::json!([port_param]));
+    let first = figures["first_output"].as_str().unwrap();
+    assert!(first.starts_with(&format!("OK - Connected to 127.0.0.1 port {port}")), "{first}");
+    assert!(figures["executions"].as_u64().unwrap() >= 20, "{figures}");
+
+    let out = wasmon(&["bench", "--check", "tcp", "-p", "port", "-n", "1", "-d", "1s"]);
+    assert_eq!(code(&out), 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-p 'port': expected KEY=VALUE"), "{stderr}");
+}
