@@ -15,8 +15,9 @@
 //! - Between two walks a guest can only add entries within the room left:
 //!   every walk sets the table's capacity to the entries it holds plus as
 //!   many as fit the room if each were as large as an entry can be
-//!   ([`MAX_ENTRY_BYTES`]). A push over that is refused at once, and the run
-//!   ends with the memory limit outcome too.
+//!   ([`MAX_ENTRY_BYTES`]), and at least [`MIN_NEW_ENTRIES`]. A push over
+//!   that is refused at once, and the run ends with the memory limit
+//!   outcome too.
 //!
 //! The costs of objects whose bytes are not visible (a socket's buffered
 //! write, a body's buffer, a connection's buffers) are their bounds in
@@ -50,6 +51,13 @@ const CONNECTION_BYTES: usize = 512 << 10;
 /// The most one new table entry can hold before the next walk: a full
 /// outgoing request (headers at the field limit and a body's buffer).
 pub(crate) const MAX_ENTRY_BYTES: usize = ENTRY_BYTES + FIELD_SIZE_LIMIT + BODY_BYTES;
+
+/// New entries a walk always allows, however little room is left: most
+/// entries are small (a stream, a pollable), and a check near its limit
+/// must not fail for want of one. At most this many entries of
+/// [`MAX_ENTRY_BYTES`] can overshoot the limit until the next walk ends
+/// the run.
+const MIN_NEW_ENTRIES: usize = 16;
 
 /// Linear memory and host bytes of one run, against its memory limit.
 #[derive(Debug)]
@@ -109,7 +117,7 @@ impl Accountant {
         let used = self.linear.saturating_add(self.host);
         self.peak = self.peak.max(used);
         let room = self.limit.saturating_sub(used);
-        table.set_max_capacity(entries + room / MAX_ENTRY_BYTES);
+        table.set_max_capacity(entries + (room / MAX_ENTRY_BYTES).max(MIN_NEW_ENTRIES));
         if used > self.limit {
             self.host_exceeded = true;
         }
@@ -177,9 +185,13 @@ mod tests {
         let mut a = Accountant::new(1 << 20);
         assert!(a.grow(0, 512 << 10));
         let mut table = ResourceTable::new();
-        // Empty: the capacity is the room over the largest entry.
+        // Empty: the capacity is the room over the largest entry, and at
+        // least a few.
         assert!(a.settle(&mut table, 0));
-        assert_eq!(table.max_capacity(), (512 << 10) / MAX_ENTRY_BYTES);
+        assert_eq!(table.max_capacity(), MIN_NEW_ENTRIES);
+        let mut roomy = ResourceTable::new();
+        assert!(Accountant::new(64 << 20).settle(&mut roomy, 0));
+        assert_eq!(roomy.max_capacity(), (64 << 20) / MAX_ENTRY_BYTES);
 
         // Header bytes count in bytes.
         let mut fields = FieldMap::new_mutable(FIELD_SIZE_LIMIT);
@@ -204,10 +216,11 @@ mod tests {
 
     #[test]
     fn the_table_is_refused_at_the_room_left() {
-        let mut a = Accountant::new(4 * MAX_ENTRY_BYTES);
+        let mut a = Accountant::new(40 * MAX_ENTRY_BYTES);
         let mut table = ResourceTable::new();
         assert!(a.settle(&mut table, 0));
-        for _ in 0..4 {
+        assert_eq!(table.max_capacity(), 40);
+        for _ in 0..40 {
             table.push(0u32).unwrap();
         }
         assert!(table.push(0u32).is_err(), "over the room left");
