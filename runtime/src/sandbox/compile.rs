@@ -2,10 +2,11 @@
 //! minutes and gigabytes to compile must not take the daemon with it.
 //!
 //! Every compilation runs in a child process forked from this one, which
-//! shares the engine: the child compiles with a limit on its data memory
-//! ([`CompileLimits::memory`] more than the parent held when it forked)
-//! and writes the precompiled bytes to a pipe; the parent kills it after
-//! [`CompileLimits::time`]. The parent then loads the bytes as it loads the
+//! shares the engine: the child compiles and writes the precompiled bytes
+//! to a pipe; the parent kills it after [`CompileLimits::time`] or when the
+//! memory it wrote itself (its private dirty pages, looked at every 20 ms)
+//! is over [`CompileLimits::memory`]. A data limit of that much more than
+//! its copy of the parent holds is the child's backstop. The parent then loads the bytes as it loads the
 //! precompiled-module cache. One compilation runs at a time per sandbox
 //! (hot-loading a folder of new modules compiles them one by one).
 //!
@@ -63,8 +64,6 @@ const COMPILED: u8 = 0;
 const REFUSED: u8 = 1;
 
 fn precompile(engine: &Engine, bytes: &[u8], limits: CompileLimits) -> Result<Vec<u8>, CompileError> {
-    let data = data_memory().map_err(CompileError::Process)?;
-    let budget = data.saturating_add(limits.memory as u64);
     let (read, write) = pipe().map_err(CompileError::Process)?;
     // SAFETY: the child calls only what is safe after fork in a process
     // with threads here (glibc's malloc is), and leaves with `_exit`.
@@ -74,17 +73,21 @@ fn precompile(engine: &Engine, bytes: &[u8], limits: CompileLimits) -> Result<Ve
     }
     if pid == 0 {
         drop(read);
-        child(engine, bytes, budget, write);
+        child(engine, bytes, limits.memory as u64, write);
     }
     drop(write);
     let deadline = Instant::now() + limits.time;
-    let output = read_until(&read, deadline);
-    if output.is_none() {
+    let output = read_until(&read, pid, deadline, limits.memory as u64);
+    if !matches!(output, Read::Done(_)) {
         // SAFETY: `pid` is our child, not yet waited for.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
     let status = wait(pid).map_err(CompileError::Process)?;
-    let Some(output) = output else { return Err(CompileError::Time(limits.time)) };
+    let output = match output {
+        Read::Done(output) => output,
+        Read::TimedOut => return Err(CompileError::Time(limits.time)),
+        Read::OverMemory => return Err(CompileError::Memory(limits.memory)),
+    };
     match output.split_first() {
         Some((&COMPILED, rest)) if status == Some(0) => Ok(rest.to_vec()),
         Some((&REFUSED, why)) => Err(CompileError::Invalid(String::from_utf8_lossy(why).into_owned())),
@@ -93,8 +96,15 @@ fn precompile(engine: &Engine, bytes: &[u8], limits: CompileLimits) -> Result<Ve
     }
 }
 
-/// The child: compile under the data limit, write the result, `_exit`.
-fn child(engine: &Engine, bytes: &[u8], budget: u64, write: OwnedFd) -> ! {
+/// The child: compile with `memory` bytes of data memory beyond what it
+/// holds (its copy of the parent, measured here: the parent's other threads
+/// are not in the child to change it), write the result, `_exit`.
+fn child(engine: &Engine, bytes: &[u8], memory: u64, write: OwnedFd) -> ! {
+    let Ok(held) = data_memory() else {
+        // SAFETY: as below.
+        unsafe { libc::_exit(1) }
+    };
+    let budget = held.saturating_add(memory);
     // SAFETY: plain system calls on values of this function.
     unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
@@ -156,18 +166,36 @@ fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> bool {
     true
 }
 
-/// Everything the child writes until it closes the pipe, or `None` at the
-/// deadline.
-fn read_until(fd: &OwnedFd, deadline: Instant) -> Option<Vec<u8>> {
+/// How reading the child's answer ended.
+enum Read {
+    /// Everything it wrote until it closed the pipe.
+    Done(Vec<u8>),
+    TimedOut,
+    /// Its own memory went over the budget.
+    OverMemory,
+}
+
+/// How often the child's memory is looked at.
+const WATCH: Duration = Duration::from_millis(20);
+
+/// Reads what child `pid` writes to `fd` until it closes it, watching its
+/// memory: the pages it wrote itself (`Private_Dirty`), not those it shares
+/// with this process. Its data limit is only a backstop: memory this
+/// process had freed but kept is its copy's to reuse without a new mapping.
+fn read_until(fd: &OwnedFd, pid: libc::pid_t, deadline: Instant, memory: u64) -> Read {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
+    let rollup = format!("/proc/{pid}/smaps_rollup");
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return None;
+            return Read::TimedOut;
+        }
+        if private_dirty(&rollup).is_some_and(|bytes| bytes > memory) {
+            return Read::OverMemory;
         }
         let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        let ms = left.min(WATCH).as_millis().max(1) as i32;
         // SAFETY: one pollfd, valid for the call.
         let ready = unsafe { libc::poll(&mut poll, 1, ms) };
         if ready == 0 {
@@ -177,17 +205,24 @@ fn read_until(fd: &OwnedFd, deadline: Instant) -> Option<Vec<u8>> {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            return Some(out);
+            return Read::Done(out);
         }
         // SAFETY: reads into a live buffer of its length.
         let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         match n {
-            0 => return Some(out),
+            0 => return Read::Done(out),
             n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
             _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
-            _ => return Some(out),
+            _ => return Read::Done(out),
         }
     }
+}
+
+/// The `Private_Dirty` bytes of a process's `smaps_rollup`.
+fn private_dirty(rollup: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(rollup).ok()?;
+    let kb = text.lines().find_map(|l| l.strip_prefix("Private_Dirty:"))?.trim().trim_end_matches("kB").trim();
+    Some(kb.parse::<u64>().ok()? * 1024)
 }
 
 /// Waits for `pid`: its exit code, or `None` if a signal ended it.
