@@ -367,3 +367,39 @@ fn compile_budget() {
     let m = sandbox(CompileLimits::default()).load("heavy.wasm", &module).unwrap();
     assert_eq!(m.kind(), wasmon_runtime::ModuleKind::Preview1Plugin);
 }
+
+/// Hot-loading a module that is over the compile budget refuses it with
+/// the reason, and the monitor's other checks go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_load_keeps_the_compile_budget() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("budget-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("checks")).unwrap();
+    // `dummy` compiled into the shared cache, so the sandbox with no time
+    // to compile loads it from there.
+    crate::sandbox().load_spec("dummy").unwrap();
+    let cache = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cache");
+    let no_time = CompileLimits { time: std::time::Duration::from_millis(1), ..CompileLimits::default() };
+    let sandbox =
+        wasmon_runtime::Sandbox::builder().cache_dir(Some(cache)).max_concurrency(8).compile_limits(no_time).build();
+    let config = "[[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"Std\"\ncheck = \"dummy\"\ncheck_interval = \"1h\"\n";
+    let monitor = Monitor::builder()
+        .config_str(config, &dir.join("wasmon.toml"))
+        .unwrap()
+        .sandbox(sandbox.unwrap())
+        .retention(Retention::None)
+        .watch_modules(false)
+        .start()
+        .await
+        .unwrap();
+    let heavy = dir.join("checks/heavy.wasm");
+    std::fs::write(&heavy, heavy_module(3000)).unwrap();
+    let report = monitor.reload().await.unwrap();
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].module, heavy.display().to_string());
+    assert!(report.rejected[0].reason.contains("compiling it took longer than its budget of 1ms"), "{report:?}");
+    monitor.run_now("h", Some("Std")).await.unwrap();
+    assert_eq!(monitor.status("h", Some("Std")).await.unwrap().state, "OK");
+    monitor.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
