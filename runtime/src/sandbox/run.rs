@@ -403,8 +403,8 @@ impl CheckModule {
 /// the limit, a table entry refused for want of room, or a refused
 /// `memory.grow` the guest gave up on at once (an abort, which is how
 /// Rust's and C's allocators end when memory runs out, or an instance that
-/// could not be created). A panic or another
-/// trap after a refused grow the guest coped with is reported as what it is.
+/// could not be created). A panic or another trap after a refused grow the
+/// guest coped with is reported as what it is.
 fn out_of_memory(state: &mut HostState, e: &wasmtime::Error, output: &str) -> bool {
     if state.limiter.host_exceeded() || state.limiter.refused_entry(&mut state.table) {
         return true;
