@@ -131,8 +131,8 @@ pub use sandbox::module::{
 };
 pub use sandbox::policy::{Grants, Limits, ResolveError, Target, resolve_address};
 pub use sandbox::values::Values;
+pub use sandbox::{CompileLimits, SocketLimits, raise_descriptor_limit};
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
-pub use sandbox::{SocketLimits, raise_descriptor_limit};
 pub use sandbox::{handler, standard, system};
 pub use state::{Acknowledgement, Downtime, DowntimeRequest, SuppressionReason};
 

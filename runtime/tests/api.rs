@@ -849,6 +849,7 @@ async fn api_limits_hold_before_authentication() {
             assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
             let body: Value = r.json().await.unwrap();
             assert!(body["error"].as_str().unwrap().contains("token 'dash' is over its limit"), "{body}");
+            Doc::parse(wasmon_runtime::api::OPENAPI).check_response("GET", "/api/v1/status", 429, &body).unwrap();
             statuses.push(429);
         } else {
             statuses.push(r.status().as_u16());

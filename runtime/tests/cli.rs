@@ -503,3 +503,57 @@ fn sighup_reloads_check_modules() {
     assert_eq!(daemon.stop(), Some(0), "a clean stop on SIGTERM");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wasmon bench` runs any check with its parameters: here 20 `tcp`
+/// services against a local listener.
+#[test]
+fn bench_runs_any_check_with_its_parameters() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    let port_param = format!("port={port}");
+    let args = ["bench", "--check", "tcp", "-p", &port_param, "-n", "20", "-i", "200ms", "-d", "1s", "--json"];
+    let out = wasmon(&args);
+    assert_eq!(code(&out), 0);
+    let figures: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(figures["check"], "tcp");
+    assert_eq!(figures["params"], serde_json::json!([port_param]));
+    let first = figures["first_output"].as_str().unwrap();
+    assert!(first.starts_with(&format!("OK - Connected to 127.0.0.1 port {port}")), "{first}");
+    assert!(figures["executions"].as_u64().unwrap() >= 20, "{figures}");
+
+    let out = wasmon(&["bench", "--check", "tcp", "-p", "port", "-n", "1", "-d", "1s"]);
+    assert_eq!(code(&out), 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-p 'port': expected KEY=VALUE"), "{stderr}");
+
+    // With a configuration's sinks attached: a Prometheus endpoint that a
+    // scrape reads while the bench runs, and its counters in the figures.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-sinks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let sinks = dir.join("sinks.toml");
+    std::fs::write(&sinks, format!("[[sink]]\nname = \"prom\"\ntype = \"prometheus\"\nlisten = \"{listen}\"\n"))
+        .unwrap();
+    let scraped = std::thread::spawn(move || {
+        wait_for("the bench's Prometheus endpoint", std::time::Duration::from_secs(60), || {
+            std::net::TcpStream::connect(listen).is_ok()
+        });
+        let mut s = std::net::TcpStream::connect(listen).unwrap();
+        std::io::Write::write_all(&mut s, b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut s, &mut body).unwrap();
+        body
+    });
+    let out = wasmon(&["bench", "-n", "20", "-i", "200ms", "-d", "2s", "--json", "--sinks", sinks.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let figures: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let prom = &figures["sinks"][0];
+    assert_eq!((prom["name"].as_str(), prom["type"].as_str()), (Some("prom"), Some("prometheus")), "{figures}");
+    assert!(prom["sent"].as_u64().unwrap() > 0, "{figures}");
+    let body = scraped.join().unwrap();
+    assert!(body.contains("host=\"bench\"") && body.contains("service=\"dummy 0\""), "{body}");
+
+    let missing = wasmon(&["bench", "-n", "1", "-d", "1s", "--sinks", dir.join("nope.toml").to_str().unwrap()]);
+    assert_eq!(code(&missing), 3);
+}

@@ -10,7 +10,7 @@ use wasmon_runtime::contract::verify_outcome;
 use wasmon_runtime::{Grants, Limits, State, Termination};
 use wasmon_tests as guests;
 
-use crate::harden::forge_output;
+use crate::harden::{descriptor_flood, forge_output, host_memory};
 use crate::hotload::hotload_v2;
 use crate::plugins::plugin_echo;
 use crate::{call, guest, quick, show};
@@ -94,6 +94,15 @@ async fn unbounded_alloc() {
     // And at the default limit.
     let run = guest(guests::UNBOUNDED_ALLOC).check(&call(&[], Limits::default(), Grants::default())).await;
     assert_eq!(run.outcome.summary, "Check exceeded its memory limit of 64 MiB");
+    // A panic after a refused grow the guest coped with is a panic.
+    let limits = Limits { memory: 16 << 20, ..Limits::default() };
+    let run = show(guest(guests::UNBOUNDED_ALLOC).check(&call(&[("then", "panic")], limits, Grants::default())).await);
+    assert_eq!(run.outcome.termination, Termination::Trap);
+    assert!(
+        run.outcome.summary.starts_with("Check panicked: deliberate panic after holding "),
+        "{}",
+        run.outcome.summary
+    );
     assert_healthy().await;
 }
 

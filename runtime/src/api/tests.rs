@@ -29,13 +29,15 @@ fn the_description_is_whole() {
     let d = doc();
     assert_eq!(d.0["openapi"], "3.1.0");
     assert_eq!(d.broken_refs(), Vec::<String>::new());
+    let too_many = &d.0["components"]["responses"]["TooManyRequests"];
+    assert_eq!(too_many["headers"]["Retry-After"]["schema"]["type"], "integer", "429 names Retry-After");
     for (method, path) in d.operations() {
         let op = &d.0["paths"][&path][method.to_lowercase()];
         assert!(op["summary"].is_string(), "{method} {path} has a summary");
         let responses = op["responses"].as_object().cloned().unwrap_or_default();
         assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} documents its success");
-        // Every request needs a token.
-        for status in ["401", "403"] {
+        // Every request needs a token, and every token has a rate.
+        for status in ["401", "403", "429"] {
             assert!(op["responses"].get(status).is_some(), "{method} {path} documents {status}");
         }
         // Every request with a body may be malformed, too large or not JSON.

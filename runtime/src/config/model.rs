@@ -65,6 +65,9 @@ pub struct EngineSettings {
     /// `max_discovered_items`: the most items one discovery of a pack
     /// service creates services for (default 1000).
     pub max_discovered_items: usize,
+    /// `compile_timeout`, `compile_memory`: the budget of compiling one
+    /// module (default 2 minutes, 2 GiB).
+    pub compile: crate::sandbox::CompileLimits,
 }
 
 /// How an object is checked: the module, its parameters, limits and grants.
@@ -134,6 +137,7 @@ impl Default for EngineSettings {
             keep_removed: KEEP_REMOVED,
             history: crate::retention::HistoryLimits::default(),
             max_discovered_items: crate::sandbox::module::MAX_DISCOVERED_ITEMS,
+            compile: crate::sandbox::CompileLimits::default(),
         }
     }
 }

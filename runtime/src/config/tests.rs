@@ -428,9 +428,17 @@ fn engine_defaults_contacts_and_top_level() {
         &format!("[engine]\nthreads = 4\n{BASE}"),
         2,
         &[
-            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir, history_max_age, history_max_size, max_discovered_items, keep_removed)",
+            "[engine]: unknown key 'threads' in [engine] (expected one of: state_semantics, max_concurrent_checks, state_file, checks_dir, packs_dir, history_max_age, history_max_size, max_discovered_items, keep_removed, compile_timeout, compile_memory)",
         ],
     );
+    one_error(&format!("[engine]\ncompile_memory = \"lots\"\n{BASE}"), 2, &["[engine]: key 'compile_memory'"]);
+    one_error(&format!("[engine]\ncompile_timeout = 5\n{BASE}"), 2, &["[engine]: key 'compile_timeout'"]);
+    let c = parse(
+        &format!("[engine]\ncompile_timeout = \"30s\"\ncompile_memory = \"512MiB\"\n{BASE}"),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.engine.compile, crate::sandbox::CompileLimits { time: Duration::from_secs(30), memory: 512 << 20 });
     one_error(
         &format!("[defaults]\ncheck = \"dummy\"\n{BASE}"),
         2,

@@ -110,8 +110,7 @@ impl Monitor {
 
     /// The sandbox a configuration asks for: its concurrency cap, an
     /// instance pool sized for its largest memory limit (of checks and
-    /// event handlers), the default
-    /// module cache.
+    /// event handlers), its compile budget, the default module cache.
     pub fn sandbox_for(config: &Config) -> SandboxBuilder {
         let max_memory = config
             .hosts
@@ -124,7 +123,10 @@ impl Monitor {
             .max()
             .unwrap_or_default()
             .max(crate::Limits::default().memory);
-        Sandbox::builder().max_concurrency(config.engine.max_concurrent_checks).max_memory(max_memory)
+        Sandbox::builder()
+            .max_concurrency(config.engine.max_concurrent_checks)
+            .max_memory(max_memory)
+            .compile_limits(config.engine.compile)
     }
 
     /// The time now on the monitor's clock (the UNIX epoch's for the real

@@ -155,8 +155,12 @@ fn convert(core: &[u8]) -> anyhow::Result<Vec<u8>> {
         .encode()
 }
 
+/// The largest `name` section kept by the conversion.
+const MAX_NAME_SECTION: usize = 4 << 20;
+
 /// `core` with its import of `wasi_snapshot_preview1.proc_exit` renamed
-/// to `wasi:cli/exit@0.2.12.exit-with-code`; every other section copied
+/// to `wasi:cli/exit@0.2.12.exit-with-code`, custom sections left out but
+/// a `name` section up to [`MAX_NAME_SECTION`]; every other section copied
 /// byte for byte.
 fn reroute_proc_exit(core: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut out = wasm_encoder::Module::new();
@@ -174,6 +178,13 @@ fn reroute_proc_exit(core: &[u8]) -> anyhow::Result<Vec<u8>> {
                 }
             }
             out.section(&imports);
+        } else if let wasmparser::Payload::CustomSection(custom) = &payload {
+            // Custom sections mean nothing to the run but the function
+            // names of a backtrace; a large one would be copied by every
+            // step of the conversion.
+            if custom.name() == "name" && custom.data().len() <= MAX_NAME_SECTION {
+                out.section(&wasm_encoder::CustomSection { name: "name".into(), data: custom.data().into() });
+            }
         } else if let Some((id, range)) = payload.as_section() {
             out.section(&wasm_encoder::RawSection { id, data: &core[range] });
         }

@@ -501,3 +501,38 @@ fn preview1_commands_convert_and_others_are_refused_with_reasons() {
     );
     assert!(preview1_to_component(b"\0asm\x01\0\0\0garbage").unwrap_err().contains("not a valid WebAssembly module"));
 }
+
+/// A large custom section is left out of the conversion (a 200 MB one
+/// cost 1 GB); the `name` section stays, for backtraces.
+#[test]
+fn preview1_conversion_leaves_custom_sections_out() {
+    let mut module = wat(r#"(module
+        (memory (export "memory") 1)
+        (func $hostile_start (export "_start")))"#);
+    let section = |name: &str, len: usize| {
+        let mut body = Vec::new();
+        leb(&mut body, name.len());
+        body.extend_from_slice(name.as_bytes());
+        body.resize(body.len() + len, 7);
+        let mut out = vec![0u8];
+        leb(&mut out, body.len());
+        out.extend_from_slice(&body);
+        out
+    };
+    module.extend_from_slice(&section("hostile.big", 64 << 20));
+    let component = preview1_to_component(&module).unwrap();
+    assert!(component.len() < 1 << 20, "{} bytes", component.len());
+    assert!(String::from_utf8_lossy(&component).contains("hostile_start"), "the name section is kept");
+}
+
+fn leb(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}

@@ -12,12 +12,18 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// A cache directory, or none.
-#[derive(Debug, Clone)]
+use super::compile::CompileLimits;
+
+/// A cache directory, or none, and how what is not in it is compiled.
+#[derive(Debug)]
 pub(crate) struct Cache {
     dir: Option<PathBuf>,
     /// Hash of the wasmtime version and the engine's compatibility settings.
     engine_key: [u8; 32],
+    /// The budget of one compilation.
+    limits: CompileLimits,
+    /// Held while compiling: one compilation at a time.
+    compiling: std::sync::Mutex<()>,
 }
 
 /// Feeds `Hash` output into sha256, so the key is stable across runs
@@ -34,12 +40,19 @@ impl Hasher for ShaHasher {
 }
 
 impl Cache {
-    pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>) -> Cache {
+    pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>, limits: CompileLimits) -> Cache {
         let mut h = ShaHasher(Sha256::new());
         // Includes the wasmtime version (the default module version
         // strategy) and every setting that affects compiled code.
         engine.precompile_compatibility_hash().hash(&mut h);
-        Cache { dir, engine_key: h.0.finalize().into() }
+        Cache { dir, engine_key: h.0.finalize().into(), limits, compiling: std::sync::Mutex::new(()) }
+    }
+
+    /// Compiles a component within the budget, one at a time (see
+    /// [`super::compile`]).
+    fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+        let _one = self.compiling.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        super::compile::compile(engine, bytes, self.limits).map_err(wasmtime::Error::new)
     }
 
     /// The cache file for a component with this digest.
@@ -63,7 +76,7 @@ impl Cache {
         component: impl FnOnce() -> wasmtime::Result<Cow<'a, [u8]>>,
     ) -> wasmtime::Result<Component> {
         let Some(path) = self.path(digest) else {
-            return Component::new(engine, component()?);
+            return self.compile(engine, &component()?);
         };
         // Read into memory rather than `deserialize_file`, which maps the
         // file: a mapped file changed or truncated underneath a loaded module
@@ -79,7 +92,7 @@ impl Cache {
                 Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable precompiled module: {e:#}"),
             }
         }
-        let component = Component::new(engine, component()?)?;
+        let component = self.compile(engine, &component()?)?;
         if let Err(e) = store(&path, &component) {
             tracing::warn!(path = %path.display(), "cannot write the precompiled-module cache: {e:#}");
         }

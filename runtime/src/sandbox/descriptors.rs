@@ -15,10 +15,9 @@
 //!   limit at start by [`raise_descriptor_limit`]) less a reserve of a
 //!   quarter (at least 256), so no check can starve the rest of the
 //!   daemon.
-//! - A run's resource table holds at most `table_capacity` handles and a
-//!   `wasi:http` fields resource at most [`FIELD_SIZE_LIMIT`] bytes: what
-//!   the guest makes the host hold in resources stays within a quarter of
-//!   its memory limit, beside the linear memory that the limiter counts.
+//! - A `wasi:http` fields resource holds at most [`FIELD_SIZE_LIMIT`]
+//!   bytes; what the guest makes the host hold is counted in bytes against
+//!   its memory limit (see `memory`).
 
 use std::sync::Arc;
 
@@ -86,13 +85,6 @@ pub(crate) fn pool_size() -> usize {
     soft.saturating_sub(reserve) as usize
 }
 
-/// Most handles in one run's resource table: as many fields resources of
-/// [`FIELD_SIZE_LIMIT`] as fit a quarter of `memory`, and at least 256
-/// (a Rust guest holds a few dozen for its stdio and streams).
-pub(crate) fn table_capacity(memory: usize) -> usize {
-    (memory / 4 / FIELD_SIZE_LIMIT).max(256)
-}
-
 /// One run's share of descriptors: what it may still create and the
 /// permits of the pool it holds.
 pub(crate) struct RunDescriptors {
@@ -101,6 +93,7 @@ pub(crate) struct RunDescriptors {
     held: Vec<OwnedSemaphorePermit>,
     /// The run's HTTP requests under way.
     pub(crate) http: Arc<Semaphore>,
+    http_limit: usize,
 }
 
 impl RunDescriptors {
@@ -110,7 +103,13 @@ impl RunDescriptors {
             sockets_left: limits.sockets,
             held: Vec::new(),
             http: Arc::new(Semaphore::new(limits.http_requests as usize)),
+            http_limit: limits.http_requests as usize,
         }
+    }
+
+    /// The run's HTTP requests whose connections are still open.
+    pub(crate) fn http_under_way(&self) -> usize {
+        self.http_limit.saturating_sub(self.http.available_permits())
     }
 
     /// A permit for one more socket, or `None` over the run's cap or with

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::bindings::wasmon::check::{log, system, value_store};
+use super::memory::Accountant;
 use super::policy::Grants;
 use crate::sandbox::values::Values;
 
@@ -24,7 +25,8 @@ pub(crate) struct HostState {
     pub(crate) http: WasiHttpCtx,
     pub(crate) table: ResourceTable,
     pub(crate) net: NetPolicy,
-    pub(crate) limiter: Limiter,
+    /// Linear memory and host bytes against the memory limit.
+    pub(crate) limiter: Accountant,
     pub(crate) values: Values,
     pub(crate) check: Arc<str>,
     pub(crate) logged: u32,
@@ -137,6 +139,12 @@ impl WasiHttpView for HostState {
 }
 
 impl WasiHttpHooks for NetPolicy {
+    /// Smaller chunks than wasmtime's 1 MiB, so what a body buffers is
+    /// small beside the memory limit it counts against.
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        super::memory::BODY_CHUNK
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<wasmtime_wasi_http::WasiBody>,
@@ -222,23 +230,26 @@ pub(crate) fn distinguish_failure_exit(linker: &mut wasmtime::component::Linker<
     result
 }
 
-/// Enforces the memory limit and remembers that it was hit, so a trap that
-/// follows a refused allocation is reported as the memory limit.
-pub(crate) struct Limiter {
-    pub(crate) memory: usize,
-    pub(crate) memory_exceeded: bool,
-}
-
 /// Most table elements a guest may grow a table to.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
-impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory {
-            self.memory_exceeded = true;
+impl HostState {
+    /// Measures the host bytes the run holds against its memory limit (see
+    /// [`Accountant::settle`]); false when over it.
+    pub(crate) fn settle(&mut self) -> bool {
+        let connections = self.descriptors.http_under_way();
+        self.limiter.settle(&mut self.table, connections)
+    }
+}
+
+/// Enforces the memory limit on linear memory and host bytes together, and
+/// remembers that it was hit.
+impl ResourceLimiter for HostState {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if !self.settle() {
             return Ok(false);
         }
-        Ok(true)
+        Ok(self.limiter.grow(current, desired))
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
@@ -364,7 +375,7 @@ mod tests {
                 target_address: Some("127.0.0.1".parse().unwrap()),
                 descriptors: (descriptors.pool().clone(), descriptors.http.clone()),
             },
-            limiter: Limiter { memory: 1 << 20, memory_exceeded: false },
+            limiter: Accountant::new(1 << 20),
             values: Values::new(),
             check: "test".into(),
             logged: 0,

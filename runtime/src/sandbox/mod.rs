@@ -6,10 +6,12 @@
 pub(crate) mod bindings;
 mod cache;
 mod capture;
+pub(crate) mod compile;
 mod convert;
 pub mod descriptors;
 pub mod handler;
 mod host;
+mod memory;
 pub(crate) mod module;
 pub mod policy;
 mod run;
@@ -17,6 +19,7 @@ pub mod standard;
 pub mod system;
 pub(crate) mod values;
 
+pub use self::compile::CompileLimits;
 pub use self::convert::ITEM_NOT_FOUND;
 pub use self::descriptors::{SocketLimits, raise_descriptor_limit};
 pub(crate) use self::run::misuse;
@@ -46,6 +49,7 @@ pub struct SandboxBuilder {
     max_concurrency: u32,
     max_memory: usize,
     sockets: descriptors::SocketLimits,
+    compile: CompileLimits,
 }
 
 impl Default for SandboxBuilder {
@@ -55,6 +59,7 @@ impl Default for SandboxBuilder {
             max_concurrency: 64,
             max_memory: 256 << 20,
             sockets: descriptors::SocketLimits::default(),
+            compile: CompileLimits::default(),
         }
     }
 }
@@ -89,6 +94,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// The time and memory one compilation of a module may take (default
+    /// 2 minutes and 2 GiB; see [`CompileLimits`]). Over either, the module
+    /// is refused with the reason.
+    pub fn compile_limits(mut self, limits: CompileLimits) -> SandboxBuilder {
+        self.compile = limits;
+        self
+    }
+
     /// Creates the engine, the linker and the epoch ticker.
     pub fn build(self) -> Result<Sandbox, Error> {
         let engine = Engine::new(&self.engine_config()).map_err(Error::engine)?;
@@ -119,7 +132,7 @@ impl SandboxBuilder {
                 })
                 .map_err(|e| Error::Engine(format!("cannot start the epoch thread: {e}")))?
         };
-        let cache = cache::Cache::new(&engine, self.cache_dir.clone());
+        let cache = cache::Cache::new(&engine, self.cache_dir.clone(), self.compile);
         Ok(Sandbox {
             inner: Arc::new(Inner {
                 engine,

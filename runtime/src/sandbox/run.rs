@@ -13,7 +13,8 @@ use super::bindings::handler::wasmon::check::events as handler_wit;
 use super::bindings::wasmon::check::types as wit;
 use super::capture::Capture;
 use super::convert::{check_error, combine, metric, to_wit_state, wit_target};
-use super::host::{ExitFailure, HostState, Limiter, NetPolicy};
+use super::host::{ExitFailure, HostState, NetPolicy};
+use super::memory::Accountant;
 use super::policy::{Grants, Limits, Target};
 use crate::outcome::{Outcome, State, Termination};
 use crate::plugin::{ExitStatus, PluginResult, plugin_result};
@@ -312,30 +313,34 @@ impl CheckModule {
             Box::pin(async move { allowed })
         });
         let memory = limits.memory.min(self.sandbox.max_memory());
-        // What the guest makes the host hold in resources stays within a
-        // quarter of its memory limit (see `descriptors`).
+        // What the guest makes the host hold counts against its memory
+        // limit together with its linear memory (see `memory`).
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(super::descriptors::FIELD_SIZE_LIMIT);
-        let mut table = wasmtime::component::ResourceTable::new();
-        table.set_max_capacity(super::descriptors::table_capacity(memory));
-        let state = HostState {
+        let table = wasmtime::component::ResourceTable::new();
+        let mut state = HostState {
             wasi: wasi.build(),
             http,
             table,
             net,
-            limiter: Limiter { memory, memory_exceeded: false },
+            limiter: Accountant::new(memory),
             values,
             check: self.name.clone(),
             logged: 0,
             descriptors,
         };
+        state.settle();
         let mut store = Store::new(self.sandbox.engine(), state);
-        store.limiter(|s| &mut s.limiter);
+        store.limiter(|s| s);
         // However long the limit, no deadline overflows.
         let timeout = limits.timeout.min(crate::sanitize::MAX_DURATION);
         let deadline = start + timeout;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
+        store.epoch_deadline_callback(move |mut store| {
+            // Every tick, what the guest makes the host hold is measured.
+            if !store.data_mut().settle() {
+                return Err(wasmtime::Error::msg("the check's memory limit was exceeded by host resources"));
+            }
             Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
         });
 
@@ -378,16 +383,35 @@ impl CheckModule {
                 Ok(Returned::Exit(exit_status(&e).expect("checked above")))
             }
             Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(Failure::Timeout),
-            Ok(Err(_)) if store.data().limiter.memory_exceeded => Err(Failure::MemoryLimit(memory)),
+            Ok(Err(e)) if out_of_memory(store.data_mut(), &e, &format!("{output}{stderr}")) => {
+                Err(Failure::MemoryLimit(memory))
+            }
             Ok(Err(e)) if command => {
                 let newline = if output.is_empty() || output.ends_with('\n') { "" } else { "\n" };
                 Err(trap(&e, &format!("{output}{newline}{stderr}")))
             }
             Ok(Err(e)) => Err(trap(&e, &output)),
         };
+        let held = &store.data().limiter;
+        tracing::debug!(check = %self.name, peak = held.peak(), refused = held.grow_refused(), "memory of the run");
         let values = std::mem::take(&mut store.data_mut().values);
         Execution { result, values, duration, output, stderr, dropped }
     }
+}
+
+/// Whether a run that failed with `e` hit its memory limit: host bytes over
+/// the limit, a table entry refused for want of room, or a refused
+/// `memory.grow` the guest gave up on at once (an abort, which is how
+/// Rust's and C's allocators end when memory runs out, or an instance that
+/// could not be created). A panic or another trap after a refused grow the
+/// guest coped with is reported as what it is.
+fn out_of_memory(state: &mut HostState, e: &wasmtime::Error, output: &str) -> bool {
+    if state.limiter.host_exceeded() || state.limiter.refused_entry(&mut state.table) {
+        return true;
+    }
+    // Not a trap at all: instantiation refused for want of memory.
+    let gave_up = matches!(e.downcast_ref::<Trap>(), None | Some(Trap::UnreachableCodeReached));
+    state.limiter.grow_refused() && gave_up && panic_message(output).is_none()
 }
 
 /// How a plugin exited, if `e` is an exit rather than a trap.

@@ -1,5 +1,6 @@
 //! `wasmon bench`: the engine under load, on the real clock. N services of
-//! the standard `dummy` check with a short interval run through the same
+//! one check (the standard `dummy` unless `--check` names another, with its
+//! `-p` parameters, against `-H`) with a short interval run through the same
 //! [`Monitor`] as `wasmon run` for a fixed time; it reports executions per
 //! second, how late checks started against their schedule, and memory.
 
@@ -12,10 +13,33 @@ use clap::Args;
 use wasmon_runtime::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
 use wasmon_runtime::{CheckCall, Monitor, Retention, Sandbox};
 
-use crate::common::{Failure, parse_duration};
+use crate::common::{Failure, parse_duration, parse_param, resolve};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// The check every service runs: a standard check's name or a path to a
+    /// .wasm module, as in `wasmon check`
+    #[arg(long, value_name = "MODULE", default_value = "dummy")]
+    pub check: String,
+
+    /// A parameter of the check, repeatable
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+
+    /// The host the services check: a name (resolved once, here) or an IP
+    /// address
+    #[arg(short = 'H', long = "host", value_name = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// The item every service checks (e.g. a mount point for `disk`)
+    #[arg(long, value_name = "ITEM")]
+    pub item: Option<String>,
+
+    /// Grant more than the check's defaults, as `wasmon check --grant`;
+    /// repeatable
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
+
     /// How many services
     #[arg(short = 'n', long, default_value_t = 100_000)]
     pub services: usize,
@@ -51,14 +75,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub subscriber: bool,
 
-    /// Every dummy reports this number as its metric `value` (without it,
-    /// results carry no metrics)
-    #[arg(long, value_name = "NUMBER")]
-    pub metric: Option<f64>,
-
     /// Attach the metric sinks (`[[sink]]` tables) of this configuration
-    /// file, as `wasmon run` would, and report what each sent; implies
-    /// `--metric 1` unless given
+    /// file, as `wasmon run` would, and report what each sent (the `dummy`
+    /// check then reports a metric: `-p metric=1` unless given)
     #[arg(long, value_name = "FILE")]
     pub sinks: Option<PathBuf>,
 }
@@ -94,23 +113,45 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     if args.services == 0 || args.interval.is_zero() || args.duration.is_zero() {
         return Err(anyhow::anyhow!("--services, --interval and --duration must be greater than zero").into());
     }
+    let params = args.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>()?;
+    let address = resolve(&args.host)?;
     let sandbox = Sandbox::builder().cache_dir(sandbox_cache).max_concurrency(args.concurrency).build()?;
-    let dummy = sandbox.load_spec("dummy")?;
+    let (module, mut grants) = sandbox.load_spec(&args.check)?;
+    for g in &args.grants {
+        grants.add(g).map_err(|e| anyhow::anyhow!("--grant {e}"))?;
+    }
 
     // The fixed cost: the runtime, the engine, the module, and every pool
     // slot touched once, before any service exists.
+    let call = CheckCall {
+        target: wasmon_runtime::Target::new(args.host.clone(), Some(address)),
+        item: args.item.clone(),
+        params: params.clone(),
+        grants: grants.clone(),
+        ..CheckCall::default()
+    };
     let warm: Vec<_> = (0..args.concurrency * 2)
         .map(|_| {
-            let module = dummy.0.clone();
-            tokio::spawn(async move { module.check(&CheckCall::default()).await })
+            let (module, call) = (module.clone(), call.clone());
+            tokio::spawn(async move { module.check(&call).await })
         })
         .collect();
+    let mut first = None;
     for w in warm {
-        w.await.context("a warm-up run failed")?;
+        let run = w.await.context("a warm-up run failed")?;
+        first.get_or_insert(run.outcome.plugin_output().lines().next().unwrap_or_default().to_string());
     }
+    let first = first.unwrap_or_default();
     let fixed = memory("VmRSS")?;
 
-    let mut config = services(&args, dummy.1);
+    let mut params = params;
+    if args.sinks.is_some() {
+        // Something to send: the dummy reports its metric `value`.
+        if args.check == "dummy" && !params.iter().any(|(k, _)| k == "metric") {
+            params.push(("metric".into(), "1".into()));
+        }
+    }
+    let mut config = services(&args, params, grants);
     if let Some(file) = &args.sinks {
         config.sinks = crate::common::load_config(file)?.sinks;
         if config.sinks.is_empty() {
@@ -174,6 +215,9 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     if args.json {
         let figures = serde_json::json!({
             "services": args.services,
+            "check": args.check,
+            "params": args.params,
+            "first_output": first,
             "interval_s": args.interval.as_secs_f64(),
             "duration_s": elapsed.as_secs_f64(),
             "retention": args.state_file.as_ref().map(|p| p.display().to_string()),
@@ -192,19 +236,20 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
             "running_rss_bytes": running,
             "running_rss_per_service_bytes": running_per_service,
             "subscriber": subscriber,
-            "metric": args.metric.or(args.sinks.as_ref().map(|_| 1.0)),
             "sinks": sinks,
         });
         println!("{figures}");
     } else {
         println!(
-            "{} services of dummy every {} for {:.1} s (retention: {}; set-up {:.2} s)",
+            "{} services of {} every {} for {:.1} s (retention: {}; set-up {:.2} s)",
             args.services,
+            args.check,
             humantime::format_duration(args.interval),
             elapsed.as_secs_f64(),
             args.state_file.as_ref().map_or("none".to_string(), |p| p.display().to_string()),
             setup.as_secs_f64(),
         );
+        println!("first run:       {first}");
         println!("executions:      {} ({per_second:.0}/s; demand {demand:.0}/s)", stats.executions());
         println!(
             "CPU:             {:.1} µs per execution, {:.2} cores busy",
@@ -252,13 +297,11 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     Ok(0)
 }
 
-/// `services` copies of the dummy check on one host, built directly rather
-/// than parsed (a 100,000-service TOML file would measure the parser).
-fn services(args: &BenchArgs, grants: wasmon_runtime::Grants) -> Config {
+/// `services` copies of the check on one host, built directly rather than
+/// parsed (a 100,000-service TOML file would measure the parser).
+fn services(args: &BenchArgs, params: Vec<(String, String)>, grants: wasmon_runtime::Grants) -> Config {
     let schedule = Schedule { check_interval: args.interval, retry_interval: args.interval, max_check_attempts: 3 };
-    let metric = args.metric.or(args.sinks.as_ref().map(|_| 1.0));
-    let params = metric.map(|m| vec![("metric".to_string(), m.to_string())]).unwrap_or_default();
-    let spec = CheckSpec { module: "dummy".into(), params, grants, ..CheckSpec::default() };
+    let spec = CheckSpec { module: args.check.clone(), params, grants, ..CheckSpec::default() };
     Config {
         path: PathBuf::from("bench.toml"),
         engine: EngineSettings {
@@ -266,11 +309,12 @@ fn services(args: &BenchArgs, grants: wasmon_runtime::Grants) -> Config {
             state_file: args.state_file.clone().unwrap_or_default(),
             ..EngineSettings::default()
         },
-        hosts: vec![Host { name: "bench".into(), address: Some("127.0.0.1".into()), schedule, ..Host::default() }],
+        hosts: vec![Host { name: "bench".into(), address: Some(args.host.clone()), schedule, ..Host::default() }],
         services: (0..args.services)
             .map(|i| Service {
                 host: "bench".into(),
-                name: format!("dummy {i}"),
+                name: format!("{} {i}", args.check),
+                item: args.item.clone(),
                 check: spec.clone(),
                 schedule,
                 ..Service::default()

@@ -150,7 +150,7 @@ pub(crate) fn granted(grants: &Grants) -> String {
     if granted.is_empty() { "nothing".to_string() } else { granted.join("\n") }
 }
 
-fn parse_param(p: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn parse_param(p: &str) -> anyhow::Result<(String, String)> {
     match p.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => bail!("-p '{p}': expected KEY=VALUE"),
@@ -158,7 +158,7 @@ fn parse_param(p: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// Resolves `-H` once, here: the check connects to this address.
-fn resolve(host: &str) -> anyhow::Result<IpAddr> {
+pub(crate) fn resolve(host: &str) -> anyhow::Result<IpAddr> {
     match wasmon_runtime::resolve_address(host) {
         Ok(ip) => Ok(ip),
         Err(ResolveError::Lookup { error, .. }) => {

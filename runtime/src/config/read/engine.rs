@@ -85,6 +85,16 @@ impl Reader<'_> {
                         engine.max_discovered_items = n as usize;
                     }
                 }
+                "compile_timeout" => {
+                    if let Some(d) = self.duration(v, cx, "compile_timeout", false) {
+                        engine.compile.time = d;
+                    }
+                }
+                "compile_memory" => {
+                    if let Some(n) = self.size(v, cx, "compile_memory") {
+                        engine.compile.memory = n;
+                    }
+                }
                 other => self.unknown(key.span(), cx, other, "[engine]", ENGINE_KEYS),
             }
         }

@@ -69,6 +69,8 @@ const ENGINE_KEYS: &[&str] = &[
     "history_max_size",
     "max_discovered_items",
     "keep_removed",
+    "compile_timeout",
+    "compile_memory",
 ];
 
 /// An object as written, before templates are applied.

@@ -18,7 +18,10 @@ impl Guest for UnboundedAlloc {
             "Test: Unbounded memory use in check",
             "Never returns from check: it allocates chunks of memory, writes to \
              every byte and keeps them, until the host's memory limit stops it.",
-            &[("chunk_bytes", "Size of each allocation in bytes, a positive integer.", Some("1048576"))],
+            &[
+                ("chunk_bytes", "Size of each allocation in bytes, a positive integer.", Some("1048576")),
+                ("then", "panic: allocate with try_reserve until refused, free it all, then panic.", None),
+            ],
         )
     }
 
@@ -32,6 +35,9 @@ impl Guest for UnboundedAlloc {
             return Err(CheckError::BadParams(
                 "Parameter chunk_bytes: expected a positive integer, got \"0\"".to_owned(),
             ));
+        }
+        if param(&request, "then") == Some("panic") {
+            hostile_panic_after_refusal(chunk)
         }
         hostile_alloc_forever(chunk)
     }
@@ -49,6 +55,25 @@ fn hostile_alloc_forever(chunk: usize) -> ! {
         fill = fill.wrapping_add(1).max(1);
         black_box(&mut hoard);
     }
+}
+
+/// Allocates `chunk`-byte buffers until one is refused (a `memory.grow`
+/// the host refused), frees them all, and then panics: the end is a panic,
+/// not the memory limit.
+#[inline(never)]
+fn hostile_panic_after_refusal(chunk: usize) -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::with_capacity(4096);
+    while hoard.len() < hoard.capacity() {
+        let mut v = Vec::new();
+        if v.try_reserve_exact(chunk).is_err() {
+            break;
+        }
+        v.resize(chunk, 1);
+        hoard.push(v);
+    }
+    let held = hoard.len();
+    drop(hoard);
+    panic!("deliberate panic after holding {held} chunks")
 }
 
 guest_common::export!(UnboundedAlloc);
