@@ -71,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             output: "Backup of 3 databases finished in 42 s".into(),
             long_output: None,
             metrics: Vec::new(),
+            perfdata_errors: Vec::new(),
         })
         .await?;
 

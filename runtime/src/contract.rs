@@ -197,6 +197,7 @@ mod tests {
             max: None,
         };
         let mut o = Outcome {
+            perfdata_errors: Vec::new(),
             state: State::Ok,
             summary: "Used: 45.2%".into(),
             long_output: None,

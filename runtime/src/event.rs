@@ -337,6 +337,10 @@ pub struct ResultEvent {
     /// The performance data: label, value, unit (`uom`), warn, crit, min,
     /// max.
     pub metrics: Vec<Metric>,
+    /// What was wrong with the performance data entries left out of
+    /// `metrics`, one line each; absent when nothing was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perfdata_errors: Vec<String>,
     /// Where the result came from.
     pub source: Source,
     /// How long the check ran, in seconds; null for a result that no
@@ -417,6 +421,7 @@ impl ResultEvent {
     pub(crate) fn object_state(&self) -> crate::state::ObjectState {
         let k = &self.private.kept;
         crate::state::ObjectState {
+            perfdata_errors: self.perfdata_errors.clone(),
             state: self.state.state(),
             state_type: self.state_type,
             attempt: self.attempt,

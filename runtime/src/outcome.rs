@@ -237,6 +237,11 @@ pub struct Outcome {
     pub long_output: Option<String>,
     /// Performance data.
     pub metrics: Vec<Metric>,
+    /// What was wrong with performance data entries that were left out
+    /// (`Ignored bad performance data 'x=abc': ...`), one line each; the
+    /// long output stays as the check wrote it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perfdata_errors: Vec<String>,
     /// How long the run took, instantiation included.
     pub duration: Duration,
     /// Why the run ended.

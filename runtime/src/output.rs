@@ -32,6 +32,9 @@ pub struct JsonOutcome<'a> {
     pub long_output: Option<&'a str>,
     /// Performance data.
     pub metrics: Vec<JsonMetric<'a>>,
+    /// What was wrong with performance data entries left out of
+    /// `metrics`, one line each (an empty list when nothing was).
+    pub perfdata_errors: &'a [String],
     /// Run time in milliseconds.
     pub duration_ms: f64,
 }
@@ -76,6 +79,7 @@ impl<'a> From<&'a Outcome> for JsonOutcome<'a> {
             summary: &o.summary,
             long_output: o.long_output.as_deref(),
             metrics: o.metrics.iter().map(JsonMetric::from).collect(),
+            perfdata_errors: &o.perfdata_errors,
             duration_ms: o.duration.as_secs_f64() * 1000.0,
         }
     }
@@ -97,6 +101,7 @@ mod tests {
     #[test]
     fn plugin_output_and_perfdata() {
         let o = Outcome {
+            perfdata_errors: Vec::new(),
             state: State::Warning,
             summary: "Response time: 1.5 s (warn/crit at 1.0 s/2.0 s)".into(),
             long_output: Some("line two".into()),

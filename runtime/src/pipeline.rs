@@ -83,12 +83,44 @@ impl Pipeline {
 /// The log: state changes, notifications, handlers, downtime,
 /// acknowledgements and modules at `info`; results without a state change
 /// at `debug`.
-pub(crate) struct Log;
+#[derive(Default)]
+pub(crate) struct Log {
+    /// The objects whose last result had bad performance data, and a hash
+    /// of what was wrong: logged when it starts or changes, not at every
+    /// run.
+    bad_perfdata: std::collections::HashMap<(Arc<str>, Option<Arc<str>>), u64>,
+}
 
 impl Subscriber for Log {
     fn events(&mut self, step: &[Event]) {
         for event in step {
             log_event(event);
+            if let Event::Result(r) = event {
+                self.perfdata_errors(r);
+            }
+        }
+    }
+}
+
+impl Log {
+    fn perfdata_errors(&mut self, r: &crate::event::ResultEvent) {
+        let key = (r.host.clone(), r.service.clone());
+        if r.perfdata_errors.is_empty() {
+            if !self.bad_perfdata.is_empty() {
+                self.bad_perfdata.remove(&key);
+            }
+            return;
+        }
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            r.perfdata_errors.hash(&mut h);
+            h.finish()
+        };
+        if self.bad_perfdata.insert(key, hash) != Some(hash) {
+            let service = r.service.as_deref().unwrap_or("");
+            let errors = r.perfdata_errors.join("; ");
+            tracing::warn!(host = %r.host, service, %errors, "bad performance data left out");
         }
     }
 }

@@ -163,6 +163,11 @@ pub fn metric(m: Metric) -> Metric {
     }
 }
 
+/// Most perfdata diagnostics kept per result.
+const MAX_PERFDATA_ERRORS: usize = 11;
+/// Longest perfdata diagnostic, in bytes.
+const MAX_PERFDATA_ERROR_LEN: usize = 256;
+
 /// Keeps an outcome within the limits: text sanitised, one summary line,
 /// at most `limits.metrics` metrics, and summary, performance data (as
 /// rendered, with the ` | ` before them) and long output together within
@@ -170,6 +175,13 @@ pub fn metric(m: Metric) -> Metric {
 /// the long output; what is cut is marked, and dropped metrics are
 /// counted in the long output.
 pub(crate) fn fit_output(o: &mut Outcome, limits: &Limits) {
+    // The diagnostics quote the check's own entries: one clean line each,
+    // as many as the parser names (ten and a count).
+    o.perfdata_errors = std::mem::take(&mut o.perfdata_errors)
+        .into_iter()
+        .take(MAX_PERFDATA_ERRORS)
+        .map(|l| line(&l, MAX_PERFDATA_ERROR_LEN))
+        .collect();
     let mut summary = text(&o.summary).into_owned();
     let mut long = o.long_output.as_deref().map(|l| text(l).into_owned());
     if let Some((first, rest)) = summary.split_once('\n') {

@@ -210,6 +210,7 @@ parents = ["Uplink"]
 
 fn passive(host: &str, service: Option<&str>, state: State, output: &str) -> SimInput {
     SimInput::Submit(Submission {
+        perfdata_errors: Vec::new(),
         host: host.into(),
         service: service.map(str::to_string),
         state,
@@ -285,6 +286,7 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
         .await
         .unwrap();
     let sub = |service: &str, state| Submission {
+        perfdata_errors: Vec::new(),
         host: "backup1".into(),
         service: Some(service.into()),
         state,

@@ -142,6 +142,7 @@ active_checks = false
         max: None,
     };
     let submission = Submission {
+        perfdata_errors: Vec::new(),
         host: "agent".into(),
         service: Some("Pushed".into()),
         state: State::Warning,

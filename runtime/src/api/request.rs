@@ -270,7 +270,8 @@ pub(crate) fn result(value: &Value, prefix: &str) -> Result<Submission, ApiError
         service,
         state,
         output: parsed.summary.clone(),
-        long_output: parsed.long_output_with_problems(),
+        long_output: parsed.long_output.clone(),
+        perfdata_errors: parsed.perfdata_errors(),
         metrics: parsed.metrics,
     })
 }
@@ -401,7 +402,8 @@ mod tests {
             result(&json!({"host": "web1", "service": "x", "state": "Critical", "output": "bad | x=1 =broken"}), "")
                 .unwrap();
         assert_eq!(s.metrics.len(), 1);
-        assert!(s.long_output.unwrap().contains("Ignored bad performance data"), "a bad entry is named, not fatal");
+        assert_eq!(s.long_output, None, "the long output is the client's own text");
+        assert!(s.perfdata_errors[0].contains("Ignored bad performance data"), "a bad entry is named, not fatal");
     }
 
     #[test]

@@ -450,6 +450,7 @@ impl Engine {
         let o = &mut self.objects[id];
         o.dep.stale = true;
         let outcome = Outcome {
+            perfdata_errors: Vec::new(),
             state: o.dep.passive.stale_state,
             summary: stale_output(now.saturating_sub(since), self.wall_time(since)),
             long_output: None,

@@ -27,6 +27,8 @@ pub struct Submission {
     pub long_output: Option<String>,
     /// Performance data.
     pub metrics: Vec<crate::Metric>,
+    /// What was wrong with performance data entries left out of `metrics`.
+    pub perfdata_errors: Vec<String>,
 }
 
 impl Submission {
@@ -37,6 +39,7 @@ impl Submission {
             summary: self.output,
             long_output: self.long_output,
             metrics: self.metrics,
+            perfdata_errors: self.perfdata_errors,
             duration: Duration::ZERO,
             termination: Termination::Completed,
             truncated: false,
@@ -236,6 +239,7 @@ pub fn read_inputs(path: &std::path::Path) -> Result<Inputs, Error> {
                 output: s.output,
                 long_output: s.long_output,
                 metrics: Vec::new(),
+                perfdata_errors: Vec::new(),
             }));
         }
         if let Some(o) = e.run_now {

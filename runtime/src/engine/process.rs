@@ -72,8 +72,13 @@ impl Engine {
             (true, _) => State::Critical,
             (false, s) => s,
         };
-        let input =
-            ResultInput { state, output: outcome.summary, long_output: outcome.long_output, perfdata: outcome.metrics };
+        let input = ResultInput {
+            state,
+            output: outcome.summary,
+            long_output: outcome.long_output,
+            perfdata: outcome.metrics,
+            perfdata_errors: outcome.perfdata_errors,
+        };
         let cfg = o.schedule.state_config(self.semantics);
         let mut transition = process(&o.state, &input, now, &cfg);
         // Flapping, acknowledgements cleared, flexible downtime triggered:
@@ -187,6 +192,7 @@ impl Engine {
             output: s.output.clone(),
             long_output: s.long_output.clone(),
             metrics: s.perfdata.clone(),
+            perfdata_errors: s.perfdata_errors.clone(),
             source,
             execution_time: timing.duration.map(|d| d.as_secs_f64()),
             scheduled: timing.scheduled.map(secs),

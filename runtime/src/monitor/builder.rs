@@ -209,7 +209,7 @@ impl MonitorBuilder {
             }
         };
         pipeline.push(Handlers { done: handled_tx, clock: self.clock.clone(), running: handlers.clone() });
-        pipeline.push(Log);
+        pipeline.push(Log::default());
         // Metric sinks: each behind its own bounded queue and thread.
         let (sinks, sink_handles) = crate::export::Sinks::start(&sink_configs, spool)?;
         if !sinks.is_empty() {

@@ -129,6 +129,7 @@ const BATCH: usize = 512;
 fn failed_run(message: &str) -> CheckRun {
     CheckRun {
         outcome: Outcome {
+            perfdata_errors: Vec::new(),
             state: State::Unknown,
             summary: message.to_string(),
             long_output: None,

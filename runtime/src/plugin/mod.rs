@@ -85,19 +85,18 @@ pub struct PluginOutput {
 }
 
 impl PluginOutput {
-    /// The long output with one line per ignored performance data entry
-    /// appended (at most ten named, the rest counted), as the outcome
-    /// shows it.
-    pub fn long_output_with_problems(&self) -> Option<String> {
-        let mut lines: Vec<String> = self.long_output.iter().cloned().collect();
-        lines.extend(self.bad_perfdata.iter().take(MAX_REPORTED).map(ToString::to_string));
+    /// One line per ignored performance data entry (at most ten named,
+    /// the rest counted): the outcome's `perfdata_errors`, kept apart from
+    /// the plugin's own long output.
+    pub fn perfdata_errors(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.bad_perfdata.iter().take(MAX_REPORTED).map(ToString::to_string).collect();
         if self.bad_perfdata.len() > MAX_REPORTED {
             lines.push(format!(
                 "({} more bad performance data entries ignored)",
                 self.bad_perfdata.len() - MAX_REPORTED
             ));
         }
-        (!lines.is_empty()).then(|| lines.join("\n"))
+        lines
     }
 }
 
@@ -172,6 +171,8 @@ pub(crate) struct PluginResult {
     pub(crate) summary: String,
     pub(crate) long_output: Option<String>,
     pub(crate) metrics: Vec<Metric>,
+    /// What was wrong with the performance data entries left out.
+    pub(crate) perfdata_errors: Vec<String>,
     pub(crate) termination: Termination,
 }
 
@@ -206,8 +207,10 @@ pub(crate) fn plugin_result(exit: ExitStatus, stdout: &str, stderr: &str) -> Plu
         return PluginResult {
             state,
             summary,
-            // The bad performance data entries are named after the text.
-            long_output: if parsed.bad_perfdata.is_empty() { long_output } else { parsed.long_output_with_problems() },
+            // The plugin's text as it wrote it; what was wrong with its
+            // performance data in a field of its own.
+            long_output,
+            perfdata_errors: parsed.perfdata_errors(),
             metrics: parsed.metrics,
             termination: Termination::Completed,
         };
@@ -236,6 +239,7 @@ pub(crate) fn plugin_result(exit: ExitStatus, stdout: &str, stderr: &str) -> Plu
         summary: message,
         long_output: Some(details.join("\n")),
         metrics: Vec::new(),
+        perfdata_errors: Vec::new(),
         termination: Termination::InvalidExit,
     }
 }

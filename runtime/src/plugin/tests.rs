@@ -344,22 +344,22 @@ fn perfdata_renders_back() {
     assert_eq!(rendered.join(" "), text);
 }
 
-// --- Bad entries in the long output ---------------------------------------
+// --- Bad entries: a field of their own, the long output verbatim ----------
 
 #[test]
-fn bad_entries_are_named_in_the_long_output_and_bounded() {
+fn bad_entries_are_named_apart_from_the_long_output_and_bounded() {
     let out = parse_output("OK - fine | a=1 x=abc\ndetail line");
     assert_eq!(out.metrics.len(), 1);
-    assert_eq!(
-        out.long_output_with_problems().as_deref(),
-        Some("detail line\nIgnored bad performance data 'x=abc': value 'abc' is not a number")
-    );
+    assert_eq!(out.long_output.as_deref(), Some("detail line"), "the plugin's text, as it wrote it");
+    assert_eq!(out.perfdata_errors(), ["Ignored bad performance data 'x=abc': value 'abc' is not a number"]);
     let many = (0..25).map(|i| format!("b{i}=x")).collect::<Vec<_>>().join(" ");
-    let out = parse_output(&format!("OK | {many}"));
-    let long = out.long_output_with_problems().unwrap();
-    assert_eq!(long.lines().count(), 11, "{long}");
-    assert!(long.ends_with("(15 more bad performance data entries ignored)"), "{long}");
-    assert_eq!(parse_output("OK | a=1").long_output_with_problems(), None);
+    let errors = parse_output(&format!("OK | {many}")).perfdata_errors();
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    assert_eq!(errors[10], "(15 more bad performance data entries ignored)");
+    assert!(parse_output("OK | a=1").perfdata_errors().is_empty());
+    // A plugin's result keeps them apart too.
+    let r = plugin_result(ExitStatus::Code(0), "OK - fine | a=1 x=abc\ndetail line", "");
+    assert_eq!((r.long_output.as_deref(), r.perfdata_errors.len()), (Some("detail line"), 1));
 }
 
 // --- Exit codes and results -------------------------------------------------

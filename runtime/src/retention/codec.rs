@@ -67,6 +67,7 @@ impl ObjectRow {
         let perfdata: Vec<Metric> =
             serde_json::from_str(&self.perfdata).map_err(|e| corrupt(format!("perfdata: {e}")))?;
         let state = ObjectState {
+            perfdata_errors: Vec::new(),
             state: parse_state(&self.state).map_err(corrupt)?,
             state_type: parse_state_type(&self.state_type).map_err(corrupt)?,
             attempt: u32::try_from(self.attempt)

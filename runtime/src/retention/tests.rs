@@ -40,6 +40,7 @@ fn t(secs: u64, nanos: u32) -> Time {
 /// A state with every field set to something other than its default.
 fn full_state() -> ObjectState {
     ObjectState {
+        perfdata_errors: Vec::new(),
         state: State::Warning,
         state_type: StateType::Soft,
         attempt: 2,
@@ -489,7 +490,13 @@ fn a_restart_mid_problem_keeps_the_hard_state_and_does_not_renotify() {
         semantics: Semantics::Opsview,
     };
     let policy = NotificationPolicy::default();
-    let result = |state| ResultInput { state, output: format!("{state}"), long_output: None, perfdata: vec![] };
+    let result = |state| ResultInput {
+        state,
+        output: format!("{state}"),
+        long_output: None,
+        perfdata: vec![],
+        perfdata_errors: vec![],
+    };
     let mut store = Store::open(&path).unwrap();
     let (mut obj, mut nst) = (ObjectState::default(), NotifyState::default());
     let mut sent = Vec::new();

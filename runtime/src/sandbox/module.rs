@@ -352,6 +352,7 @@ impl CheckModule {
             ),
             Exports::Missing(_, message) => CheckRun {
                 outcome: Outcome {
+                    perfdata_errors: Vec::new(),
                     state: crate::State::Unknown,
                     summary: message.to_string(),
                     long_output: None,

@@ -195,8 +195,16 @@ impl CheckModule {
             }
         };
         let completed = termination == Termination::Completed;
-        let mut outcome =
-            Outcome { state, summary, long_output, metrics, duration: run.duration, termination, truncated: false };
+        let mut outcome = Outcome {
+            state,
+            summary,
+            long_output,
+            metrics,
+            perfdata_errors: Vec::new(),
+            duration: run.duration,
+            termination,
+            truncated: false,
+        };
         fit_output(&mut outcome, limits);
         CheckRun { outcome, values: if completed { run.values } else { call.values.clone() } }
     }
@@ -221,7 +229,7 @@ impl CheckModule {
             tracing::debug!(check = %self.name, "plugin stderr: {}", run.stderr);
         }
         let limits = &call.limits;
-        let PluginResult { state, summary, mut long_output, metrics, termination } = match run.result {
+        let PluginResult { state, summary, mut long_output, metrics, perfdata_errors, termination } = match run.result {
             Ok(Returned::Exit(status)) => plugin_result(status, &run.output, &run.stderr),
             Ok(_) => unreachable!("a command plugin only runs"),
             Err(failure) => {
@@ -234,7 +242,14 @@ impl CheckModule {
                     None if !so_far.is_empty() => Some(format!("Plugin output before it was stopped:\n{so_far}")),
                     None => None,
                 };
-                PluginResult { state, summary, long_output, metrics: Vec::new(), termination }
+                PluginResult {
+                    state,
+                    summary,
+                    long_output,
+                    metrics: Vec::new(),
+                    perfdata_errors: Vec::new(),
+                    termination,
+                }
             }
         };
         if run.dropped > 0 {
@@ -243,8 +258,16 @@ impl CheckModule {
                 None => TRUNCATED.to_string(),
             });
         }
-        let mut outcome =
-            Outcome { state, summary, long_output, metrics, duration: run.duration, termination, truncated: false };
+        let mut outcome = Outcome {
+            state,
+            summary,
+            long_output,
+            metrics,
+            perfdata_errors,
+            duration: run.duration,
+            termination,
+            truncated: false,
+        };
         fit_output(&mut outcome, limits);
         outcome.truncated |= run.dropped > 0;
         CheckRun { outcome, values: call.values.clone() }
@@ -439,6 +462,7 @@ impl Failure {
 pub(crate) fn misuse(call: &CheckCall, message: &str) -> CheckRun {
     CheckRun {
         outcome: Outcome {
+            perfdata_errors: Vec::new(),
             state: State::Unknown,
             summary: message.to_string(),
             long_output: None,

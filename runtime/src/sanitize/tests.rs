@@ -5,6 +5,7 @@ use crate::outcome::{State, Termination};
 
 fn outcome(summary: &str, long: Option<&str>) -> Outcome {
     Outcome {
+        perfdata_errors: Vec::new(),
         state: State::Ok,
         summary: summary.into(),
         long_output: long.map(Into::into),

@@ -51,6 +51,7 @@ pub fn impose(current: &ObjectState, state: State, output: String, now: Time) ->
     let changed = state != current.state;
     let hard_changed = state != current.last_hard_state;
     let next = ObjectState {
+        perfdata_errors: Vec::new(),
         state,
         state_type: StateType::Hard,
         attempt: 1,
@@ -89,6 +90,7 @@ pub fn restore(current: &ObjectState, saved: &ObjectState, now: Time) -> Transit
     let changed = saved.state != current.state;
     let hard_changed = saved.last_hard_state != current.last_hard_state;
     let next = ObjectState {
+        perfdata_errors: Vec::new(),
         state: saved.state,
         state_type: saved.state_type,
         attempt: saved.attempt,

@@ -103,6 +103,9 @@ pub struct ObjectState {
     pub long_output: Option<String>,
     /// The last performance data.
     pub perfdata: Vec<Metric>,
+    /// What was wrong with the last performance data entries left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perfdata_errors: Vec<String>,
     /// Flap detection: the recent states and whether it is flapping
     /// (updated by the engine with [`flapping::record`], not by [`process`]).
     #[serde(default)]
@@ -130,6 +133,7 @@ impl Default for ObjectState {
             output: String::new(),
             long_output: None,
             perfdata: Vec::new(),
+            perfdata_errors: Vec::new(),
             flapping: FlapState::default(),
             acknowledgement: None,
         }
@@ -148,6 +152,8 @@ pub struct ResultInput {
     pub long_output: Option<String>,
     /// Its performance data.
     pub perfdata: Vec<Metric>,
+    /// What was wrong with performance data entries left out.
+    pub perfdata_errors: Vec<String>,
 }
 
 /// Something the processor decided, for the event stream.
@@ -234,6 +240,7 @@ pub fn process(current: &ObjectState, result: &ResultInput, now: Time, config: &
         output: result.output.clone(),
         long_output: result.long_output.clone(),
         perfdata: result.perfdata.clone(),
+        perfdata_errors: result.perfdata_errors.clone(),
         flapping: cur.flapping,
         acknowledgement: None,
     };

@@ -15,7 +15,13 @@ fn config(semantics: Semantics) -> StateConfig {
 }
 
 fn input(state: State) -> ResultInput {
-    ResultInput { state, output: format!("{state}"), long_output: None, perfdata: Vec::new() }
+    ResultInput {
+        state,
+        output: format!("{state}"),
+        long_output: None,
+        perfdata: Vec::new(),
+        perfdata_errors: Vec::new(),
+    }
 }
 
 /// One row of a lifecycle: seconds since the first result, state, type,

@@ -85,7 +85,13 @@ pub(crate) async fn check(sandbox: &Sandbox, args: CheckArgs) -> Result<u8, Fail
     }
     let o = &run.outcome;
     match args.format {
-        Format::Nagios => outln!("{}", o.plugin_output()),
+        Format::Nagios => {
+            outln!("{}", o.plugin_output());
+            // Beside the plugin output, not in it: what was left out.
+            for e in &o.perfdata_errors {
+                eprintln!("wasmon: {e}");
+            }
+        }
         Format::Json => outln!("{}", serde_json::to_string(&JsonOutcome::from(o)).context("cannot print JSON")?),
     }
     Ok(o.state.exit_code())
