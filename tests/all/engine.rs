@@ -179,3 +179,81 @@ async fn an_embedders_subscriber_gets_every_event_in_order_at_100k_checks_a_seco
     assert_eq!(seen.out_of_order, 0, "in order");
     assert!(seen.per_object.len() > 1_000, "{} objects", seen.per_object.len());
 }
+
+/// The notification number survives a restart, as Nagios' retention keeps
+/// `current_notification_number`: an escalation from the third
+/// notification still takes the third one after two went out before the
+/// restart.
+#[tokio::test]
+async fn escalations_count_notifications_across_a_restart() {
+    use std::sync::Arc;
+    use wasmon_runtime::clock::SimClock;
+    use wasmon_runtime::{Monitor, Retention, State, Submission};
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("escalation-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = "[[contact]]\nname = \"ops\"\nmethods = [{ type = \"log\" }]\n\n\
+        [[contact]]\nname = \"boss\"\nmethods = [{ type = \"log\" }]\n\n\
+        [[host]]\nname = \"web1\"\naddress = \"127.0.0.1\"\n\n\
+        [[service]]\nhost = \"web1\"\nname = \"Backup\"\nactive_checks = false\nmax_check_attempts = 1\n\
+        notification_interval = \"10m\"\ncontacts = [\"ops\"]\n\n\
+        [[escalation]]\nhost = \"web1\"\nservice = \"Backup\"\nfirst_notification = 3\ncontacts = [\"boss\"]\n";
+    let path = dir.join("wasmon.toml");
+    std::fs::write(&path, text).unwrap();
+    let state_file = dir.join("state.db");
+    let start = |clock: Arc<SimClock>| {
+        let (path, state_file) = (path.clone(), state_file.clone());
+        async move {
+            Monitor::builder()
+                .config_file(&path)
+                .unwrap()
+                .sandbox(crate::sandbox().clone())
+                .clock(clock)
+                .retention(Retention::File(state_file))
+                .start()
+                .await
+                .unwrap()
+        }
+    };
+    // Waits for the next notification event: (time, contact).
+    async fn next(events: &mut tokio::sync::broadcast::Receiver<Event>) -> (f64, String) {
+        loop {
+            let e = tokio::time::timeout(Duration::from_secs(20), events.recv()).await.expect("a notification");
+            if let Ok(Event::Notification(n)) = e {
+                return (n.t, n.contact.clone().unwrap_or_default());
+            }
+        }
+    }
+
+    let clock = Arc::new(SimClock::new());
+    let monitor = start(clock.clone()).await;
+    let mut events = monitor.subscribe();
+    let critical = Submission {
+        host: "web1".into(),
+        service: Some("Backup".into()),
+        state: State::Critical,
+        output: "CRITICAL - no backup".into(),
+        long_output: None,
+        metrics: Vec::new(),
+        perfdata_errors: Vec::new(),
+    };
+    // Problem notifications go out as results come in (passive ones here),
+    // every notification_interval.
+    monitor.submit(critical.clone()).await.unwrap();
+    assert_eq!(next(&mut events).await, (0.0, "ops".to_string()), "#1");
+    clock.advance_to(Duration::from_secs(600));
+    monitor.submit(critical.clone()).await.unwrap();
+    assert_eq!(next(&mut events).await, (600.0, "ops".to_string()), "#2");
+    monitor.stop().await.unwrap();
+
+    // A new process on the same state file, its clock where the old one was.
+    let clock = Arc::new(SimClock::new());
+    clock.advance_to(Duration::from_secs(601));
+    let monitor = start(clock.clone()).await;
+    let mut events = monitor.subscribe();
+    clock.advance_to(Duration::from_secs(1200));
+    monitor.submit(critical).await.unwrap();
+    assert_eq!(next(&mut events).await, (1200.0, "boss".to_string()), "#3 is escalated, after the restart too");
+    monitor.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

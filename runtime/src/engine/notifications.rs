@@ -293,6 +293,12 @@ impl Engine {
         }
     }
 
+    /// After a restart: `n` problem notifications already went out about
+    /// object `id`'s current problem, so escalations go on from there.
+    pub fn restore_notification_number(&mut self, id: ObjectId, n: u32) {
+        self.objects[id].notices.number = n;
+    }
+
     /// The problem is over (a HARD OK, notified or not): the count starts
     /// again.
     pub(super) fn problem_over(&mut self, id: ObjectId) {

@@ -178,7 +178,12 @@ impl MonitorBuilder {
             store.transaction(|tx| tx.mark_configured(&configured, now))?;
             for (id, key) in keys {
                 if let Some(r) = retained.remove(&key) {
+                    let problem = r.notify.problem_since;
                     engine.restore(id, r);
+                    // The notification number of a problem that lasts, for escalations.
+                    if let Some(since) = problem {
+                        engine.restore_notification_number(id, store.problem_notifications(&key, since)?);
+                    }
                     restored += 1;
                 }
                 if let Some(f) = failures.remove(&key) {

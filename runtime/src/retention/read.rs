@@ -231,6 +231,24 @@ impl Store {
             .map_err(sql_error(p, OP))
     }
 
+    /// How many PROBLEM notifications went out about the HARD problem that
+    /// began at `since` (the number of the last one, for escalations, as
+    /// Nagios keeps `current_notification_number`). One notification is
+    /// one decision: its rows per contact and method share their time.
+    pub fn problem_notifications(&self, key: &ObjectKey, since: Time) -> Result<u32, StoreError> {
+        const OP: &str = "count the problem notifications";
+        let p = self.path.as_str();
+        let since = to_ns(since, p, OP)?;
+        self.conn
+            .prepare_cached(
+                "SELECT count(DISTINCT time) FROM notifications WHERE host = ?1 AND service IS ?2 \
+                 AND change_time = ?3 AND kind = 'PROBLEM'",
+            )
+            .and_then(|mut s| s.query_row(params![key.host, key.service, since], |r| r.get::<_, i64>(0)))
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .map_err(sql_error(p, OP))
+    }
+
     fn query_notifications(
         &self,
         filter: &str,
