@@ -273,7 +273,9 @@ async fn shot(b: &fantoccini::Client, name: &str) {
     std::fs::write(screenshots().join(name), png).unwrap();
 }
 
-/// Waits up to 20 s for `script` (a function body) to return true.
+/// Waits up to 45 s for `script` (a function body) to return true (an
+/// action answers once the state file is synced, which a busy disk can
+/// make slow).
 async fn until(b: &fantoccini::Client, what: &str, script: &str) {
     let start = Instant::now();
     loop {
@@ -281,7 +283,10 @@ async fn until(b: &fantoccini::Client, what: &str, script: &str) {
         if v == Value::Bool(true) {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        if start.elapsed() > Duration::from_secs(45) {
+            let page = b.execute("return location.href + '\\n' + document.body.innerText;", vec![]).await;
+            panic!("timed out waiting for {what}; the page: {page:?}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

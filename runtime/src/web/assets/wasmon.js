@@ -56,6 +56,16 @@
     }
   });
 
+  // A row swapped from the stream: restore its selection at once. htmx
+  // fires htmx:load only when the swap settles (20 ms on), which would
+  // show the row unselected in between.
+  document.addEventListener("htmx:sseMessage", function (e) {
+    var id = e.target && e.target.id;
+    if (id) {
+      restore(document.getElementById(id));
+    }
+  });
+
   document.addEventListener("htmx:load", function (e) {
     var elt = e.detail.elt;
     restore(elt);
