@@ -442,7 +442,7 @@ fn engine_defaults_contacts_and_top_level() {
         10,
         &[
             "unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api, \
-             timeperiod, contactgroup, escalation, sink)",
+             timeperiod, contactgroup, escalation, sink, cluster)",
         ],
     );
     one_error("[host]\nname = \"x\"\n", 1, &["key 'host': expected an array of tables [[host]], found a table"]);
