@@ -240,6 +240,11 @@ impl Remote {
         runs
     }
 
+    /// How many runs are out with workers.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// After a configuration reload: object ids change (`ids` maps the old
     /// ones to the new; `None`: removed, its run's result will be late).
     pub(crate) fn remap(&mut self, ids: &[Option<ObjectId>]) {

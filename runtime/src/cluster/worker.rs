@@ -151,6 +151,7 @@ pub async fn run(options: WorkerOptions, stop: impl std::future::Future<Output =
     let mut messages = consumer
         .stream()
         .max_messages_per_batch(1)
+        .expires(Duration::from_secs(5))
         .messages()
         .await
         .map_err(|e| Error::Engine(format!("NATS JetStream: cannot pull jobs of zone {}: {e}", options.zone)))?;

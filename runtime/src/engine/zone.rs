@@ -23,6 +23,12 @@ impl Engine {
         (&o.host, o.service.as_deref(), o.state.attempt)
     }
 
+    /// Object `id`'s sandbox limits: a worker's result is held to them
+    /// again, as a passive result is.
+    pub(crate) fn limits(&self, id: ObjectId) -> &crate::Limits {
+        &self.objects[id].check.limits
+    }
+
     /// Every module in service: name and sha256 (hex).
     pub(crate) fn module_digests(&self) -> Vec<(String, String)> {
         self.modules.iter().map(|s| (s.module.name().to_string(), s.module.digest_hex())).collect()

@@ -221,6 +221,15 @@ impl Task {
         while self.in_flight > 0 && self.done.recv_many(&mut batch, BATCH).await > 0 {
             self.finish(&mut batch);
         }
+        // Zoned checks out with workers: their results for a while (their
+        // value stores are out with them); the rest run again after a restart.
+        let until = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.remote.as_ref().is_some_and(|r| r.in_flight() > 0) {
+            match tokio::time::timeout_at(until, incoming(&mut self.remote)).await {
+                Ok(Some(message)) => self.incoming(message),
+                _ => break,
+            }
+        }
         self.workers.clear();
         // The event handlers under way finish and are published.
         self.handlers.idle().await;
@@ -494,7 +503,11 @@ impl Task {
         match message {
             Incoming::Results(batch) => {
                 let (remote, engine) = (self.remote.as_mut().expect("a cluster"), &self.engine);
-                let runs = remote.results(batch, |host, service| engine.find(host, service));
+                let mut runs = remote.results(batch, |host, service| engine.find(host, service));
+                // What a worker sends is untrusted text, as a passive result is.
+                for (id, _, run) in &mut runs {
+                    crate::sanitize::fit_output(&mut run.outcome, self.engine.limits(*id));
+                }
                 self.apply_runs(runs);
             }
             Incoming::Change { change, worker, zone, message } => {

@@ -255,8 +255,9 @@ async fn a_worker_killed_mid_run_loses_no_check() {
     // delivered again to the other after the acknowledgement wait, well
     // within the timeout plus the grace.
     let after = results(&monitor, &mut events, 16, 4).await;
-    let status = monitor.cluster().await.expect("a cluster");
+    // Counted once the engine stopped: the counters move while it runs.
     monitor.stop().await.unwrap();
+    let status = monitor.cluster().await.expect("a cluster");
     for (object, runs) in &after {
         for (state, _, _, output) in runs {
             assert_eq!(state, "CRITICAL", "{object}: {output}");
