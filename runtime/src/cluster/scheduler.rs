@@ -280,3 +280,92 @@ fn unanswered(summary: String, values: Values) -> CheckRun {
         values,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::wire::JobResult;
+    use crate::sandbox::module::CheckCall;
+
+    fn remote() -> (Remote, mpsc::UnboundedReceiver<Outgoing>) {
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let (_in_tx, in_rx) = mpsc::unbounded_channel();
+        let (stop, _) = watch::channel(false);
+        let settings = ClusterSettings { grace: Duration::from_secs(5), ..ClusterSettings::default() };
+        (Remote::new(settings, out, in_rx, Arc::new(Counters::default()), stop), out_rx)
+    }
+
+    fn result(key: &Key, state: State) -> JobResult {
+        let mut run = unanswered("ran".into(), Values::new());
+        run.outcome.state = state;
+        JobResult { key: key.clone(), run }
+    }
+
+    fn batch(results: Vec<JobResult>) -> ResultBatch {
+        ResultBatch { worker: "w".into(), zone: "dc1".into(), results }
+    }
+
+    /// Applies each key once; drops a duplicate, a result of a run given
+    /// up and one of an unknown object, and counts them.
+    #[test]
+    fn a_key_is_applied_once_and_late_results_are_dropped() {
+        let sandbox = crate::Sandbox::builder().max_concurrency(1).cache_dir(None).build().unwrap();
+        let (module, _) = sandbox.load_spec("dummy").unwrap();
+        let (mut remote, mut out) = remote();
+        let pending = || PendingCheck { module: module.clone(), call: CheckCall::default() };
+        let find = |host: &str, service: Option<&str>| match (host, service) {
+            ("web", Some("a")) => Some(0),
+            ("web", Some("b")) => Some(1),
+            _ => None,
+        };
+        let t0 = Time::from_secs(1_000);
+        remote.dispatch(0, t0, t0, "dc1", ("web", Some("a"), 1), pending());
+        remote.dispatch(1, t0, t0, "dc1", ("web", Some("b"), 2), pending());
+        remote.flush();
+        // The module goes out before the jobs that name it.
+        let Some(Outgoing::Module { digest, .. }) = out.try_recv().ok() else { panic!("the module first") };
+        let Some(Outgoing::Jobs { zone, jobs, expires }) = out.try_recv().ok() else { panic!("then the jobs") };
+        assert_eq!((&*zone, jobs.len()), ("dc1", 2));
+        assert_eq!(jobs[0].digest, digest);
+        assert_eq!(expires, (t0 + Duration::from_secs(15)).as_secs_f64(), "timeout 10 s plus grace 5 s");
+        let (a, b) = (jobs[0].key.clone(), jobs[1].key.clone());
+        assert_eq!((a.scheduled, a.attempt), (1_000_000, 1));
+
+        // a twice in one batch, then again: applied once.
+        let runs = remote.results(batch(vec![result(&a, State::Ok), result(&a, State::Critical)]), find);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].2.outcome.state, State::Ok);
+        assert!(remote.results(batch(vec![result(&a, State::Ok)]), find).is_empty());
+        // b is given up at its deadline, UNKNOWN naming the zone; its result is late.
+        assert!(remote.expired(t0 + Duration::from_secs(14)).is_empty());
+        let given_up = remote.expired(t0 + Duration::from_secs(15));
+        assert_eq!(given_up.len(), 1);
+        assert_eq!(given_up[0].2.outcome.state, State::Unknown);
+        assert_eq!(given_up[0].2.outcome.summary, "No worker in zone dc1 answered within 15s");
+        assert!(remote.results(batch(vec![result(&b, State::Ok)]), find).is_empty());
+        // An object nobody knows (removed): late.
+        let gone = Key { host: "gone".into(), ..a.clone() };
+        assert!(remote.results(batch(vec![result(&gone, State::Ok)]), find).is_empty());
+        let c = &remote.counters;
+        let counts = [&c.dispatched, &c.applied, &c.duplicates, &c.late, &c.unanswered].map(|n| Counters::get(n));
+        assert_eq!(counts, [2, 1, 2, 2, 1], "dispatched, applied, duplicates, late, unanswered");
+        assert_eq!(remote.in_flight(), 0);
+    }
+
+    /// A reload moves runs in flight to their objects' new ids; a removed
+    /// object's result is late.
+    #[test]
+    fn a_reload_keeps_runs_in_flight_under_their_new_ids() {
+        let sandbox = crate::Sandbox::builder().max_concurrency(1).cache_dir(None).build().unwrap();
+        let (module, _) = sandbox.load_spec("dummy").unwrap();
+        let (mut remote, _out) = remote();
+        let pending = || PendingCheck { module: module.clone(), call: CheckCall::default() };
+        let t0 = Time::from_secs(1_000);
+        remote.dispatch(0, t0, t0, "dc1", ("web", Some("a"), 1), pending());
+        remote.dispatch(1, t0, t0, "dc1", ("web", Some("b"), 1), pending());
+        remote.remap(&[None, Some(7)]);
+        assert_eq!(remote.in_flight(), 1);
+        let expired = remote.expired(t0 + Duration::from_secs(15));
+        assert_eq!(expired.iter().map(|r| r.0).collect::<Vec<_>>(), [7]);
+    }
+}
