@@ -347,7 +347,7 @@ mod tests {
         let gone = Key { host: "gone".into(), ..a.clone() };
         assert!(remote.results(batch(vec![result(&gone, State::Ok)]), find).is_empty());
         let c = &remote.counters;
-        let counts = [&c.dispatched, &c.applied, &c.duplicates, &c.late, &c.unanswered].map(|n| Counters::get(n));
+        let counts = [&c.dispatched, &c.applied, &c.duplicates, &c.late, &c.unanswered].map(Counters::get);
         assert_eq!(counts, [2, 1, 2, 2, 1], "dispatched, applied, duplicates, late, unanswered");
         assert_eq!(remote.in_flight(), 0);
     }

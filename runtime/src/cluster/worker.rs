@@ -82,6 +82,12 @@ pub async fn run(options: WorkerOptions, stop: impl std::future::Future<Output =
             options.zone
         )));
     }
+    if !super::valid_name(&options.name) || options.name.is_empty() {
+        return Err(Error::Config(format!(
+            "--cluster {:?}: expected a cluster name of letters, digits, '-' and '_'",
+            options.name
+        )));
+    }
     let sandbox = SandboxBuilder::default()
         .max_concurrency(options.concurrency.max(1))
         .max_memory(options.memory)
