@@ -106,17 +106,27 @@ impl Drop for Worker {
 }
 
 /// Each object's results as (state, state type, attempt, output), from the
-/// monitor's events, until every one of `objects` has `n`.
+/// monitor's events, until every one of `objects` has `n`; notifications
+/// are counted by object in `notified`.
 async fn results(
     monitor: &Monitor,
     events: &mut tokio::sync::broadcast::Receiver<Event>,
     objects: usize,
     n: usize,
+    notified: &mut BTreeMap<String, usize>,
 ) -> BTreeMap<String, Vec<(String, String, u32, String)>> {
     let mut seen: BTreeMap<String, Vec<(String, String, u32, String)>> = BTreeMap::new();
     let collect = async {
         while seen.len() < objects || seen.values().any(|v| v.len() < n) {
-            let Ok(Event::Result(r)) = events.recv().await else { continue };
+            let r = match events.recv().await {
+                Ok(Event::Result(r)) => r,
+                Ok(Event::Notification(n)) => {
+                    *notified.entry(format!("{}/{}", n.host, n.service.as_deref().unwrap_or(""))).or_default() += 1;
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(e) => panic!("the test fell behind the events: {e}"),
+            };
             let key = format!("{}/{}", r.host, r.service.as_deref().unwrap_or(""));
             let row = (r.state.as_str().to_string(), format!("{:?}", r.state_type), r.attempt, r.output.clone());
             seen.entry(key).or_default().push(row);
@@ -197,7 +207,8 @@ async fn zoned_checks_on_two_workers_match_a_local_run() {
     let dir = support::temp_dir("cluster-same");
     let local = start(&sequences_config(""), &dir).await;
     let mut events = local.subscribe();
-    let expected = results(&local, &mut events, 5, 8).await;
+    let mut notified = BTreeMap::new();
+    let expected = results(&local, &mut events, 5, 8, &mut notified).await;
     local.stop().await.unwrap();
 
     let cluster = format!("[cluster]\nnats = \"{nats}\"\nname = \"same\"\nbatch_size = 2\n");
@@ -207,7 +218,7 @@ async fn zoned_checks_on_two_workers_match_a_local_run() {
         Worker::start(nats, "same", "dc1", &dir.join("worker1.log")),
         Worker::start(nats, "same", "dc1", &dir.join("worker2.log")),
     ];
-    let got = results(&remote, &mut events, 5, 8).await;
+    let got = results(&remote, &mut events, 5, 8, &mut BTreeMap::new()).await;
     let status = remote.cluster().await.expect("a cluster");
     remote.stop().await.unwrap();
     for (object, runs) in &expected {
@@ -249,12 +260,13 @@ async fn a_worker_killed_mid_run_loses_no_check() {
     let mut events = monitor.subscribe();
     let mut first = Worker::start(nats, "kill", "dc2", &dir.join("worker1.log"));
     let _second = Worker::start(nats, "kill", "dc2", &dir.join("worker2.log"));
-    results(&monitor, &mut events, 16, 2).await;
+    let mut notified = BTreeMap::new();
+    results(&monitor, &mut events, 16, 2, &mut notified).await;
     first.kill();
     // Every service keeps being checked: what the dead worker held is
     // delivered again to the other after the acknowledgement wait, well
     // within the timeout plus the grace.
-    let after = results(&monitor, &mut events, 16, 4).await;
+    let after = results(&monitor, &mut events, 16, 4, &mut notified).await;
     // Counted once the engine stopped: the counters move while it runs.
     monitor.stop().await.unwrap();
     let status = monitor.cluster().await.expect("a cluster");
@@ -265,6 +277,9 @@ async fn a_worker_killed_mid_run_loses_no_check() {
         }
     }
     assert_eq!(status.unanswered, 0, "{status:#?}");
+    // Each service went HARD CRITICAL once: one PROBLEM notification, none twice.
+    assert_eq!(notified.len(), 16, "{notified:?}");
+    assert!(notified.values().all(|n| *n == 1), "{notified:?}");
     let in_flight: u64 = status.zones.iter().map(|z| z.in_flight).sum();
     assert_eq!(status.dispatched, status.applied + status.unanswered + in_flight, "{status:#?}");
 }
