@@ -277,6 +277,10 @@ async fn a_worker_killed_mid_run_loses_no_check() {
         }
     }
     assert_eq!(status.unanswered, 0, "{status:#?}");
+    // The killed worker missed its heartbeats: lost; the other is not.
+    let lost: Vec<bool> = status.workers.iter().map(|w| w.lost).collect();
+    assert_eq!(lost.iter().filter(|l| **l).count(), 1, "{status:#?}");
+    assert_eq!(lost.len(), 2, "{status:#?}");
     // Each service went HARD CRITICAL once: one PROBLEM notification, none twice.
     assert_eq!(notified.len(), 16, "{notified:?}");
     assert!(notified.values().all(|n| *n == 1), "{notified:?}");
