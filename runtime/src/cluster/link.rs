@@ -63,7 +63,16 @@ pub(crate) async fn start(settings: &ClusterSettings, zones: Vec<String>) -> Res
     let (jobs, results) = super::streams(&js, &names).await?;
     let bucket = super::modules_bucket(&js, &names).await?;
     for zone in &zones {
-        super::zone_consumer(&jobs, &names, zone, settings.ack_wait).await?;
+        let consumer = super::zone_consumer(&jobs, &names, zone, settings.ack_wait).await?;
+        let found = consumer.cached_info().config.ack_wait;
+        if found != settings.ack_wait {
+            // Made before, by a worker or with another setting: it stays.
+            tracing::warn!(
+                %zone,
+                ack_wait = %humantime::format_duration(found),
+                "the consumer of the zone exists with another ack_wait than [cluster] ack_wait; it keeps its own"
+            );
+        }
     }
     let consumer = results
         .get_or_create_consumer(
