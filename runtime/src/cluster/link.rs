@@ -57,7 +57,7 @@ pub(crate) async fn start(settings: &ClusterSettings, zones: Vec<String>) -> Res
         })
         .connect(settings.nats.as_str())
         .await
-        .map_err(|e| Error::Engine(format!("cannot connect to NATS at {}: {e}", settings.nats)))?;
+        .map_err(|e| Error::Cluster(format!("cannot connect to NATS at {}: {e}", settings.nats)))?;
     connected.store(true, Ordering::Relaxed);
     let js = jetstream::new(client.clone());
     let (jobs, results) = super::streams(&js, &names).await?;
@@ -85,11 +85,11 @@ pub(crate) async fn start(settings: &ClusterSettings, zones: Vec<String>) -> Res
             },
         )
         .await
-        .map_err(|e| Error::Engine(format!("NATS JetStream: cannot create the results consumer: {e}")))?;
+        .map_err(|e| Error::Cluster(format!("NATS JetStream: cannot create the results consumer: {e}")))?;
     let heartbeats = client
         .subscribe(names.heartbeats())
         .await
-        .map_err(|e| Error::Engine(format!("NATS: cannot subscribe to the heartbeats: {e}")))?;
+        .map_err(|e| Error::Cluster(format!("NATS: cannot subscribe to the heartbeats: {e}")))?;
 
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (stop_tx, stop) = watch::channel(false);

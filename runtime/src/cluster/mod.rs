@@ -139,7 +139,7 @@ pub(crate) async fn streams(
     names: &Names,
 ) -> Result<(async_nats::jetstream::stream::Stream, async_nats::jetstream::stream::Stream), crate::Error> {
     use async_nats::jetstream::stream::{Config, RetentionPolicy};
-    let err = |what: &str, e: &dyn std::fmt::Display| crate::Error::Engine(format!("NATS JetStream: {what}: {e}"));
+    let err = |what: &str, e: &dyn std::fmt::Display| crate::Error::Cluster(format!("NATS JetStream: {what}: {e}"));
     let jobs = js
         .get_or_create_stream(Config {
             name: names.jobs_stream(),
@@ -178,7 +178,7 @@ pub(crate) async fn modules_bucket(
         ..Default::default()
     })
     .await
-    .map_err(|e| crate::Error::Engine(format!("NATS JetStream: cannot create the module bucket: {e}")))
+    .map_err(|e| crate::Error::Cluster(format!("NATS JetStream: cannot create the module bucket: {e}")))
 }
 
 /// The durable consumer of `zone`'s jobs, created if it is missing.
@@ -200,5 +200,5 @@ pub(crate) async fn zone_consumer(
         },
     )
     .await
-    .map_err(|e| crate::Error::Engine(format!("NATS JetStream: cannot create the consumer of zone {zone}: {e}")))
+    .map_err(|e| crate::Error::Cluster(format!("NATS JetStream: cannot create the consumer of zone {zone}: {e}")))
 }

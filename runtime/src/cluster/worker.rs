@@ -77,13 +77,13 @@ struct Shared {
 /// finishes those it holds (publishing their results) and returns.
 pub async fn run(options: WorkerOptions, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
     if !super::valid_name(&options.zone) || options.zone.is_empty() {
-        return Err(Error::Config(format!(
+        return Err(Error::Cluster(format!(
             "--zone {:?}: expected a zone name of letters, digits, '-' and '_'",
             options.zone
         )));
     }
     if !super::valid_name(&options.name) || options.name.is_empty() {
-        return Err(Error::Config(format!(
+        return Err(Error::Cluster(format!(
             "--cluster {:?}: expected a cluster name of letters, digits, '-' and '_'",
             options.name
         )));
@@ -99,7 +99,7 @@ pub async fn run(options: WorkerOptions, stop: impl std::future::Future<Output =
         .retry_on_initial_connect()
         .connect(options.nats.as_str())
         .await
-        .map_err(|e| Error::Engine(format!("cannot connect to NATS at {}: {e}", options.nats)))?;
+        .map_err(|e| Error::Cluster(format!("cannot connect to NATS at {}: {e}", options.nats)))?;
     let js = jetstream::new(client.clone());
     let (jobs, _) = super::streams(&js, &names).await?;
     let bucket = super::modules_bucket(&js, &names).await?;
@@ -160,7 +160,7 @@ pub async fn run(options: WorkerOptions, stop: impl std::future::Future<Output =
         .expires(Duration::from_secs(5))
         .messages()
         .await
-        .map_err(|e| Error::Engine(format!("NATS JetStream: cannot pull jobs of zone {}: {e}", options.zone)))?;
+        .map_err(|e| Error::Cluster(format!("NATS JetStream: cannot pull jobs of zone {}: {e}", options.zone)))?;
     tokio::pin!(stop);
     loop {
         let permit = tokio::select! {
