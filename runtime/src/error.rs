@@ -35,6 +35,10 @@ pub enum Error {
         /// The standard checks, comma-separated.
         known: String,
     },
+    /// Scale-out (`[cluster]`, `wasmon worker`): the NATS server cannot be
+    /// reached, or a stream, consumer or bucket cannot be made.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The configuration cannot be put to work (an address that does not
     /// resolve, a module that does not load).
     #[error("configuration: {0}")]

@@ -151,6 +151,20 @@ pub enum Event {
         #[serde(flatten)]
         change: crate::engine::ConfigChange,
     },
+    /// Scale-out ([`crate::cluster`]): a worker joined, was lost or is
+    /// back; the broker was lost or is back.
+    Cluster {
+        /// When.
+        t: f64,
+        /// What happened.
+        change: crate::cluster::ClusterChange,
+        /// The worker, or null for the broker.
+        worker: Option<String>,
+        /// The worker's zone, or null for the broker.
+        zone: Option<String>,
+        /// One line for people.
+        message: String,
+    },
 }
 
 impl Event {
@@ -167,6 +181,7 @@ impl Event {
             Event::NotificationSuppressed { .. } => "notification_suppressed",
             Event::Module { .. } => "module",
             Event::Config { .. } => "config",
+            Event::Cluster { .. } => "cluster",
         }
     }
 

@@ -97,6 +97,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod contract;
 pub mod engine;

@@ -187,6 +187,15 @@ fn log_event(event: &Event) {
             unchanged = change.unchanged,
             "configuration reloaded"
         ),
+        Event::Cluster { change, worker, zone, message, .. } => {
+            let (worker, zone) = (worker.as_deref().unwrap_or(""), zone.as_deref().unwrap_or(""));
+            match change {
+                crate::cluster::ClusterChange::WorkerLost | crate::cluster::ClusterChange::BrokerLost => {
+                    tracing::warn!(worker, zone, "{message}")
+                }
+                _ => tracing::info!(worker, zone, "{message}"),
+            }
+        }
         Event::Bookkeeping(_) => {}
     }
 }

@@ -5,6 +5,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+#[path = "cli/cluster.rs"]
+mod cluster;
 #[path = "cli/packs.rs"]
 mod packs;
 #[path = "cli/sinks.rs"]

@@ -112,6 +112,7 @@ fn routes() -> Vec<Route> {
         route(Method::POST, "/api/v1/reload", reload),
         route(Method::GET, "/api/v1/events", events),
         route(Method::GET, "/api/v1/sinks", sinks),
+        route(Method::GET, "/api/v1/cluster", cluster),
         route(Method::GET, "/api/v1/openapi.json", openapi),
     ]
 }
@@ -388,6 +389,18 @@ async fn modules(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
 /// `GET /sinks`: every metric sink's counters, in configuration order.
 async fn sinks(State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "sinks": s.monitor.sinks() }))
+}
+
+/// `GET /cluster`: the cluster's workers, zones and counters; 404 without
+/// a `[cluster]`.
+async fn cluster(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    match s.monitor.cluster().await {
+        Some(status) => Ok(Json(json!(status))),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "this monitor has no [cluster]: every check runs in this process",
+        )),
+    }
 }
 
 /// `GET /openapi.json`.

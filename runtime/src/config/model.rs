@@ -36,6 +36,9 @@ pub struct Config {
     pub escalations: Vec<Escalation>,
     /// Metric sinks (`[[sink]]`), in file order (see [`crate::export`]).
     pub sinks: Vec<Sink>,
+    /// Scale-out on NATS JetStream (`[cluster]`, see [`crate::cluster`]):
+    /// the checks of objects with a `zone` run on `wasmon worker`s.
+    pub cluster: Option<crate::cluster::ClusterSettings>,
 }
 
 /// Engine-wide settings (`[engine]`); the default is what a file without
@@ -86,6 +89,10 @@ pub struct CheckSpec {
     pub limits: Limits,
     /// Grants: the module's defaults plus the configured `grants = [...]`.
     pub grants: Grants,
+    /// `zone`: the zone of the `wasmon worker`s that run it when the
+    /// configuration has a `[cluster]`; `None`: it runs in this process. A
+    /// service without a zone of its own takes its host's.
+    pub zone: Option<String>,
 }
 
 /// When and how often an object is checked. The default is the built-in
@@ -189,6 +196,9 @@ pub struct Host {
     /// The check packs it uses (`packs`), with its overrides (`pack_params`).
     /// [`crate::pack::expand`] turns them into services and empties this.
     pub packs: Vec<HostPack>,
+    /// `zone`: where its checks and those of its services without a zone
+    /// of their own run (see [`CheckSpec::zone`]).
+    pub zone: Option<String>,
 }
 
 /// A check pack a host uses (`packs = ["NAME"]`) and what the host

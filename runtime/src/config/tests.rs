@@ -450,7 +450,7 @@ fn engine_defaults_contacts_and_top_level() {
         10,
         &[
             "unknown key 'hosts' at the top level (expected one of: engine, defaults, template, host, service, contact, handler, api, \
-             timeperiod, contactgroup, escalation, sink)",
+             timeperiod, contactgroup, escalation, sink, cluster)",
         ],
     );
     one_error("[host]\nname = \"x\"\n", 1, &["key 'host': expected an array of tables [[host]], found a table"]);
@@ -733,4 +733,42 @@ fn checks_dir_defaults_to_an_existing_checks_folder_and_must_exist_when_set() {
         problems[0]
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn zones_inherit_and_cluster_settings_are_read() {
+    let text = "[cluster]\nnats = \"nats://10.0.0.5:4222\"\nname = \"prod\"\nbatch_size = 100\nack_wait = \"10s\"\n\
+                grace = \"5s\"\n[defaults]\nzone = \"dc0\"\n[[template]]\nname = \"far\"\nzone = \"dc2\"\n\
+                [[host]]\nname = \"h\"\nzone = \"dc1\"\ncheck = \"dummy\"\n\
+                [[host]]\nname = \"g\"\nzone = \"\"\n\
+                [[service]]\nhost = \"h\"\nname = \"of the host\"\ncheck = \"dummy\"\n\
+                [[service]]\nhost = \"h\"\nname = \"templated\"\nuse = \"far\"\ncheck = \"dummy\"\n\
+                [[service]]\nhost = \"h\"\nname = \"here\"\nzone = \"\"\ncheck = \"dummy\"\n\
+                [[service]]\nhost = \"g\"\nname = \"of g\"\ncheck = \"dummy\"\n";
+    let c = parse(text, Path::new("w.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let cluster = c.cluster.as_ref().unwrap();
+    assert_eq!(
+        (cluster.nats.as_str(), cluster.name.as_str(), cluster.batch_size),
+        ("nats://10.0.0.5:4222", "prod", 100)
+    );
+    assert_eq!((cluster.ack_wait, cluster.grace), (Duration::from_secs(10), Duration::from_secs(5)));
+    assert_eq!(c.hosts[0].check.as_ref().unwrap().zone.as_deref(), Some("dc1"));
+    assert_eq!(c.hosts[1].zone, None, "an empty zone is this process");
+    let zones: Vec<Option<&str>> = c.services.iter().map(|s| s.check.zone.as_deref()).collect();
+    // [defaults] is under the host's own zone; a template's or the
+    // service's own zone wins; a host without one gives none.
+    assert_eq!(zones, [Some("dc1"), Some("dc2"), None, None]);
+}
+
+#[test]
+fn bad_zones_and_cluster_settings_name_file_line_and_key() {
+    one_error(
+        "[[host]]\nname = \"h\"\nzone = \"dc 1\"\n",
+        3,
+        &["host \"h\": key 'zone': expected a zone name of letters, digits, '-' and '_'"],
+    );
+    one_error("[cluster]\nname = \"x\"\n", 1, &["[cluster]: missing key 'nats'"]);
+    one_error("[cluster]\nnats = \"http://x\"\n", 2, &["[cluster]: key 'nats': expected a NATS server URL"]);
+    one_error("[cluster]\nnats = \"nats://x\"\nbatch_size = 0\n", 3, &["[cluster]: key 'batch_size'"]);
+    one_error("[cluster]\nnats = \"nats://x\"\nwho = 1\n", 3, &["unknown key 'who' in [cluster]"]);
 }

@@ -29,6 +29,7 @@ mod process;
 mod reload;
 mod simulate;
 mod status;
+mod zone;
 
 pub use self::process::Finished;
 pub(crate) use self::process::Timing;

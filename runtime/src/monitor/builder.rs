@@ -148,6 +148,7 @@ impl MonitorBuilder {
         let checks_dir = config.engine.checks_dir.clone();
         let keep_removed = config.engine.keep_removed;
         let sink_configs = std::mem::take(&mut config.sinks);
+        let cluster_settings = config.cluster.take();
         let spool = path.as_deref().map(crate::export::spool_path);
         let reload_sandbox = sandbox.clone();
         let monitor_sandbox = sandbox.clone();
@@ -241,6 +242,18 @@ impl MonitorBuilder {
             "monitor started; first checks are spread over each object's interval"
         );
 
+        // With a [cluster]: connected, streams and zones' consumers made,
+        // every module in the bucket, before the first check.
+        let (remote, cluster) = match &cluster_settings {
+            Some(settings) => {
+                let (mut remote, handle) = crate::cluster::link::start(settings, engine.zones()).await?;
+                for (name, digest) in engine.module_digests() {
+                    remote.publish_module(&name, &digest);
+                }
+                (Some(remote), Some(handle))
+            }
+            None => (None, None),
+        };
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Stats::default()));
         let (done_tx, done) = mpsc::unbounded_channel();
@@ -271,6 +284,8 @@ impl MonitorBuilder {
             waiters: HashMap::new(),
             epoch: 0,
             remaps: Vec::new(),
+            remote,
+            backlog: Default::default(),
         };
         let reloader =
             hotload::Reloader::new(reload_sandbox, commands.downgrade(), checks_dir, module_files, self.watch_modules);
@@ -289,6 +304,7 @@ impl MonitorBuilder {
             task: Mutex::new(Some(handle)),
             sinks,
             retention_file,
+            cluster,
         })
     }
 }

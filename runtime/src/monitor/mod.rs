@@ -83,6 +83,8 @@ pub struct Monitor {
     sinks: Arc<Vec<crate::export::SinkHandle>>,
     /// The retention file, if there is one.
     retention_file: Option<PathBuf>,
+    /// With a `[cluster]`: what the API shows of it.
+    cluster: Option<crate::cluster::link::ClusterHandle>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -319,6 +321,13 @@ impl Monitor {
     /// [`crate::export`]).
     pub fn sinks(&self) -> Vec<crate::export::SinkStatus> {
         self.sinks.iter().map(|s| s.status()).collect()
+    }
+
+    /// With a `[cluster]`: its workers (zone, version, checks/s, last
+    /// seen), each zone's queue and the counters of dropped results (see
+    /// [`crate::cluster`]); `None` without one.
+    pub async fn cluster(&self) -> Option<crate::cluster::ClusterStatus> {
+        Some(self.cluster.as_ref()?.status().await)
     }
 
     /// How many checks ran and how late they started.

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Stats;
 use crate::clock::Clock;
+use crate::cluster::scheduler::{Incoming, Remote};
 use crate::engine::{Applied, ConfigChange, Engine, Event, Finished, Input, ModuleStatus, ObjectStatus};
 use crate::error::Error;
 use crate::outcome::{Outcome, State, Termination};
@@ -120,6 +121,24 @@ pub(super) struct Task {
     /// the epoch before it to the ids after it (`None`: removed), oldest
     /// first, kept while such runs are in flight.
     pub(super) remaps: Vec<(u64, Vec<Option<ObjectId>>)>,
+    /// With a `[cluster]`: where checks of zoned objects go (see
+    /// [`crate::cluster`]).
+    pub(super) remote: Option<Remote>,
+    /// With a `[cluster]`: local checks taken from the schedule while
+    /// zoned ones were, waiting for a slot, with when they were due.
+    pub(super) backlog: std::collections::VecDeque<(ObjectId, Time)>,
+}
+
+/// With a `[cluster]`, how many local checks may wait for a slot outside
+/// the schedule, so that zoned checks due behind them are handed out.
+const BACKLOG: usize = 4096;
+
+/// The next message from the cluster's link, or never without a cluster.
+async fn incoming(remote: &mut Option<Remote>) -> Option<Incoming> {
+    match remote {
+        Some(r) => r.incoming.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Most finished checks applied and committed together.
@@ -155,16 +174,30 @@ impl Task {
             }
             // Start what is due now at once: a timer set to a moment already
             // past fires only at the timer wheel's next millisecond.
-            if !self.idle.is_empty()
-                && (!self.urgent.is_empty() || self.engine.next_check().is_some_and(|d| d <= self.clock.now()))
+            let can_start = !self.idle.is_empty() || self.remote_room();
+            if can_start
+                && (!self.urgent.is_empty()
+                    || (!self.backlog.is_empty() && !self.idle.is_empty())
+                    || self.engine.next_check().is_some_and(|d| d <= self.clock.now()))
             {
                 self.start_due();
+            }
+            let mut deadline = None;
+            if let Some(remote) = &mut self.remote {
+                // Zoned checks nobody answered in time end UNKNOWN.
+                let runs = remote.expired(self.clock.now());
+                if !runs.is_empty() {
+                    self.apply_runs(runs);
+                }
+                let remote = self.remote.as_mut().expect("a cluster");
+                remote.flush();
+                deadline = remote.next_deadline();
             }
             // One batch per turn for the subscribers that buffer.
             self.pipeline.flush();
             // At capacity, due checks wait in the schedule for a slot.
-            let due = self.engine.next_check().filter(|_| !self.idle.is_empty());
-            let due = [due, self.engine.next_timer()].into_iter().flatten().min();
+            let due = self.engine.next_check().filter(|_| !self.idle.is_empty() || self.remote_room());
+            let due = [due, self.engine.next_timer(), deadline].into_iter().flatten().min();
             if let Some(due) = due {
                 let wait = due.saturating_sub(self.clock.now());
                 sleep.as_mut().reset(tokio::time::Instant::now() + wait);
@@ -182,11 +215,21 @@ impl Task {
                     }
                 }
                 Some(event) = self.handled.recv() => self.pipeline.publish(&[event]),
+                Some(message) = incoming(&mut self.remote) => self.incoming(message),
             }
         }
         tracing::info!(in_flight = self.in_flight, "stopping: letting the checks in flight finish");
         while self.in_flight > 0 && self.done.recv_many(&mut batch, BATCH).await > 0 {
             self.finish(&mut batch);
+        }
+        // Zoned checks out with workers: their results for a while (their
+        // value stores are out with them); the rest run again after a restart.
+        let until = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.remote.as_ref().is_some_and(|r| r.in_flight() > 0) {
+            match tokio::time::timeout_at(until, incoming(&mut self.remote)).await {
+                Ok(Some(message)) => self.incoming(message),
+                _ => break,
+            }
         }
         self.workers.clear();
         // The event handlers under way finish and are published.
@@ -214,16 +257,37 @@ impl Task {
         Ok(())
     }
 
+    /// Whether zoned checks may be taken from the schedule: with a
+    /// cluster, while the backlog of local ones has room.
+    fn remote_room(&self) -> bool {
+        self.remote.is_some() && self.backlog.len() < BACKLOG
+    }
+
     fn start_due(&mut self) {
+        // Local checks taken from the schedule before, first.
         while !self.idle.is_empty() {
-            let Some(id) = self.urgent.pop_front() else { break };
+            let Some((id, due)) = self.backlog.pop_front() else { break };
+            if !self.engine.is_running(id) {
+                self.dispatch(id, due);
+            }
+        }
+        while let Some(&id) = self.urgent.front() {
+            let zoned = self.remote.is_some() && self.engine.zone(id).is_some();
+            if self.idle.is_empty() && !zoned {
+                break;
+            }
+            self.urgent.pop_front();
             if !self.engine.is_running(id) {
                 let now = self.clock.now();
                 self.dispatch(id, now);
             }
         }
         let now = self.clock.now();
-        for (id, due) in self.engine.pop_due(now, self.idle.len()) {
+        let max = match self.remote {
+            Some(_) => self.idle.len() + BACKLOG.saturating_sub(self.backlog.len()),
+            None => self.idle.len(),
+        };
+        for (id, due) in self.engine.pop_due(now, max) {
             match self.engine.on_due(id, now) {
                 crate::engine::Due::Run => self.dispatch(id, due),
                 crate::engine::Due::Handled(f) => self.publish(*f),
@@ -232,8 +296,23 @@ impl Task {
         }
     }
 
-    /// Hands object `id`'s check to an idle worker.
+    /// Hands object `id`'s check to an idle worker, or with a cluster
+    /// and a zone, to the zone's workers; a local one waits in the backlog
+    /// when no slot is idle.
     fn dispatch(&mut self, id: ObjectId, due: Time) {
+        if let Some(remote) = &mut self.remote {
+            if let Some(zone) = self.engine.zone(id).map(str::to_string) {
+                let (host, service, attempt) = self.engine.run_key(id);
+                let (host, service) = (host.to_string(), service.map(str::to_string));
+                let pending = self.engine.start(id);
+                remote.dispatch(id, due, self.clock.now(), &zone, (&host, service.as_deref(), attempt), pending);
+                return;
+            }
+            if self.idle.is_empty() {
+                self.backlog.push_back((id, due));
+                return;
+            }
+        }
         let worker = self.idle.pop().expect("dispatch only with an idle worker");
         let pending = self.engine.start(id);
         self.in_flight += 1;
@@ -243,26 +322,36 @@ impl Task {
     }
 
     fn finish(&mut self, batch: &mut Vec<Done>) {
+        let mut runs = Vec::with_capacity(batch.len());
+        for (worker, epoch, id, due, run) in batch.drain(..) {
+            self.idle.push(worker);
+            self.in_flight -= 1;
+            // A run started before a reload: its object's id now, if it is kept.
+            let Some(id) = self.current_id(epoch, id) else {
+                tracing::debug!("the result of a check removed by a configuration reload is dropped");
+                continue;
+            };
+            runs.push((id, due, run));
+        }
+        if self.in_flight == 0 {
+            self.remaps.clear();
+        }
+        self.apply_runs(runs);
+    }
+
+    /// Applies finished runs, local or from the cluster's workers: each
+    /// object's id (of the current epoch), when it was due and its run.
+    fn apply_runs(&mut self, runs: Vec<(ObjectId, Time, CheckRun)>) {
         let now = self.clock.now();
-        let mut finished = Vec::with_capacity(batch.len());
+        let mut finished = Vec::with_capacity(runs.len());
         {
             let mut stats = self.stats.lock().expect("stats lock");
-            for (worker, epoch, id, due, run) in batch.drain(..) {
-                self.idle.push(worker);
-                self.in_flight -= 1;
-                // A run started before a reload: its object's id now, if it is kept.
-                let Some(id) = self.current_id(epoch, id) else {
-                    tracing::debug!("the result of a check removed by a configuration reload is dropped");
-                    continue;
-                };
+            for (id, due, run) in runs {
                 // When the check really started: after waiting for a slot.
                 let started = now.saturating_sub(run.outcome.duration);
                 stats.record(started.saturating_sub(due));
                 finished.push((id, self.engine.finish(id, run, now, Some(due), started)));
             }
-        }
-        if self.in_flight == 0 {
-            self.remaps.clear();
         }
         let mut answers = Vec::new();
         for (id, f) in finished {
@@ -377,6 +466,10 @@ impl Task {
         let ids = takeover.ids;
         let gone = || Error::Engine("the object was removed by a configuration reload".into());
         self.urgent = self.urgent.drain(..).filter_map(|id| ids[id]).collect();
+        self.backlog = self.backlog.drain(..).filter_map(|(id, due)| Some((ids[id]?, due))).collect();
+        if let Some(remote) = &mut self.remote {
+            remote.remap(&ids);
+        }
         for (id, waiters) in std::mem::take(&mut self.waiters) {
             match ids[id] {
                 Some(new) => self.waiters.entry(new).or_default().extend(waiters),
@@ -403,6 +496,26 @@ impl Task {
         let change = takeover.change;
         self.pipeline.publish(&[Event::Config { t: now.as_secs_f64(), change: change.clone() }]);
         change
+    }
+
+    /// A message from the cluster's link: results to apply, or a change
+    /// to publish.
+    fn incoming(&mut self, message: Incoming) {
+        match message {
+            Incoming::Results(batch) => {
+                let (remote, engine) = (self.remote.as_mut().expect("a cluster"), &self.engine);
+                let mut runs = remote.results(batch, |host, service| engine.find(host, service));
+                // What a worker sends is untrusted text, as a passive result is.
+                for (id, _, run) in &mut runs {
+                    crate::sanitize::fit_output(&mut run.outcome, self.engine.limits(*id));
+                }
+                self.apply_runs(runs);
+            }
+            Incoming::Change { change, worker, zone, message } => {
+                let t = self.clock.now().as_secs_f64();
+                self.pipeline.publish(&[Event::Cluster { t, change, worker, zone, message }]);
+            }
+        }
     }
 
     /// Applies one input; its events go to the subscribers. Returns the

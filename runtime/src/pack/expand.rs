@@ -114,7 +114,14 @@ async fn services_of(
             host: host.name.clone(),
             name,
             item,
-            check: CheckSpec { module: module.clone(), params, grants: grants.clone(), ..CheckSpec::default() },
+            check: CheckSpec {
+                module: module.clone(),
+                params,
+                grants: grants.clone(),
+                // The host's zone: a host and its services run together.
+                zone: host.zone.clone(),
+                ..CheckSpec::default()
+            },
             schedule: template.schedule(host.schedule),
             contacts: host.contacts.clone(),
             notification: host.notification,
@@ -141,6 +148,7 @@ async fn services_of(
                 module: "dummy".into(),
                 params: vec![("state".into(), "UNKNOWN".into()), ("text".into(), text)],
                 limits: Limits::default(),
+                zone: host.zone.clone(),
                 ..CheckSpec::default()
             };
             vec![Service { check, ..service(name, None, &[]) }]

@@ -80,7 +80,7 @@ impl std::fmt::Debug for CheckModule {
 
 /// One run of a check: what to look at, with which limits and grants, and
 /// the service's value store as the previous run left it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CheckCall {
     /// The host the check runs against.
     pub target: Target,
@@ -103,7 +103,7 @@ pub struct CheckCall {
 
 /// A finished run: the outcome and the value store to keep for the next run
 /// (unchanged unless the run completed).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckRun {
     /// State, output and performance data.
     pub outcome: Outcome,

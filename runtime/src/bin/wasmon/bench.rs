@@ -80,6 +80,11 @@ pub struct BenchArgs {
     /// check then reports a metric: `-p metric=1` unless given)
     #[arg(long, value_name = "FILE")]
     pub sinks: Option<PathBuf>,
+    /// Run the services on `wasmon worker`s of zone `bench` through this
+    /// NATS server (`[cluster] nats`, cluster name `bench`) instead of in
+    /// this process
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
 }
 
 /// What the bench's subscriber saw.
@@ -301,7 +306,8 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
 /// parsed (a 100,000-service TOML file would measure the parser).
 fn services(args: &BenchArgs, params: Vec<(String, String)>, grants: wasmon_runtime::Grants) -> Config {
     let schedule = Schedule { check_interval: args.interval, retry_interval: args.interval, max_check_attempts: 3 };
-    let spec = CheckSpec { module: args.check.clone(), params, grants, ..CheckSpec::default() };
+    let zone = args.nats.as_ref().map(|_| "bench".to_string());
+    let spec = CheckSpec { module: args.check.clone(), params, grants, zone, ..CheckSpec::default() };
     Config {
         path: PathBuf::from("bench.toml"),
         engine: EngineSettings {
@@ -320,6 +326,11 @@ fn services(args: &BenchArgs, params: Vec<(String, String)>, grants: wasmon_runt
                 ..Service::default()
             })
             .collect(),
+        cluster: args.nats.as_ref().map(|nats| wasmon_runtime::cluster::ClusterSettings {
+            nats: nats.clone(),
+            name: "bench".into(),
+            ..Default::default()
+        }),
         ..Config::default()
     }
 }

@@ -110,6 +110,13 @@ pub enum Command {
     /// configuration: `wasmon import nagios /etc/nagios4/nagios.cfg >
     /// wasmon.toml`.
     Import(crate::import::ImportArgs),
+    /// Run the checks of one zone for a `wasmon run` with a `[cluster]`:
+    /// `wasmon worker --nats nats://10.0.0.5:4222 --zone dc1`. No
+    /// configuration file: jobs, modules and results travel over NATS
+    /// JetStream.
+    Worker(crate::worker::WorkerArgs),
+    /// A running `wasmon run`'s cluster: `wasmon cluster status`.
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 /// Runs the command; returns the exit code.
@@ -141,7 +148,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     };
     // The daemon runs checks on every core; one-shot commands need one thread.
     let runtime = match &cli.command {
-        Command::Run(_) | Command::Bench(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        Command::Run(_) | Command::Bench(_) | Command::Worker(_) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        }
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
     .context("cannot start the async runtime")?;
@@ -150,6 +159,8 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         let command = match cli.command {
             Command::Bench(args) => return crate::bench::bench(cache_dir, args).await,
             Command::Submit(args) => return crate::submit::submit(args).await,
+            Command::Worker(args) => return crate::worker::worker(cache_dir, args).await,
+            Command::Cluster(args) => return crate::cluster::cluster(args).await,
             other => other,
         };
         // The pool reserves address space for the largest memory limit asked for.
@@ -181,7 +192,13 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
                 crate::run::daemon(&sandbox, &config.expect("loaded above"), args.config.as_deref(), !args.no_watch)
                     .await
             }
-            Command::Validate(_) | Command::Pack(_) | Command::Bench(_) | Command::Submit(_) | Command::Import(_) => {
+            Command::Validate(_)
+            | Command::Pack(_)
+            | Command::Bench(_)
+            | Command::Submit(_)
+            | Command::Import(_)
+            | Command::Worker(_)
+            | Command::Cluster(_) => {
                 unreachable!("handled above")
             }
         }

@@ -10,6 +10,7 @@ mod common;
 mod bench;
 mod check;
 mod cli;
+mod cluster;
 mod describe;
 mod discover;
 mod import;
@@ -18,6 +19,7 @@ mod run;
 mod simulate;
 mod submit;
 mod validate;
+mod worker;
 
 use std::io::Write;
 use std::process::ExitCode;

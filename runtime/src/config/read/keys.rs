@@ -166,6 +166,8 @@ settings! {
     check_period: String, ALL, |r, v, cx, k| r.period_name(v, cx, k);
     notification_period: String, ALL, |r, v, cx, k| r.period_name(v, cx, k);
     contact_groups: Vec<String>, ALL, |r, v, cx, k| r.contact_group_names(v, cx, k);
+    /// The worker zone; an empty string: this process (see [`crate::cluster`]).
+    zone: String, ALL, |r, v, cx, k| r.zone(v, cx, k);
     item: String, &[Kind::Template, Kind::Service], |r, v, cx, k| r.string(v, cx, k, "a string");
 }
 
@@ -181,7 +183,7 @@ mod tests {
             notification_interval, first_notification_delay, contacts, event_handlers, timeout, memory, \
             output_limit, timeout_state, grants, parents, active_checks, passive_checks, check_freshness, \
             freshness_threshold, stale_state, flap_detection, low_flap_threshold, high_flap_threshold, \
-            check_period, notification_period, contact_groups";
+            check_period, notification_period, contact_groups, zone";
         let defaults = settings.replace("check, ", "").replace("parents, ", "");
         assert_eq!(Kind::Defaults.keys().join(", "), defaults);
         assert_eq!(Kind::Template.keys().join(", "), format!("name, {settings}, item"));

@@ -71,6 +71,12 @@ impl Layer {
         }
     }
 
+    /// The zone the layers name; `None` for none or an empty one (this
+    /// process).
+    pub(super) fn zone(&self) -> Option<String> {
+        self.zone.clone().filter(|z| !z.is_empty())
+    }
+
     /// The check, if the layers name a module.
     pub(super) fn check_spec(&self) -> Option<CheckSpec> {
         let (module, mut grants) = self.check.clone().flatten()?;
@@ -92,6 +98,7 @@ impl Layer {
             args: self.args.clone().unwrap_or_default(),
             limits,
             grants,
+            zone: self.zone(),
         })
     }
 }

@@ -23,6 +23,7 @@ use crate::sandbox::standard;
 use crate::state::{FlapPolicy, NotificationPolicy, Semantics};
 
 mod api;
+mod cluster;
 mod contacts;
 mod engine;
 mod handlers;
@@ -57,6 +58,7 @@ const TOP_KEYS: &[&str] = &[
     "contactgroup",
     "escalation",
     "sink",
+    "cluster",
 ];
 const HANDLER_KEYS: &[&str] = &["name", "module", "on", "params", "grants", "timeout", "memory", "output_limit"];
 const ENGINE_KEYS: &[&str] = &[
@@ -165,6 +167,7 @@ impl Reader<'_> {
         let engine = self.engine(root.get("engine"));
         self.packs_dir = engine.packs_dir.clone();
         let api = root.get("api").and_then(|v| self.api(v));
+        let cluster = root.get("cluster").and_then(|v| self.cluster(v));
 
         // Contacts and templates first: objects refer to them.
         let contact_tables = self.tables(root, "contact");
@@ -248,6 +251,8 @@ impl Reader<'_> {
 
         let mut hosts = Vec::new();
         let mut host_parents = Vec::new();
+        // Each host's zone as its layers write it ("" for this process).
+        let mut host_zones: HashMap<String, String> = HashMap::new();
         let mut seen = HashMap::new();
         for (i, t) in self.tables(root, "host").iter().enumerate() {
             let o = self.object(Kind::Host, i, t);
@@ -267,6 +272,9 @@ impl Reader<'_> {
             }
             let layer = resolve(&o);
             self.flap_thresholds(&o.context, &layer);
+            if let Some(zone) = &layer.zone {
+                host_zones.insert(name.get_ref().clone(), zone.clone());
+            }
             hosts.push(Host {
                 name: name.get_ref().clone(),
                 address: o.address.clone(),
@@ -280,6 +288,7 @@ impl Reader<'_> {
                 passive: layer.passive(),
                 flapping: layer.flapping(),
                 packs: o.packs,
+                zone: layer.zone(),
                 ..Host::default()
             });
             host_parents.push((o.context.clone(), layer.parents.clone().unwrap_or_default()));
@@ -330,7 +339,16 @@ impl Reader<'_> {
             let layer = resolve(&o);
             self.flap_thresholds(&o.context, &layer);
             let passive = layer.passive();
+            // A service without a zone of its own or of its templates takes
+            // its host's: a host and its services run together.
+            let own_zone = o.layer.zone.is_some()
+                || o.uses.iter().any(|u| templates.get(u.get_ref()).is_some_and(|t| t.zone.is_some()));
+            let host_zone = host_zones.get(host.get_ref()).filter(|_| !own_zone);
             let check = match layer.check_spec() {
+                Some(check) if host_zone.is_some() => {
+                    let zone = host_zone.filter(|z| !z.is_empty()).cloned();
+                    Some(CheckSpec { zone, ..check })
+                }
                 Some(check) => Some(check),
                 // A passive-only service needs no check.
                 None if !passive.active_checks && !layer.check_written() => Some(CheckSpec::default()),
@@ -397,6 +415,7 @@ impl Reader<'_> {
             contact_groups,
             escalations,
             sinks,
+            cluster,
         }
     }
 

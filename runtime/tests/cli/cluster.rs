@@ -1,0 +1,332 @@
+//! Scale-out on NATS JetStream against a real `nats-server -js` on
+//! loopback (one per test binary) and real `wasmon worker` processes: the
+//! same states and attempts as a local run, a worker killed with SIGKILL
+//! mid-run, and a zone without workers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use wasmon_runtime::{Event, Monitor, Retention};
+
+use crate::support::{self, Daemon, wait_for};
+
+const NATS_SERVER: &str = "/usr/sbin/nats-server";
+
+/// Under `CI=true` a missing server fails the test; elsewhere it skips.
+fn nats() -> Option<&'static str> {
+    if !Path::new(NATS_SERVER).exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{NATS_SERVER} is missing; tests/run installs it (Debian's nats-server)");
+        }
+        eprintln!("skipping: {NATS_SERVER} is not installed (tests/run installs it)");
+        return None;
+    }
+    static URL: OnceLock<String> = OnceLock::new();
+    Some(URL.get_or_init(start_nats))
+}
+
+/// Makes a child die with the test binary (from the thread that spawns
+/// it: a thread that never ends).
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Starts `nats-server -js` on a free loopback port, once per test binary,
+/// from a thread that lives as long as the binary (the server dies with it).
+fn start_nats() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = support::temp_dir("nats");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut command = Command::new(NATS_SERVER);
+        command
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("nats.log")).unwrap());
+        die_with_parent(&mut command);
+        let mut child = command.spawn().expect("start nats-server");
+        tx.send(()).unwrap();
+        let _ = child.wait();
+    });
+    rx.recv().unwrap();
+    wait_for("nats-server to listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    format!("nats://127.0.0.1:{port}")
+}
+
+/// A `wasmon worker` process, killed when dropped.
+struct Worker(Option<Child>);
+
+impl Worker {
+    fn start(nats: &str, cluster: &str, zone: &str, log: &Path) -> Worker {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wasmon"));
+        command
+            .args(["-v", "worker", "--nats", nats, "--cluster", cluster, "--zone", zone, "--concurrency", "8"])
+            .env("WASMON_CACHE_DIR", support::cache_dir())
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap());
+        die_with_parent(&mut command);
+        // Spawned from a thread that lives on: PR_SET_PDEATHSIG follows the
+        // spawning thread.
+        std::thread::spawn(move || {
+            tx.send(command.spawn().expect("start wasmon worker")).unwrap();
+            std::thread::park();
+        });
+        Worker(Some(rx.recv().unwrap()))
+    }
+
+    /// SIGKILL, as a crash.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Each object's results as (state, state type, attempt, output), from the
+/// monitor's events, until every one of `objects` has `n`; notifications
+/// are counted by object in `notified`.
+async fn results(
+    monitor: &Monitor,
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    objects: usize,
+    n: usize,
+    notified: &mut BTreeMap<String, usize>,
+) -> BTreeMap<String, Vec<(String, String, u32, String)>> {
+    let mut seen: BTreeMap<String, Vec<(String, String, u32, String)>> = BTreeMap::new();
+    let collect = async {
+        while seen.len() < objects || seen.values().any(|v| v.len() < n) {
+            let r = match events.recv().await {
+                Ok(Event::Result(r)) => r,
+                Ok(Event::Notification(n)) => {
+                    *notified.entry(format!("{}/{}", n.host, n.service.as_deref().unwrap_or(""))).or_default() += 1;
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(e) => panic!("the test fell behind the events: {e}"),
+            };
+            let key = format!("{}/{}", r.host, r.service.as_deref().unwrap_or(""));
+            let row = (r.state.as_str().to_string(), format!("{:?}", r.state_type), r.attempt, r.output.clone());
+            seen.entry(key).or_default().push(row);
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(90), collect).await.is_err() {
+        panic!("timed out waiting for {n} results of {objects} objects: {seen:#?}\n{:#?}", monitor.cluster().await);
+    }
+    seen
+}
+
+/// Hosts and services checked every second with the dummy check's
+/// sequences (each position kept in the object's value store, which
+/// travels with the job): `web` in zone dc1 (a service of it in this
+/// process with `zone = ""`), `db` in this process.
+fn sequences_config(cluster: &str) -> String {
+    format!(
+        r#"
+{cluster}
+[defaults]
+check_interval = "1s"
+retry_interval = "1s"
+max_check_attempts = 3
+
+[[host]]
+name = "web"
+address = "127.0.0.1"
+zone = "dc1"
+check = "dummy"
+
+[[service]]
+host = "web"
+name = "Flapping"
+check = "dummy"
+params = {{ sequence = "OK,WARNING,CRITICAL,WARNING,OK,CRITICAL,CRITICAL" }}
+
+[[service]]
+host = "web"
+name = "Down"
+check = "dummy"
+params = {{ sequence = "CRITICAL,CRITICAL,CRITICAL,CRITICAL,UNKNOWN,OK" }}
+
+[[service]]
+host = "web"
+name = "Here"
+zone = ""
+check = "dummy"
+params = {{ sequence = "WARNING,WARNING,WARNING,OK" }}
+
+[[host]]
+name = "db"
+address = "127.0.0.1"
+
+[[service]]
+host = "db"
+name = "Local"
+check = "dummy"
+params = {{ sequence = "CRITICAL,OK,CRITICAL,CRITICAL,CRITICAL" }}
+"#
+    )
+}
+
+async fn start(config: &str, dir: &Path) -> Monitor {
+    Monitor::builder()
+        .config_str(config, &dir.join("wasmon.toml"))
+        .unwrap()
+        .retention(Retention::None)
+        .watch_modules(false)
+        .sandbox(wasmon_runtime::Sandbox::builder().cache_dir(Some(support::cache_dir())).build().unwrap())
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoned_checks_on_two_workers_match_a_local_run() {
+    let Some(nats) = nats() else { return };
+    let dir = support::temp_dir("cluster-same");
+    let local = start(&sequences_config(""), &dir).await;
+    let mut events = local.subscribe();
+    let mut notified = BTreeMap::new();
+    let expected = results(&local, &mut events, 5, 8, &mut notified).await;
+    local.stop().await.unwrap();
+
+    let cluster = format!("[cluster]\nnats = \"{nats}\"\nname = \"same\"\nbatch_size = 2\n");
+    let remote = start(&sequences_config(&cluster), &dir).await;
+    let mut events = remote.subscribe();
+    let _workers = [
+        Worker::start(nats, "same", "dc1", &dir.join("worker1.log")),
+        Worker::start(nats, "same", "dc1", &dir.join("worker2.log")),
+    ];
+    let got = results(&remote, &mut events, 5, 8, &mut BTreeMap::new()).await;
+    let status = remote.cluster().await.expect("a cluster");
+    remote.stop().await.unwrap();
+    for (object, runs) in &expected {
+        assert_eq!(&got[object][..8], &runs[..8], "{object}: the same states, state types, attempts and outputs");
+    }
+    // The three zoned objects ran on the workers, 8 times each at least;
+    // nothing was dropped or given up.
+    assert!(status.applied >= 24, "{status:#?}");
+    assert_eq!((status.duplicates, status.late, status.unanswered), (0, 0, 0), "{status:#?}");
+    let log1 = std::fs::read_to_string(dir.join("worker1.log")).unwrap();
+    let log2 = std::fs::read_to_string(dir.join("worker2.log")).unwrap();
+    assert!(log1.contains("module fetched and loaded") || log2.contains("module fetched and loaded"), "{log1}\n{log2}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_run_loses_no_check() {
+    let Some(nats) = nats() else { return };
+    let dir = support::temp_dir("cluster-kill");
+    // A server that accepts and never answers: every run takes its 1 s.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let mut config = format!(
+        "[cluster]\nnats = \"{nats}\"\nname = \"kill\"\nbatch_size = 3\nack_wait = \"2s\"\ngrace = \"20s\"\n\n\
+         [defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\nmax_check_attempts = 2\ntimeout = \"1s\"\n\n\
+         [[host]]\nname = \"far\"\naddress = \"127.0.0.1\"\nzone = \"dc2\"\n"
+    );
+    for i in 0..16 {
+        config.push_str(&format!(
+            "\n[[service]]\nhost = \"far\"\nname = \"HTTP {i}\"\ncheck = \"http\"\nparams = {{ port = \"{port}\" }}\n"
+        ));
+    }
+    let monitor = start(&config, &dir).await;
+    let mut events = monitor.subscribe();
+    let mut first = Worker::start(nats, "kill", "dc2", &dir.join("worker1.log"));
+    let _second = Worker::start(nats, "kill", "dc2", &dir.join("worker2.log"));
+    let mut notified = BTreeMap::new();
+    results(&monitor, &mut events, 16, 2, &mut notified).await;
+    first.kill();
+    // Every service keeps being checked: what the dead worker held is
+    // delivered again to the other after the acknowledgement wait, well
+    // within the timeout plus the grace.
+    let after = results(&monitor, &mut events, 16, 4, &mut notified).await;
+    // Counted once the engine stopped: the counters move while it runs.
+    monitor.stop().await.unwrap();
+    let status = monitor.cluster().await.expect("a cluster");
+    for (object, runs) in &after {
+        for (state, _, _, output) in runs {
+            assert_eq!(state, "CRITICAL", "{object}: {output}");
+            assert!(!output.contains("No worker"), "{object}: {output}");
+        }
+    }
+    assert_eq!(status.unanswered, 0, "{status:#?}");
+    // The killed worker missed its heartbeats: lost; the other is not.
+    let lost: Vec<bool> = status.workers.iter().map(|w| w.lost).collect();
+    assert_eq!(lost.iter().filter(|l| **l).count(), 1, "{status:#?}");
+    assert_eq!(lost.len(), 2, "{status:#?}");
+    // Each service went HARD CRITICAL once: one PROBLEM notification, none twice.
+    assert_eq!(notified.len(), 16, "{notified:?}");
+    assert!(notified.values().all(|n| *n == 1), "{notified:?}");
+    let in_flight: u64 = status.zones.iter().map(|z| z.in_flight).sum();
+    assert_eq!(status.dispatched, status.applied + status.unanswered + in_flight, "{status:#?}");
+}
+
+#[test]
+fn a_zone_without_workers_goes_unknown_and_the_cluster_is_listed() {
+    let Some(nats) = nats() else { return };
+    let token = "cluster-test-token";
+    let config = format!(
+        "[api]\nlisten = \"127.0.0.1:0\"\n[[api.token]]\nname = \"t\"\ntoken = \"{token}\"\nscopes = [\"read\"]\n\n\
+         [cluster]\nnats = \"{nats}\"\nname = \"nowhere\"\ngrace = \"1s\"\n\n\
+         [[host]]\nname = \"lonely\"\naddress = \"127.0.0.1\"\n\n\
+         [[service]]\nhost = \"lonely\"\nname = \"Ping\"\nzone = \"mars\"\ncheck = \"dummy\"\ntimeout = \"1s\"\n\
+         check_interval = \"3s\"\n"
+    );
+    let daemon = Daemon::with_config("cluster-nowhere", &config, &["-v"], &[]);
+    let url = daemon.url("/api/v1/hosts/lonely/services/Ping");
+    let get = |url: &str| -> Value {
+        let out =
+            Command::new("curl").args(["-sf", "-H", &format!("Authorization: Bearer {token}"), url]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    let mut status = Value::Null;
+    wait_for("the service to go UNKNOWN", Duration::from_secs(90), || {
+        status = get(&url);
+        status["state"] == "UNKNOWN"
+    });
+    assert_eq!(status["output"], "No worker in zone mars answered within 2s", "{status}");
+    daemon.wait_for(0, &["No worker in zone mars answered"]);
+
+    let cluster = get(&daemon.url("/api/v1/cluster"));
+    assert_eq!(cluster["connected"], true, "{cluster}");
+    let mars = cluster["zones"].as_array().unwrap().iter().find(|z| z["zone"] == "mars").cloned().unwrap();
+    assert_eq!(mars["workers"], 0, "{cluster}");
+    assert!(cluster["unanswered"].as_u64().unwrap() >= 1, "{cluster}");
+    let doc = support::openapi::Doc::parse(wasmon_runtime::api::OPENAPI);
+    doc.check_response("GET", "/api/v1/cluster", 200, &cluster).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmon"))
+        .args(["cluster", "status", "--url", daemon.base(), "--token", token])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("mars") && text.contains("unanswered"), "{text}");
+}
