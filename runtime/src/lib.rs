@@ -104,6 +104,8 @@ pub mod engine;
 mod error;
 pub mod event;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod monitor;
 pub mod notify;

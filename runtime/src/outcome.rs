@@ -113,7 +113,9 @@ impl fmt::Display for Range {
             f.write_str("@")?;
         }
         match (self.start, self.end) {
-            (Some(s), Some(e)) if s == 0.0 && !self.inside => write!(f, "{}", Number(e)),
+            // A start that renders as 0 (0.0000001 has at most six
+            // decimals) is left out as 0 is.
+            (Some(s), Some(e)) if !self.inside && Number(s).to_string() == "0" => write!(f, "{}", Number(e)),
             (Some(s), Some(e)) => write!(f, "{}:{}", Number(s), Number(e)),
             (Some(s), None) => write!(f, "{}:", Number(s)),
             (None, Some(e)) => write!(f, "~:{}", Number(e)),

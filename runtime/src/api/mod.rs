@@ -35,7 +35,7 @@
 pub(crate) mod actions;
 pub(crate) mod auth;
 mod error;
-mod request;
+pub(crate) mod request;
 mod serve;
 
 pub use self::error::ApiError;

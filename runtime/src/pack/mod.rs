@@ -24,7 +24,7 @@
 //! when it is installed.
 
 mod expand;
-mod manifest;
+pub(crate) mod manifest;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -215,7 +215,7 @@ pub async fn from_bytes(bytes: &[u8], name: &str, sandbox: &Sandbox) -> Result<P
 
 /// Parses a built manifest and runs the checks every manifest passes;
 /// `name` names it in messages.
-fn parse_manifest(text: &str, name: &str) -> Result<Manifest, Error> {
+pub(crate) fn parse_manifest(text: &str, name: &str) -> Result<Manifest, Error> {
     let manifest: Manifest = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let (line, column) = crate::config::read::position(text, span.start);

@@ -290,6 +290,19 @@ fn thresholds_are_ranges() {
     assert!(bad("a=1;;x")[0].contains("critical threshold 'x' is not a range"));
 }
 
+/// A start too small for six decimals renders as 0 and is left out as 0
+/// is, so a rendered range renders the same after reading it back (found
+/// by the `range` fuzz target).
+#[test]
+fn a_start_that_rounds_to_zero_is_left_out() {
+    for (text, shown) in [("2.101e-50:1.5", "1.5"), ("-0.0000001:1.5", "1.5"), ("@0.0000001:1.5", "@0:1.5")] {
+        let r = parse_range(text).unwrap();
+        assert_eq!(r.to_string(), shown, "{text}");
+        assert_eq!(parse_range(shown).unwrap().to_string(), shown, "{text}");
+    }
+    assert_eq!(metrics("e=5;0.0000000000000005:1.5")[0].perfdata(), "e=5;1.5");
+}
+
 #[test]
 fn ranges_alert_as_the_guidelines_say() {
     let r = |t: &str| parse_range(t).unwrap();

@@ -167,7 +167,8 @@ pub fn parse_day(key: &str) -> Option<Day> {
     let words: Vec<String> = key.split_whitespace().map(str::to_lowercase).collect();
     let weekday = |w: &str| WEEKDAYS.iter().find(|(n, _)| *n == w).map(|(_, d)| *d);
     let month = |w: &str| MONTHS.iter().position(|m| *m == w).map(|i| i as i8 + 1);
-    let number = |w: &str, max: i8| w.parse::<i8>().ok().filter(|n| *n != 0 && n.abs() <= max);
+    // `unsigned_abs`: `-128` has no `abs` in an i8.
+    let number = |w: &str, max: u8| w.parse::<i8>().ok().filter(|n| *n != 0 && n.unsigned_abs() <= max);
     match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [w] => {
             if let Some(d) = weekday(w) {

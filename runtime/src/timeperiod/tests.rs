@@ -110,7 +110,21 @@ fn dates_win_over_weekdays_as_in_nagios() {
 
 #[test]
 fn bad_days_and_ranges_are_refused() {
-    for bad in ["mon", "2026-02-30", "february 30", "day 0", "day 32", "monday 6", "monday 1 mai", "26-12-25", ""] {
+    for bad in [
+        "mon",
+        "2026-02-30",
+        "february 30",
+        "day 0",
+        "day 32",
+        "monday 6",
+        "monday 1 mai",
+        "26-12-25",
+        "",
+        "day -128",
+        "december -128",
+        "monday -128",
+        "monday -128 may",
+    ] {
         assert_eq!(parse_day(bad), None, "{bad}");
     }
     assert_eq!(parse_day("Day 1"), Some(Day::DayOfMonth(1)));
