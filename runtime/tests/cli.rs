@@ -541,10 +541,18 @@ fn bench_runs_any_check_with_its_parameters() {
         wait_for("the bench's Prometheus endpoint", std::time::Duration::from_secs(60), || {
             std::net::TcpStream::connect(listen).is_ok()
         });
-        let mut s = std::net::TcpStream::connect(listen).unwrap();
-        std::io::Write::write_all(&mut s, b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        // Scraped while the bench runs, until the first results are in it
+        // (the endpoint listens before any check ran) or the bench ends.
         let mut body = String::new();
-        std::io::Read::read_to_string(&mut s, &mut body).unwrap();
+        while let Ok(mut s) = std::net::TcpStream::connect(listen) {
+            body.clear();
+            std::io::Write::write_all(&mut s, b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+            let _ = std::io::Read::read_to_string(&mut s, &mut body);
+            if body.contains("service=\"dummy 0\"") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         body
     });
     let out = wasmon(&["bench", "-n", "20", "-i", "200ms", "-d", "2s", "--json", "--sinks", sinks.to_str().unwrap()]);
