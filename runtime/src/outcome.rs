@@ -253,6 +253,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// UNKNOWN with `summary` and nothing else, for a check that did not
+    /// run to the end of its own accord (no slot, bad parameters, no
+    /// worker answered, a host failure): `termination` says which.
+    pub fn not_run(summary: impl Into<String>, termination: Termination) -> Outcome {
+        Outcome {
+            state: State::Unknown,
+            summary: summary.into(),
+            long_output: None,
+            metrics: Vec::new(),
+            perfdata_errors: Vec::new(),
+            duration: Duration::ZERO,
+            termination,
+            truncated: false,
+        }
+    }
+
     /// The plugin output as Nagios prints it: `STATE - summary | perfdata`
     /// on the first line, then the long output.
     pub fn plugin_output(&self) -> String {

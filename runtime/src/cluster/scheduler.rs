@@ -13,7 +13,7 @@ use super::status::Counters;
 use super::wire::{Job, Key, ResultBatch};
 use super::{ClusterChange, ClusterSettings};
 use crate::engine::PendingCheck;
-use crate::outcome::{Outcome, State, Termination};
+use crate::outcome::{Outcome, Termination};
 use crate::sandbox::module::CheckRun;
 use crate::sandbox::values::Values;
 use crate::schedule::ObjectId;
@@ -267,25 +267,14 @@ impl Remote {
 
 /// The run of a check nobody answered.
 fn unanswered(summary: String, values: Values) -> CheckRun {
-    CheckRun {
-        outcome: Outcome {
-            perfdata_errors: Vec::new(),
-            state: State::Unknown,
-            summary,
-            long_output: None,
-            metrics: Vec::new(),
-            duration: Duration::ZERO,
-            termination: Termination::HostError,
-            truncated: false,
-        },
-        values,
-    }
+    CheckRun { outcome: Outcome::not_run(summary, Termination::HostError), values }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cluster::wire::JobResult;
+    use crate::outcome::State;
     use crate::sandbox::module::CheckCall;
 
     fn remote() -> (Remote, mpsc::UnboundedReceiver<Outgoing>) {

@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt as _;
 use super::Names;
 use super::wire::{Heartbeat, Job, JobBatch, JobResult, batches};
 use crate::error::Error;
-use crate::outcome::{Outcome, State, Termination};
+use crate::outcome::{Outcome, Termination};
 use crate::sandbox::module::{CheckModule, CheckRun};
 use crate::sandbox::{Sandbox, SandboxBuilder};
 
@@ -308,17 +308,5 @@ async fn publish(shared: &Shared, results: &[JobResult]) -> Result<(), String> {
 
 /// An UNKNOWN run that did not run.
 fn failed(message: &str, values: crate::Values) -> CheckRun {
-    CheckRun {
-        outcome: Outcome {
-            perfdata_errors: Vec::new(),
-            state: State::Unknown,
-            summary: message.to_string(),
-            long_output: None,
-            metrics: Vec::new(),
-            duration: Duration::ZERO,
-            termination: Termination::HostError,
-            truncated: false,
-        },
-        values,
-    }
+    CheckRun { outcome: Outcome::not_run(message, Termination::HostError), values }
 }

@@ -54,6 +54,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::config::model::{Sink as SinkConfig, SinkTarget};
+use crate::config::read::glob;
 use crate::error::Error;
 use crate::event::{Event, ResultEvent};
 use crate::outcome::Range;
@@ -297,29 +298,6 @@ impl Selection {
             }
         }
     }
-}
-
-/// A glob: `*` any run of characters, `?` one character, the rest literal.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// One sink's counters, shared by its thread, the API and the Prometheus

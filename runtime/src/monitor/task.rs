@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::cluster::scheduler::{Incoming, Remote};
 use crate::engine::{Applied, ConfigChange, Engine, Event, Finished, Input, ModuleStatus, ObjectStatus};
 use crate::error::Error;
-use crate::outcome::{Outcome, State, Termination};
+use crate::outcome::{Outcome, Termination};
 use crate::pipeline::{Pipeline, Tracker};
 use crate::retention::writer::Closer;
 use crate::sandbox::module::CheckRun;
@@ -146,19 +146,7 @@ const BATCH: usize = 512;
 
 /// The run of a check whose task failed.
 fn failed_run(message: &str) -> CheckRun {
-    CheckRun {
-        outcome: Outcome {
-            perfdata_errors: Vec::new(),
-            state: State::Unknown,
-            summary: message.to_string(),
-            long_output: None,
-            metrics: Vec::new(),
-            duration: Duration::ZERO,
-            termination: Termination::Trap,
-            truncated: false,
-        },
-        values: crate::Values::new(),
-    }
+    CheckRun { outcome: Outcome::not_run(message, Termination::Trap), values: crate::Values::new() }
 }
 
 impl Task {

@@ -351,16 +351,7 @@ impl CheckModule {
                 "This is an event handler (world handler), not a check: configure it in a [[handler]] table",
             ),
             Exports::Missing(_, message) => CheckRun {
-                outcome: Outcome {
-                    perfdata_errors: Vec::new(),
-                    state: crate::State::Unknown,
-                    summary: message.to_string(),
-                    long_output: None,
-                    metrics: Vec::new(),
-                    duration: std::time::Duration::ZERO,
-                    termination: crate::Termination::HostError,
-                    truncated: false,
-                },
+                outcome: Outcome::not_run(message.to_string(), crate::Termination::HostError),
                 values: call.values.clone(),
             },
         }

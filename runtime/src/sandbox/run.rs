@@ -460,19 +460,7 @@ impl Failure {
 /// The outcome of a call that does not fit the module (arguments for a
 /// check, parameters for a plugin): UNKNOWN, nothing run.
 pub(crate) fn misuse(call: &CheckCall, message: &str) -> CheckRun {
-    CheckRun {
-        outcome: Outcome {
-            perfdata_errors: Vec::new(),
-            state: State::Unknown,
-            summary: message.to_string(),
-            long_output: None,
-            metrics: Vec::new(),
-            duration: Duration::ZERO,
-            termination: Termination::BadParams,
-            truncated: false,
-        },
-        values: call.values.clone(),
-    }
+    CheckRun { outcome: Outcome::not_run(message, Termination::BadParams), values: call.values.clone() }
 }
 
 /// A handler's text through the sanitiser, cut to `limit` bytes (at a

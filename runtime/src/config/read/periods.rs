@@ -373,7 +373,7 @@ impl Reader<'_> {
 }
 
 /// Whether `name` matches `pattern`, where `*` is any text and `?` any one
-/// character.
+/// character: the name patterns of escalations and of sinks' filters.
 pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
