@@ -409,7 +409,13 @@ impl Sinks {
         let mut sinks = Sinks { queues: Vec::new(), threads: Vec::new() };
         for (i, c) in configs.iter().enumerate() {
             let counters = handles[i].counters.clone();
-            let q = Arc::new(queue::Queue::new(c.queue_points, c.queue_bytes, c.metadata, counters.clone()));
+            // A pushing sink wants a batch at a time; the exposition takes
+            // what came at its own pace and wakes only under pressure.
+            let wake = match c.target {
+                SinkTarget::Prometheus { .. } => c.queue_points / 2,
+                _ => c.batch,
+            };
+            let q = Arc::new(queue::Queue::new(c.queue_points, c.queue_bytes, wake, c.metadata, counters.clone()));
             let thread = match &c.target {
                 SinkTarget::Prometheus { listen } => {
                     prometheus::start(c, *listen, q.clone(), counters, handles.clone())?

@@ -32,6 +32,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -213,8 +214,13 @@ fn number(v: f64) -> String {
     }
 }
 
-/// Binds `listen` and starts the sink's thread: it takes results from the
-/// queue into the exposition and serves `GET /metrics`.
+/// How long the exposition may lag behind the results: the sink's thread
+/// takes what came this often (and sooner when its queue fills).
+const TAKE_EVERY: Duration = Duration::from_millis(500);
+
+/// Binds `listen` and starts the sink's threads: one takes results from
+/// the queue into the exposition, the other serves `GET /metrics`. The
+/// handle returned ends once both have.
 pub(crate) fn start(
     c: &SinkConfig,
     listen: SocketAddr,
@@ -228,9 +234,13 @@ pub(crate) fn start(
         .map_err(|e| Error::Engine(format!("sink \"{name}\": listen: cannot listen on {listen}: {e}")))?;
     let selection = Selection::of(c);
     let exposition = Arc::new(Mutex::new(Exposition::default()));
-    let thread = std::thread::Builder::new().name(format!("wasmon-sink-{name}"));
-    thread
+    let served = exposition.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server_name = name.clone();
+    let server = std::thread::Builder::new()
+        .name(format!("wasmon-sink-{name}-http"))
         .spawn(move || {
+            let name = server_name;
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => return tracing::error!(sink = %name, "cannot start its runtime: {e}"),
@@ -240,7 +250,6 @@ pub(crate) fn start(
                     Ok(l) => l,
                     Err(e) => return tracing::error!(sink = %name, "cannot listen: {e}"),
                 };
-                let served = exposition.clone();
                 let app = axum::Router::new().route(
                     "/metrics",
                     axum::routing::get(move || {
@@ -251,23 +260,35 @@ pub(crate) fn start(
                     }),
                 );
                 tracing::info!(sink = %name, address = %listen, "sink: serving GET /metrics");
-                let server = tokio::spawn(async move { axum::serve(listener, app).await });
-                let mut points = Vec::new();
-                loop {
-                    let q = queue.clone();
-                    let taken = tokio::task::spawn_blocking(move || q.take(Duration::from_secs(1))).await;
-                    let Ok(Some(results)) = taken else { break };
-                    let mut e = exposition.lock().expect("exposition lock");
-                    for r in results {
-                        selection.points(&r, &mut points);
-                        counters.sent.fetch_add(points.len() as u64, Ordering::Relaxed);
-                        for p in points.drain(..) {
-                            e.update(p);
-                        }
+                // Stopped: the runtime goes, and its connections with it.
+                tokio::select! {
+                    served = axum::serve(listener, app).into_future() => if let Err(e) = served {
+                        tracing::error!(sink = %name, "sink: GET /metrics: {e}");
+                    },
+                    _ = stopped => {}
+                }
+            });
+        })
+        .map_err(|e| Error::Engine(format!("sink \"{}\": cannot start its thread: {e}", c.name)))?;
+    std::thread::Builder::new()
+        .name(format!("wasmon-sink-{name}"))
+        .spawn(move || {
+            let mut points = Vec::new();
+            while let Some(results) = queue.take(TAKE_EVERY) {
+                if results.is_empty() {
+                    continue;
+                }
+                let mut e = exposition.lock().expect("exposition lock");
+                for r in results {
+                    selection.points(&r, &mut points);
+                    counters.sent.fetch_add(points.len() as u64, Ordering::Relaxed);
+                    for p in points.drain(..) {
+                        e.update(p);
                     }
                 }
-                server.abort();
-            });
+            }
+            let _ = stop.send(());
+            let _ = server.join();
         })
         .map_err(|e| Error::Engine(format!("sink \"{}\": cannot start its thread: {e}", c.name)))
 }

@@ -256,7 +256,6 @@ pub(crate) fn start(
         timeout: c.timeout,
         retry_max: c.retry_max.max(FIRST_RETRY),
         pending: Vec::new(),
-        pending_since: None,
         backoff: FIRST_RETRY,
         retry_at: None,
     };
@@ -282,7 +281,6 @@ struct Runner {
     retry_max: Duration,
     /// Encoded, not sent yet, nothing in the spool before them.
     pending: Vec<Record>,
-    pending_since: Option<Instant>,
     backoff: Duration,
     retry_at: Option<Instant>,
 }
@@ -292,13 +290,12 @@ impl Runner {
         let mut points = Vec::new();
         let mut records = Vec::new();
         loop {
-            let now = Instant::now();
-            let wait = if !self.spool.is_empty() {
-                self.retry_at.map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
-            } else if let Some(since) = self.pending_since {
-                (since + self.flush_interval).saturating_duration_since(now)
+            // The queue hands over a batch's worth at once, or what came
+            // within the flush interval: either way it is sent now.
+            let wait = if self.spool.is_empty() {
+                self.flush_interval
             } else {
-                Duration::from_secs(1)
+                self.retry_at.map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
             };
             let taken = self.queue.take(wait);
             let closing = taken.is_none();
@@ -311,7 +308,6 @@ impl Runner {
             if !records.is_empty() {
                 if self.spool.is_empty() {
                     self.pending.append(&mut records);
-                    self.pending_since.get_or_insert_with(Instant::now);
                 } else {
                     let r = std::mem::take(&mut records);
                     self.spool(r);
@@ -321,8 +317,7 @@ impl Runner {
                 self.stop();
                 return;
             }
-            let due = self.pending_since.is_some_and(|t| t.elapsed() >= self.flush_interval);
-            if !self.pending.is_empty() && (due || self.pending.len() >= self.batch) {
+            if !self.pending.is_empty() {
                 self.send_pending();
             }
             if !self.spool.is_empty() && self.retry_at.is_none_or(|t| Instant::now() >= t) {
@@ -335,7 +330,6 @@ impl Runner {
     /// to the spool.
     fn send_pending(&mut self) {
         let mut pending = std::mem::take(&mut self.pending);
-        self.pending_since = None;
         while !pending.is_empty() {
             let n = pending.len().min(self.batch);
             match self.send(&pending[..n]) {

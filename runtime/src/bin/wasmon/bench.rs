@@ -118,7 +118,12 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     if args.services == 0 || args.interval.is_zero() || args.duration.is_zero() {
         return Err(anyhow::anyhow!("--services, --interval and --duration must be greater than zero").into());
     }
-    let params = args.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>()?;
+    let mut params = args.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>()?;
+    // Something for the sinks to send: the dummy reports its metric `value`
+    // (from the warm-up on, so the first run shows it too).
+    if args.sinks.is_some() && args.check == "dummy" && !params.iter().any(|(k, _)| k == "metric") {
+        params.push(("metric".into(), "1".into()));
+    }
     let address = resolve(&args.host)?;
     let sandbox = Sandbox::builder().cache_dir(sandbox_cache).max_concurrency(args.concurrency).build()?;
     let (module, mut grants) = sandbox.load_spec(&args.check)?;
@@ -149,13 +154,6 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     let first = first.unwrap_or_default();
     let fixed = memory("VmRSS")?;
 
-    let mut params = params;
-    if args.sinks.is_some() {
-        // Something to send: the dummy reports its metric `value`.
-        if args.check == "dummy" && !params.iter().any(|(k, _)| k == "metric") {
-            params.push(("metric".into(), "1".into()));
-        }
-    }
     let mut config = services(&args, params, grants);
     if let Some(file) = &args.sinks {
         config.sinks = crate::common::load_config(file)?.sinks;
@@ -201,9 +199,10 @@ pub async fn bench(sandbox_cache: Option<PathBuf>, args: BenchArgs) -> Result<u8
     let cpu = cpu_time()?.saturating_sub(cpu_before);
     // While it runs: what a daemon with this many services keeps resident.
     let running = memory("VmRSS")?;
-    // Before the stop's flush: what the sinks kept up with while measured.
-    let sinks = monitor.sinks();
     monitor.stop().await?;
+    // After the stop's flush (which is not measured): every point of the
+    // measured runs is sent, queued or accounted for.
+    let sinks = monitor.sinks();
 
     let peak = memory("VmHWM")?;
     let seen = seen.lock().expect("bench subscriber lock");
