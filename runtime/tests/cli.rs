@@ -11,6 +11,8 @@ mod cluster;
 mod packs;
 #[path = "cli/sinks.rs"]
 mod sinks;
+#[path = "cli/soak.rs"]
+mod soak;
 mod support;
 
 use support::{Daemon, Webhooks, wait_for};

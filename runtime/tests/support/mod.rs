@@ -184,11 +184,18 @@ impl Webhooks {
         std::thread::spawn(move || {
             for mut conn in listener.incoming().flatten() {
                 // Headers, then as many body bytes as Content-Length says.
+                // A connection cut before its headers ended (a sender
+                // killed mid-request) is no request.
                 let mut reader = BufReader::new(conn.try_clone().unwrap());
                 let mut length = 0;
+                let mut headers_ended = false;
                 loop {
                     let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if line == "\r\n" {
+                        headers_ended = true;
                         break;
                     }
                     if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
@@ -196,7 +203,7 @@ impl Webhooks {
                     }
                 }
                 let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_ok() {
+                if headers_ended && reader.read_exact(&mut body).is_ok() {
                     seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
                 }
                 let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
