@@ -334,3 +334,26 @@ async fn many_at_once_beside_a_runaway() {
     }
     assert_eq!(runaway.await.unwrap().outcome.termination, Termination::Timeout);
 }
+
+/// 10,000 concurrent runs (issue 16): beyond 2,048 slots linear memories
+/// reserve only their limit (four memories of 4 GiB a slot would not fit
+/// in the address space), so the sandbox starts; a check runs, and the
+/// memory limit holds with bounds checked by the compiled code.
+#[tokio::test]
+async fn ten_thousand_slots_start_and_keep_the_memory_limit() {
+    let sandbox = wasmon_runtime::Sandbox::builder()
+        .cache_dir(Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cache")))
+        .max_concurrency(10_000)
+        .max_memory(64 << 20)
+        .build()
+        .expect("a sandbox of 10,000 slots");
+    assert_eq!(sandbox.max_concurrency(), 10_000);
+    let dummy = sandbox.load_standard("dummy").unwrap();
+    let run = show(dummy.check(&call(&[("state", "WARNING")], Limits::default(), Grants::default())).await);
+    assert_eq!(run.outcome.state, State::Warning);
+    let hog = sandbox.load_file(guests::UNBOUNDED_ALLOC.as_ref()).unwrap();
+    let limits = Limits { memory: 16 << 20, ..Limits::default() };
+    let run = show(hog.check(&call(&[], limits, Grants::default())).await);
+    assert_eq!(run.outcome.summary, "Check exceeded its memory limit of 16 MiB");
+    assert_eq!(run.outcome.termination, Termination::MemoryLimit);
+}

@@ -42,6 +42,13 @@ use crate::sandbox::module::{CheckModule, Exports, ModuleKind};
 /// How often the epoch advances: the granularity of timeouts.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Up to this many concurrent runs, linear memories reserve 4 GiB and need
+/// no bounds checks in compiled code; beyond it they reserve their limit.
+const GUARDED_SLOTS: u32 = 2048;
+
+/// A WebAssembly page.
+const WASM_PAGE: usize = 64 << 10;
+
 /// Builds a [`Sandbox`].
 #[derive(Debug, Clone)]
 pub struct SandboxBuilder {
@@ -73,7 +80,10 @@ impl SandboxBuilder {
     }
 
     /// How many checks may run at the same time; further runs wait for a
-    /// free slot. Sizes the instance pool. Default 64.
+    /// free slot. Sizes the instance pool. Default 64. Up to 2,048 slots a
+    /// linear memory reserves 4 GiB of address space and compiled code
+    /// needs no bounds checks; beyond that it reserves only its limit, so
+    /// 10,000 slots fit in the address space.
     pub fn max_concurrency(mut self, n: u32) -> SandboxBuilder {
         self.max_concurrency = n.max(1);
         self
@@ -162,6 +172,18 @@ impl SandboxBuilder {
         config.memory_init_cow(true);
 
         let n = self.max_concurrency;
+        // Address space: by default a linear memory reserves 4 GiB and
+        // guard pages, so compiled code needs no bounds checks, and a slot
+        // of four memories takes about 16 GiB; the 47-bit user address
+        // space (128 TiB) holds about 5,300 slots. Beyond `GUARDED_SLOTS`
+        // a memory reserves only its limit: the code checks bounds itself
+        // (slower only in guest-heavy loops) and 10,000 slots take about
+        // 4 TiB. Compiled modules differ between the two, and the cache
+        // keys them apart.
+        if n > GUARDED_SLOTS {
+            config.memory_reservation(self.max_memory.next_multiple_of(WASM_PAGE) as u64);
+            config.memory_reservation_for_growth(0);
+        }
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(n);
         // A Rust wasm32-wasip2 component holds a handful of core instances
