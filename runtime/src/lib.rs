@@ -114,6 +114,7 @@ pub mod output;
 pub mod pack;
 pub mod pipeline;
 pub mod plugin;
+mod refusal;
 pub mod retention;
 mod sandbox;
 pub mod sanitize;
@@ -128,6 +129,7 @@ pub use event::{Event, NotificationEvent, ResultEvent, Source, Status};
 pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
 pub use pipeline::Subscriber;
+pub use refusal::Refusal;
 pub use sandbox::module::{
     CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, MAX_DISCOVERED_ITEMS, Manpage, ModuleKind,
     ParamInfo,

@@ -307,7 +307,11 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
     }
     let refused = answers[1].as_ref().unwrap_err().to_string();
     assert_eq!(refused, "host 'backup1', service 'Pull': it does not accept passive results (passive_checks = false)");
-    assert!(matches!(answers[2], Err(wasmon_runtime::Error::NotFound { .. })), "{:?}", answers[2]);
+    assert!(
+        matches!(answers[2], Err(wasmon_runtime::Error::Refused(wasmon_runtime::Refusal::NotFound { .. }))),
+        "{:?}",
+        answers[2]
+    );
     let e = monitor.run_now("backup1", Some("Nightly backup")).await.unwrap_err().to_string();
     assert!(e.contains("it has no check to run"), "{e}");
     let s = monitor.status("backup1", Some("Nightly backup")).await.unwrap();

@@ -12,7 +12,7 @@ use wasmon_runtime::clock::SimClock;
 use wasmon_runtime::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
 use wasmon_runtime::engine::{Engine, Event};
 use wasmon_runtime::state::{NotificationKind, NotificationPolicy, Time};
-use wasmon_runtime::{Acknowledgement, DowntimeRequest, Error, SuppressionReason};
+use wasmon_runtime::{Acknowledgement, DowntimeRequest, Error, Refusal, SuppressionReason};
 
 fn s(secs: u64) -> Time {
     Duration::from_secs(secs)
@@ -216,7 +216,7 @@ async fn downtime_requests_are_validated() {
     let e = engine.schedule_downtime(request(Some("Lifecycle"), 100, 50, None), s(0)).unwrap_err();
     assert_eq!(e.to_string(), "invalid request: field 'end': must be after 'start'");
     let e = engine.schedule_downtime(request(Some("HTTP"), 0, 50, None), s(0)).unwrap_err();
-    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert!(matches!(e, Error::Refused(Refusal::NotFound { .. })), "{e}");
     assert_eq!(e.to_string(), "no such object: host 'web1', service 'HTTP'");
     let e = engine.schedule_downtime(DowntimeRequest { host: "web9".into(), ..request(None, 0, 50, None) }, s(0));
     assert_eq!(e.unwrap_err().to_string(), "no such object: host 'web9'");

@@ -391,5 +391,5 @@ fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[Strin
         return Ok(Arc::from(Vec::new()));
     }
     let ctx = crate::plugin::MacroContext::new(target, service);
-    crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(|e| Error::Config(e.to_string()))
+    crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(Error::Macro)
 }

@@ -19,6 +19,7 @@ use super::{Web, history};
 use crate::api::actions;
 use crate::engine::ObjectStatus;
 use crate::error::Error;
+use crate::refusal::Refusal;
 
 /// An object whose next check is more than this far in the past is
 /// overdue.
@@ -49,11 +50,13 @@ fn problem_page(status: StatusCode, message: &str) -> Response {
 }
 
 fn engine_error(e: Error) -> Response {
-    let status = match e {
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    problem_page(status, &e.to_string())
+    match e {
+        Error::Refused(r) => {
+            let e = crate::api::ApiError::from(r);
+            problem_page(e.status, &e.message)
+        }
+        e => problem_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
 }
 
 /// Who is looking, every object and the time: what every page starts from.
@@ -382,7 +385,7 @@ async fn detail(web: Web, headers: HeaderMap, host: String, service: Option<Stri
     let services: Vec<&ObjectStatus> =
         objects.iter().filter(|o| service.is_none() && o.host == host && o.service.is_some()).collect();
     if this.is_none() && services.is_empty() {
-        return engine_error(Error::NotFound { host, service });
+        return engine_error(Refusal::NotFound { host, service }.into());
     }
     let heading = match &service {
         Some(svc) => format!("{host} / {svc}"),
