@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use wasmon_runtime::config::{self, Config};
-use wasmon_runtime::engine::{Engine, Event, SimInput, Source, simulate_with};
-use wasmon_runtime::state::StateType;
-use wasmon_runtime::{Monitor, Retention, State, Submission};
+use super::sandbox;
+use crate::config::{self, Config};
+use crate::engine::{Engine, Event, SimInput, Source, simulate_with};
+use crate::state::StateType;
+use crate::{Monitor, Retention, State, Submission};
 
 fn parse(text: &str) -> Config {
     config::parse(text, Path::new("dependency.toml")).unwrap_or_else(|e| panic!("{e}"))
@@ -86,7 +87,7 @@ async fn until(engine: &mut Engine, end: u64) {
 async fn run(config: &Config, duration: u64, inputs: Vec<(u64, SimInput)>) -> Vec<Event> {
     let mut events = Vec::new();
     let inputs = inputs.into_iter().map(|(t, i)| (Duration::from_secs(t), i)).collect();
-    simulate_with(config, crate::sandbox(), Duration::from_secs(duration), inputs, |e| events.push(e.clone()))
+    simulate_with(config, sandbox(), Duration::from_secs(duration), inputs, |e| events.push(e.clone()))
         .await
         .unwrap();
     events
@@ -120,7 +121,7 @@ const ROUTER_DOWN: &str = "Dependency failure: router is DOWN";
 #[tokio::test]
 async fn the_restored_status_has_no_perfdata_and_the_recovery_time_as_last_check() {
     let config = tree("");
-    let mut engine = Engine::new(config, crate::sandbox()).unwrap();
+    let mut engine = Engine::new(config, sandbox()).unwrap();
     engine.schedule_all_at(Duration::ZERO);
     let http = engine.find("server", Some("HTTP")).unwrap();
     let server = engine.find("server", None).unwrap();
@@ -280,7 +281,7 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
     let config = parse(&format!("{STALE}passive_checks = false\n"));
     let monitor = Monitor::builder()
         .config(config)
-        .sandbox(crate::sandbox().clone())
+        .sandbox(sandbox().clone())
         .retention(Retention::None)
         .start()
         .await
@@ -308,7 +309,7 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
     let refused = answers[1].as_ref().unwrap_err().to_string();
     assert_eq!(refused, "host 'backup1', service 'Pull': it does not accept passive results (passive_checks = false)");
     assert!(
-        matches!(answers[2], Err(wasmon_runtime::Error::Refused(wasmon_runtime::Refusal::NotFound { .. }))),
+        matches!(answers[2], Err(crate::Error::Refused(crate::Refusal::NotFound { .. }))),
         "{:?}",
         answers[2]
     );
@@ -338,7 +339,7 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
         async move {
             Monitor::builder()
                 .config(config)
-                .sandbox(crate::sandbox().clone())
+                .sandbox(sandbox().clone())
                 .retention(Retention::File(file))
                 .start()
                 .await
@@ -386,7 +387,7 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
     let config = parse(&text("CRITICAL").replace("parents = [\"router\"]\n", ""));
     let monitor = Monitor::builder()
         .config(config)
-        .sandbox(crate::sandbox().clone())
+        .sandbox(sandbox().clone())
         .retention(Retention::File(file.clone()))
         .start()
         .await
