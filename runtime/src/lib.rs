@@ -127,8 +127,8 @@ pub mod timeperiod;
 pub mod web;
 
 pub use engine::{
-    ConfigChange, CustomNotification, Input, Inputs, ModuleAction, ModuleChange, ModuleError, ModuleStatus, ObjectStatus,
-    SimInput, read_inputs, simulate, simulate_from, simulate_with,
+    ConfigChange, CustomNotification, Input, Inputs, ModuleAction, ModuleChange, ModuleError, ModuleStatus,
+    ObjectStatus, SimInput, read_inputs, simulate, simulate_from, simulate_with,
 };
 pub use error::Error;
 pub use event::{Event, NotificationEvent, ResultEvent, Source, Status};
@@ -136,6 +136,7 @@ pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
 pub use pipeline::Subscriber;
 pub use refusal::Refusal;
+pub use retention::{HistoryLimits, ObjectKey, StoreError};
 pub use sandbox::module::{
     CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, MAX_DISCOVERED_ITEMS, Manpage, ModuleKind,
     ParamInfo,
@@ -145,7 +146,6 @@ pub use sandbox::values::Values;
 pub use sandbox::{CompileLimits, SocketLimits, raise_descriptor_limit};
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
 pub use sandbox::{handler, standard, system};
-pub use retention::{HistoryLimits, ObjectKey, StoreError};
 pub use state::{
     Acknowledgement, Downtime, DowntimeRequest, FlapPolicy, NotificationKind, NotificationPolicy, Semantics, StateType,
     SuppressionReason,

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use wasmon_runtime::config::{self, Config};
-use wasmon_runtime::{Event, simulate};
 use wasmon_runtime::handler::Trigger;
+use wasmon_runtime::{Event, simulate};
 use wasmon_runtime::{Monitor, Retention};
 
 /// A service walking `sequence` with 3 attempts, interval 60 s, retry

@@ -18,7 +18,7 @@
 //! # }
 //! ```
 //!
-//! One task owns the [`Engine`]: it starts due checks (each on its own task,
+//! One task owns the engine (crate-private): it starts due checks (each on its own task,
 //! under the sandbox's concurrency cap), applies finished ones and the
 //! [`Input`]s that [`Monitor`] handles send, and hands every step's
 //! [`Event`]s to the ordered list of subscribers ([`crate::pipeline`]).
@@ -138,7 +138,7 @@ impl Monitor {
     }
 
     /// The retention file it writes, if any (readers may open it read-only
-    /// while it runs, see [`crate::retention::Store::open_read_only`]).
+    /// while it runs, as the status page's history does).
     pub fn retention_file(&self) -> Option<&std::path::Path> {
         self.retention_file.as_deref()
     }

@@ -1,5 +1,6 @@
-//! Delivering notifications: one decided notification (see
-//! [`crate::state::notify`]) sent to every method of a contact.
+//! Delivering notifications: one notification the state processor decided
+//! (a [`crate::NotificationKind`]) sent to every method of
+//! a contact.
 //!
 //! A [`Notifier`] runs all methods of a contact **in parallel**, each with a
 //! per-attempt timeout and a bounded number of retries, and returns one

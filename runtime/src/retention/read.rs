@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
+#[cfg(test)]
+use super::SuppressedRecord;
 use super::codec::{NotificationRow, ObjectRow, from_ns, limit_sql, parse_state, parse_state_type, to_ns};
 #[cfg(test)]
 use super::codec::{kind_str, parse_kind};
-#[cfg(test)]
-use super::SuppressedRecord;
 use super::{HistoryEntry, ObjectKey, Retained, Store, StoreError, StoredNotification, sql_error};
 #[cfg(test)]
 use crate::state::NotificationKind;

@@ -87,9 +87,7 @@ async fn until(engine: &mut Engine, end: u64) {
 async fn run(config: &Config, duration: u64, inputs: Vec<(u64, SimInput)>) -> Vec<Event> {
     let mut events = Vec::new();
     let inputs = inputs.into_iter().map(|(t, i)| (Duration::from_secs(t), i)).collect();
-    simulate_with(config, sandbox(), Duration::from_secs(duration), inputs, |e| events.push(e.clone()))
-        .await
-        .unwrap();
+    simulate_with(config, sandbox(), Duration::from_secs(duration), inputs, |e| events.push(e.clone())).await.unwrap();
     events
 }
 
@@ -279,13 +277,8 @@ async fn a_stale_object_with_a_check_runs_it() {
 #[tokio::test]
 async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() {
     let config = parse(&format!("{STALE}passive_checks = false\n"));
-    let monitor = Monitor::builder()
-        .config(config)
-        .sandbox(sandbox().clone())
-        .retention(Retention::None)
-        .start()
-        .await
-        .unwrap();
+    let monitor =
+        Monitor::builder().config(config).sandbox(sandbox().clone()).retention(Retention::None).start().await.unwrap();
     let sub = |service: &str, state| Submission {
         perfdata_errors: Vec::new(),
         host: "backup1".into(),
@@ -308,11 +301,7 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
     }
     let refused = answers[1].as_ref().unwrap_err().to_string();
     assert_eq!(refused, "host 'backup1', service 'Pull': it does not accept passive results (passive_checks = false)");
-    assert!(
-        matches!(answers[2], Err(crate::Error::Refused(crate::Refusal::NotFound { .. }))),
-        "{:?}",
-        answers[2]
-    );
+    assert!(matches!(answers[2], Err(crate::Error::Refused(crate::Refusal::NotFound { .. }))), "{:?}", answers[2]);
     let e = monitor.run_now("backup1", Some("Nightly backup")).await.unwrap_err().to_string();
     assert!(e.contains("it has no check to run"), "{e}");
     let s = monitor.status("backup1", Some("Nightly backup")).await.unwrap();

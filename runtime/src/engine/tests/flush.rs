@@ -56,5 +56,6 @@ async fn output_only_results_are_flushed_and_written_at_stop() {
         assert!(std::time::Instant::now() < deadline, "not written: {:?}", stored[&key].state.output);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    monitor.stop().await.unwrap();    let _ = std::fs::remove_dir_all(&dir);
+    monitor.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
