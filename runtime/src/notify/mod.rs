@@ -71,7 +71,7 @@
 //! ```no_run
 //! use wasmon_runtime::config::{Contact, Method};
 //! use wasmon_runtime::notify::{NotificationMessage, Notifier, NotifierSettings};
-//! use wasmon_runtime::state::NotificationKind;
+//! use wasmon_runtime::NotificationKind;
 //!
 //! # async fn example() {
 //! let notifier = Notifier::new(NotifierSettings::default());
