@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use wasmon_runtime::engine::ObjectStatus;
-use wasmon_runtime::state::StateType;
+use wasmon_runtime::ObjectStatus;
+use wasmon_runtime::StateType;
 
 fn objects(n: usize) -> Vec<ObjectStatus> {
     let states = ["OK", "OK", "OK", "OK", "OK", "OK", "WARNING", "CRITICAL", "UNKNOWN", "OK"];

@@ -7,9 +7,39 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The wasmtime engine could not be set up.
+    /// The wasmtime engine (its configuration or its linker) could not be
+    /// set up.
+    #[error("cannot set up the WebAssembly engine: {0:#}")]
+    Wasmtime(#[source] wasmtime::Error),
+    /// A part of wasmon's own machinery failed (a metric sink that cannot
+    /// be set up).
     #[error("cannot set up the WebAssembly engine: {0}")]
     Engine(String),
+    /// A thread of wasmon's own could not be started.
+    #[error("cannot start {what}: {source}")]
+    Thread {
+        /// Which thread (`the epoch thread`, `a subscriber`).
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A task of wasmon's own failed (it panicked or was cancelled).
+    #[error("the {what} task failed: {source}")]
+    Task {
+        /// Which task (`loading`, `engine`).
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// A request was applied but its commit to the retention file failed.
+    #[error("applied, but not saved to the state file: {0}")]
+    NotSaved(String),
+    /// The object a request waited for was removed by a configuration
+    /// reload.
+    #[error("the object was removed by a configuration reload")]
+    Removed,
     /// A module file could not be read.
     #[error("cannot read module '{}': {source}", path.display())]
     Read {
@@ -43,6 +73,37 @@ pub enum Error {
     /// resolve, a module that does not load).
     #[error("configuration: {0}")]
     Config(String),
+    /// A file the configuration names (an inputs file) cannot be read.
+    #[error("configuration: {}: cannot read: {source}", path.display())]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A TOML file other than the configuration (an inputs file) is not
+    /// valid TOML of the expected shape.
+    #[error("configuration: {}: {source}", path.display())]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A check's arguments have a macro that cannot be expanded.
+    #[error("configuration: {0}")]
+    Macro(#[from] crate::plugin::MacroError),
+    /// A host's pack cannot be opened or expanded.
+    #[error("configuration: host \"{host}\": {source}")]
+    HostPack {
+        /// The host.
+        host: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
     /// A configuration file has problems: every one of them, each naming
     /// its file, line and key (a reload refused; the running configuration
     /// stays).
@@ -51,66 +112,28 @@ pub enum Error {
     /// The retention file could not be opened, read or written.
     #[error("retention: {0}")]
     Retention(#[from] crate::retention::StoreError),
-    /// No object of that host and service is configured.
-    #[error("no such object: host '{host}'{}", service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default())]
-    NotFound {
-        /// The host asked for.
-        host: String,
-        /// The service asked for, if any.
-        service: Option<String>,
+    /// The HTTP API could not listen on its address.
+    #[error("HTTP API: [api] listen: cannot listen on {address}: {source}")]
+    Listen {
+        /// The `[api] listen` address.
+        address: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
-    /// The HTTP API could not listen or serve.
-    #[error("HTTP API: {0}")]
-    Api(String),
-    /// The object does not take what was asked of it: a passive result
-    /// with `passive_checks = false`, a recheck of an object without a check.
-    #[error("host '{host}'{}: {reason}", service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default())]
-    Refused {
-        /// The host asked for.
-        host: String,
-        /// The service asked for, if any.
-        service: Option<String>,
-        /// Why, in words.
-        reason: String,
+    /// The HTTP API stopped serving.
+    #[error("HTTP API: serving on {address}: {source}")]
+    Serve {
+        /// The address it served on.
+        address: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
-    /// A request (a downtime, an acknowledgement) is malformed.
-    #[error("invalid request: field '{field}': {reason}")]
-    InvalidRequest {
-        /// The field that is wrong.
-        field: &'static str,
-        /// What was expected.
-        reason: String,
-    },
-    /// Only an object in a problem state can be acknowledged.
-    #[error(
-        "cannot acknowledge host '{host}'{}: it is {state}; only a problem (not OK/UP) can be acknowledged",
-        service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default()
-    )]
-    NotAProblem {
-        /// The host.
-        host: String,
-        /// The service, if any.
-        service: Option<String>,
-        /// Its state (UP for a host).
-        state: String,
-    },
-    /// The object has no acknowledgement to remove.
-    #[error(
-        "host '{host}'{} has no acknowledgement",
-        service.as_ref().map(|s| format!(", service '{s}'")).unwrap_or_default()
-    )]
-    NotAcknowledged {
-        /// The host.
-        host: String,
-        /// The service, if any.
-        service: Option<String>,
-    },
-    /// No downtime has that id (it may have ended).
-    #[error("no downtime with id {id} (it may have ended or been cancelled)")]
-    NoSuchDowntime {
-        /// The id asked for.
-        id: u64,
-    },
+    /// The request was refused (an unknown object, a malformed request,
+    /// an object that does not take what was asked); nothing changed.
+    #[error(transparent)]
+    Refused(#[from] crate::Refusal),
     /// The monitor has stopped.
     #[error("the monitor has stopped")]
     Stopped,
@@ -145,6 +168,6 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn engine(e: wasmtime::Error) -> Error {
-        Error::Engine(format!("{e:#}"))
+        Error::Wasmtime(e)
     }
 }

@@ -8,12 +8,12 @@
 //! 1. [`config`]: the TOML configuration is read into hosts, services,
 //!    contacts and handlers (every problem with its file, line and key);
 //!    [`pack`]s expand into services.
-//! 2. The engine ([`engine`]) builds its object table from it and schedules
-//!    every check.
+//! 2. The engine (crate-private) builds its object table from it and
+//!    schedules every check.
 //! 3. Due checks run in the [`Sandbox`], each in a fresh wasmtime instance
 //!    with a time, memory and output limit and only the network access it
 //!    is granted; a run always ends as an [`Outcome`].
-//! 4. The state processor ([`state`]) turns each result into the object's
+//! 4. The state processor (crate-private) turns each result into the object's
 //!    new state (SOFT/HARD, attempts, dependency failure, flapping,
 //!    downtime, acknowledgements) and decides notifications.
 //! 5. Everything that leaves the engine is an [`Event`] ([`event`]) on one
@@ -23,10 +23,12 @@
 //!    [`api`], then an embedder's own subscribers.
 //! 6. What comes in from outside (passive results, rechecks,
 //!    acknowledgements, downtime, module changes) is an
-//!    [`engine::Input`], applied by the same engine.
+//!    [`Input`], applied by the same engine; what it refuses is a
+//!    [`Refusal`], which the API maps to a status code.
 //!
-//! [`Monitor`] drives all of it on the real clock; [`engine::simulate`] on a
-//! simulated one.
+//! [`Monitor`] drives all of it on the real clock; [`simulate`] on a
+//! simulated one. Retention's store is crate-private too: an embedder
+//! reads state through [`Monitor`] and events through a [`Subscriber`].
 //!
 //! # Embedding the monitor
 //!
@@ -94,13 +96,14 @@
 //! [`SandboxBuilder::max_concurrency`] runs execute at the same time and the
 //! rest wait for a slot.
 #![deny(missing_docs)]
+#![warn(unnameable_types)]
 
 pub mod api;
 pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod contract;
-pub mod engine;
+pub(crate) mod engine;
 mod error;
 pub mod event;
 pub mod export;
@@ -114,20 +117,26 @@ pub mod output;
 pub mod pack;
 pub mod pipeline;
 pub mod plugin;
-pub mod retention;
+mod refusal;
+pub(crate) mod retention;
 mod sandbox;
 pub mod sanitize;
 pub(crate) mod schedule;
-pub mod state;
+pub(crate) mod state;
 pub mod timeperiod;
 pub mod web;
 
-pub use engine::{ModuleAction, ModuleError, ModuleStatus};
+pub use engine::{
+    ConfigChange, CustomNotification, Input, Inputs, ModuleAction, ModuleChange, ModuleError, ModuleStatus,
+    ObjectStatus, SimInput, read_inputs, simulate, simulate_from, simulate_with,
+};
 pub use error::Error;
 pub use event::{Event, NotificationEvent, ResultEvent, Source, Status};
 pub use monitor::{Monitor, MonitorBuilder, ReloadReport, Retention, Submission};
 pub use outcome::{Metric, Outcome, Range, State, Termination};
 pub use pipeline::Subscriber;
+pub use refusal::Refusal;
+pub use retention::{HistoryLimits, ObjectKey, StoreError};
 pub use sandbox::module::{
     CheckCall, CheckInfo, CheckModule, CheckRun, DiscoverCall, Item, MAX_DISCOVERED_ITEMS, Manpage, ModuleKind,
     ParamInfo,
@@ -137,7 +146,10 @@ pub use sandbox::values::Values;
 pub use sandbox::{CompileLimits, SocketLimits, raise_descriptor_limit};
 pub use sandbox::{Sandbox, SandboxBuilder, default_cache_dir};
 pub use sandbox::{handler, standard, system};
-pub use state::{Acknowledgement, Downtime, DowntimeRequest, SuppressionReason};
+pub use state::{
+    Acknowledgement, Downtime, DowntimeRequest, FlapPolicy, NotificationKind, NotificationPolicy, Semantics, StateType,
+    SuppressionReason,
+};
 
 /// The text reported for `check-error::item-not-found`.
 pub use sandbox::ITEM_NOT_FOUND;

@@ -1,12 +1,13 @@
 //! The engine through the sandbox: checks reach their configured address,
-//! retention's flush, and an embedder's subscriber under load. Seed 002's
+//! and an embedder's subscriber under load (retention's flush is a unit
+//! test in `runtime/src/engine/tests/flush.rs`). Seed 002's
 //! lifecycle table and its Nagios variant are cases in `tests/cases/`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use wasmon_runtime::config::{CheckSpec, Config, Host, Schedule, Service};
-use wasmon_runtime::engine::{Event, simulate};
+use wasmon_runtime::{Event, simulate};
 
 async fn events(config: &Config, duration: Duration) -> Vec<Event> {
     let mut events = Vec::new();
@@ -43,60 +44,6 @@ async fn http_to_the_target_name_goes_to_its_configured_address() {
     assert_eq!(state, "OK", "{output}");
     let request = server.join().unwrap().to_ascii_lowercase();
     assert!(request.contains(&format!("host: api1:{port}")), "{request}");
-}
-
-/// With a retention file, a result that changes only the output is not
-/// written at once but by the next flush, and at the latest at stop; a
-/// significant one is written before its notifications.
-#[tokio::test]
-async fn output_only_results_are_flushed_and_written_at_stop() {
-    use wasmon_runtime::retention::{ObjectKey, Store};
-    use wasmon_runtime::{Monitor, Retention};
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("flush-test");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("state.db");
-    let text = "[[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"S\"\ncheck = \"dummy\"\n\
-                params = { sequence = \"OK,OK,OK,CRITICAL\" }\ncheck_interval = \"1h\"\n";
-    let config = wasmon_runtime::config::parse(text, &dir.join("w.toml")).unwrap();
-    let key = ObjectKey::service("h", "S");
-    let monitor = Monitor::builder()
-        .config(config)
-        .sandbox(crate::sandbox().clone())
-        .retention(Retention::File(db.clone()))
-        .flush_interval(Duration::from_secs(3600))
-        .start()
-        .await
-        .unwrap();
-    for _ in 0..3 {
-        monitor.run_now("h", Some("S")).await.unwrap();
-    }
-    monitor.stop().await.unwrap();
-    let stored = Store::open(&db).unwrap().load_objects().unwrap();
-    assert_eq!(stored[&key].state.output, "Sequence step 3 of 4: OK");
-
-    // A significant result (OK -> CRITICAL, SOFT 1) is written at once,
-    // before the monitor stops.
-    let config = wasmon_runtime::config::parse(text, &dir.join("w.toml")).unwrap();
-    let monitor = Monitor::builder()
-        .config(config)
-        .sandbox(crate::sandbox().clone())
-        .retention(Retention::File(db.clone()))
-        .flush_interval(Duration::from_secs(3600))
-        .start()
-        .await
-        .unwrap();
-    monitor.run_now("h", Some("S")).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let stored = Store::open(&db).unwrap().load_objects().unwrap();
-        if stored[&key].state.output == "Sequence step 4 of 4: CRITICAL" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "not written: {:?}", stored[&key].state.output);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    monitor.stop().await.unwrap();
 }
 
 /// An embedder's subscriber ([`MonitorBuilder::subscriber`]) gets every

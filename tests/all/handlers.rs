@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use wasmon_runtime::config::{self, Config};
-use wasmon_runtime::engine::{Event, simulate};
 use wasmon_runtime::handler::Trigger;
+use wasmon_runtime::{Event, simulate};
 use wasmon_runtime::{Monitor, Retention};
 
 /// A service walking `sequence` with 3 attempts, interval 60 s, retry
@@ -181,11 +181,12 @@ fn handler_configuration_errors_name_the_key() {
     assert!(e.contains("host \"h\": key 'event_handlers': no handler named \"missing\""), "{e}");
 }
 
-#[test]
-fn a_configuration_built_in_code_with_an_unknown_handler_is_refused() {
+#[tokio::test]
+async fn a_configuration_built_in_code_with_an_unknown_handler_is_refused() {
     let mut c = config("OK", "result", "", "");
     c.services[0].event_handlers = vec!["echo".into(), "missing".into()];
-    let e = match wasmon_runtime::engine::Engine::new(c, crate::sandbox()) {
+    let monitor = Monitor::builder().config(c).sandbox(crate::sandbox().clone()).retention(Retention::None).start();
+    let e = match monitor.await {
         Ok(_) => panic!("an unknown handler name was accepted"),
         Err(e) => e.to_string(),
     };

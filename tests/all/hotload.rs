@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wasmon_runtime::engine::Event;
+use wasmon_runtime::Event;
 use wasmon_runtime::{ModuleAction, ModuleKind, Monitor, Retention};
 use wasmon_tests as guests;
 

@@ -11,8 +11,6 @@
 //!   host's services, run through `simulate` and a `Monitor`.
 
 mod cases;
-mod dependency;
-mod downtime;
 mod engine;
 mod handlers;
 mod harden;

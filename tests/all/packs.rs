@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wasmon_runtime::config::{self, Config};
-use wasmon_runtime::engine::{Event, simulate};
+use wasmon_runtime::{Event, simulate};
 use wasmon_runtime::{Monitor, Retention, pack};
 
 /// A fresh folder for one test.

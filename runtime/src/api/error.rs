@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
+use crate::refusal::Refusal;
 
 /// A refused or failed request: the status and a message that names the
 /// bad field, object or limit.
@@ -41,18 +42,40 @@ impl ApiError {
     }
 }
 
-impl From<Error> for ApiError {
-    fn from(e: Error) -> ApiError {
-        let status = match &e {
-            Error::NotFound { .. } | Error::NoSuchDowntime { .. } | Error::NotAcknowledged { .. } => {
+/// The status of each refusal: 400 for a malformed request (its message
+/// names the field), 404 for what does not exist, 409 for what the object
+/// does not take.
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        let status = match &r {
+            Refusal::NotFound { .. } | Refusal::NoSuchDowntime { .. } | Refusal::NotAcknowledged { .. } => {
                 StatusCode::NOT_FOUND
             }
-            Error::Refused { .. } | Error::NotAProblem { .. } => StatusCode::CONFLICT,
-            Error::InvalidRequest { field, reason } => return ApiError::field(field, reason),
-            Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            Refusal::NotAProblem { .. } | Refusal::PassiveDisabled { .. } | Refusal::NoCheck { .. } => {
+                StatusCode::CONFLICT
+            }
+            Refusal::EmptyField { .. }
+            | Refusal::EndNotAfterStart
+            | Refusal::EndInPast
+            | Refusal::ZeroFlexible
+            | Refusal::WithServicesOnService => StatusCode::BAD_REQUEST,
         };
-        ApiError::new(status, e.to_string())
+        match r.field() {
+            Some((field, reason)) => ApiError::field(field, reason),
+            None => ApiError::new(status, r.to_string()),
+        }
+    }
+}
+
+/// A refusal as above; a stopped monitor is 503; every other error is the
+/// server's own failure, 500.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        match e {
+            Error::Refused(r) => r.into(),
+            Error::Stopped => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
     }
 }
 

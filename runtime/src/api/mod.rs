@@ -64,6 +64,7 @@ use crate::config::{ApiSettings, Scope};
 use crate::engine::Event;
 use crate::error::Error;
 use crate::monitor::Monitor;
+use crate::refusal::Refusal;
 
 /// The OpenAPI 3.1 description of the API, as `GET /api/v1/openapi.json`
 /// serves it.
@@ -146,7 +147,7 @@ impl Server {
     pub async fn bind(settings: ApiSettings) -> Result<Server, Error> {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
-            .map_err(|e| Error::Api(format!("[api] listen: cannot listen on {}: {e}", settings.listen)))?;
+            .map_err(|source| Error::Listen { address: settings.listen, source })?;
         if settings.tokens.is_empty() {
             tracing::warn!("[api] has no [[api.token]]: every request will be refused");
         }
@@ -186,7 +187,7 @@ impl Server {
         };
         serve::serve(self.listener, app(state, web), &self.settings.limits, shutdown)
             .await
-            .map_err(|e| Error::Api(format!("serving on {address}: {e}")))
+            .map_err(|source| Error::Serve { address, source })
     }
 }
 
@@ -256,7 +257,7 @@ async fn host(State(s): State<AppState>, path: Result<Path<String>, PathRejectio
     let (hosts, services): (Vec<_>, Vec<_>) =
         all.into_iter().filter(|o| o.host == name).partition(|o| o.service.is_none());
     if hosts.is_empty() && services.is_empty() {
-        return Err(Error::NotFound { host: name, service: None }.into());
+        return Err(Refusal::NotFound { host: name, service: None }.into());
     }
     Ok(Json(json!({ "host": hosts.into_iter().next(), "services": services })))
 }
@@ -363,7 +364,11 @@ async fn reload(State(s): State<AppState>) -> Result<Json<crate::ReloadReport>, 
         match s.monitor.reload_config_file().await {
             Ok(change) => Some(change),
             Err(
-                e @ (crate::Error::InvalidConfig(_) | crate::Error::Config(_) | crate::Error::InvalidModule { .. }),
+                e @ (crate::Error::InvalidConfig(_)
+                | crate::Error::Config(_)
+                | crate::Error::HostPack { .. }
+                | crate::Error::Macro(_)
+                | crate::Error::InvalidModule { .. }),
             ) => {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

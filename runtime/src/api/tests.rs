@@ -93,3 +93,48 @@ fn templates() {
         Some("/api/v1/hosts/{host}/services/{service}")
     );
 }
+
+/// Every refusal has its status, and a malformed request names its field
+/// (the API's answers keep their texts: `field 'end': must be after 'start'`).
+#[test]
+fn refusals_map_to_their_status_and_message() {
+    use crate::Refusal;
+    let who = || ("h".to_string(), Some("S".to_string()));
+    let cases = [
+        (Refusal::NotFound { host: who().0, service: who().1 }, 404, "no such object: host 'h', service 'S'"),
+        (Refusal::NoSuchDowntime { id: 7 }, 404, "no downtime with id 7 (it may have ended or been cancelled)"),
+        (Refusal::NotAcknowledged { host: who().0, service: None }, 404, "host 'h' has no acknowledgement"),
+        (
+            Refusal::NotAProblem { host: who().0, service: who().1, state: "OK".into() },
+            409,
+            "cannot acknowledge host 'h', service 'S': it is OK; only a problem (not OK/UP) can be acknowledged",
+        ),
+        (
+            Refusal::PassiveDisabled { host: who().0, service: who().1 },
+            409,
+            "host 'h', service 'S': it does not accept passive results (passive_checks = false)",
+        ),
+        (
+            Refusal::NoCheck { host: who().0, service: None },
+            409,
+            "host 'h': it has no check to run (a passive-only object)",
+        ),
+        (Refusal::EndNotAfterStart, 400, "field 'end': must be after 'start'"),
+        (Refusal::EndInPast, 400, "field 'end': is in the past"),
+        (Refusal::ZeroFlexible, 400, "field 'flexible': a flexible downtime needs a duration of more than zero"),
+        (Refusal::WithServicesOnService, 400, "field 'with_services': applies to a host downtime only (no 'service')"),
+        (Refusal::EmptyField { field: "comment", expected: None }, 400, "field 'comment': is an empty string"),
+        (
+            Refusal::EmptyField { field: "author", expected: Some("who acknowledges") },
+            400,
+            "field 'author': expected who acknowledges, found an empty string",
+        ),
+    ];
+    for (refusal, status, message) in cases {
+        let e = ApiError::from(crate::Error::from(refusal.clone()));
+        assert_eq!((e.status.as_u16(), e.message.as_str()), (status, message), "{refusal:?}");
+    }
+    let e = crate::Error::from(Refusal::EndNotAfterStart);
+    assert_eq!(e.to_string(), "invalid request: field 'end': must be after 'start'");
+    assert_eq!(ApiError::from(crate::Error::Stopped).status.as_u16(), 503);
+}

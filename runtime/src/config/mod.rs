@@ -89,8 +89,9 @@
 //! `parents` name hosts (for a host) or services (for a service: a plain
 //! name is a service of the same host); an unknown name or a dependency
 //! cycle is a problem naming it (`a -> b -> a`). A service's own host is
-//! always its parent too. See [`crate::state::dependency`] for what a
-//! failed parent does, and [`crate::engine::Due`] for freshness.
+//! always its parent too. The state processor's dependency rules
+//! (crate-private `state::dependency`) say what a failed parent does, and
+//! the engine's `Due` says what freshness does.
 //!
 //! Every problem is reported, each as `FILE:LINE:COLUMN: what: why`, and a
 //! file with any problem yields no [`Config`] at all.

@@ -154,7 +154,7 @@ pub const KEEP_REMOVED: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl Schedule {
     /// The state processor's view of this schedule.
-    pub fn state_config(&self, semantics: Semantics) -> StateConfig {
+    pub(crate) fn state_config(&self, semantics: Semantics) -> StateConfig {
         StateConfig {
             max_check_attempts: self.max_check_attempts,
             check_interval: self.check_interval,

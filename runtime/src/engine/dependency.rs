@@ -31,6 +31,7 @@ use crate::config::{PassiveSettings, ServiceRef};
 use crate::error::Error;
 use crate::event::{Bookkeeping, Note};
 use crate::outcome::{Outcome, State, Termination};
+use crate::refusal::Refusal;
 use crate::schedule::ObjectId;
 use crate::state::dependency::{self, DependencyFailure};
 use crate::state::{ObjectState, Time, Transition, next_check_after};
@@ -473,11 +474,8 @@ impl Engine {
         if o.dep.passive.passive_checks {
             return Ok(());
         }
-        Err(Error::Refused {
-            host: o.host.to_string(),
-            service: o.service.as_deref().map(str::to_string),
-            reason: "it does not accept passive results (passive_checks = false)".into(),
-        })
+        Err(Refusal::PassiveDisabled { host: o.host.to_string(), service: o.service.as_deref().map(str::to_string) }
+            .into())
     }
 
     /// Refuses a manual recheck of object `id` if it has no check.
@@ -486,11 +484,7 @@ impl Engine {
         if o.dep.has_check {
             return Ok(());
         }
-        Err(Error::Refused {
-            host: o.host.to_string(),
-            service: o.service.as_deref().map(str::to_string),
-            reason: "it has no check to run (a passive-only object)".into(),
-        })
+        Err(Refusal::NoCheck { host: o.host.to_string(), service: o.service.as_deref().map(str::to_string) }.into())
     }
 }
 

@@ -226,8 +226,8 @@ struct CancelEntry {
 /// default: the UNIX epoch).
 pub fn read_inputs(path: &std::path::Path) -> Result<Inputs, Error> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{shown}: cannot read: {e}")))?;
-    let file: InputsFile = toml::from_str(&text).map_err(|e| Error::Config(format!("{shown}: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig { path: path.into(), source })?;
+    let file: InputsFile = toml::from_str(&text).map_err(|source| Error::Toml { path: path.into(), source })?;
     let mut inputs = Vec::with_capacity(file.input.len());
     for (i, e) in file.input.into_iter().enumerate() {
         let mut found = Vec::new();

@@ -29,6 +29,8 @@ mod process;
 mod reload;
 mod simulate;
 mod status;
+#[cfg(test)]
+mod tests;
 mod zone;
 
 pub use self::process::Finished;
@@ -265,11 +267,6 @@ impl Engine {
         self.objects.len()
     }
 
-    /// Whether there are no objects.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-    }
-
     /// The object of `host` and `service` (`None`: the host itself).
     pub fn find(&self, host: &str, service: Option<&str>) -> Option<ObjectId> {
         self.index.get(&(Arc::from(host), service.map(Arc::from))).copied()
@@ -345,11 +342,6 @@ impl Engine {
         o.values = retained.values;
     }
 
-    /// Schedules object `id`'s next check at `at`.
-    pub fn schedule(&mut self, id: ObjectId, at: Time) {
-        self.scheduler.schedule(id, at);
-    }
-
     /// Takes at most `max` of the objects due at or before `now`, earliest
     /// first, each with the time it was due.
     pub fn pop_due(&mut self, now: Time, max: usize) -> Vec<(ObjectId, Time)> {
@@ -359,16 +351,6 @@ impl Engine {
     /// The schedule and state-processor settings of object `id`.
     pub fn state_config(&self, id: ObjectId) -> StateConfig {
         self.objects[id].schedule.state_config(self.semantics)
-    }
-
-    /// Object `id`'s current state.
-    pub fn state(&self, id: ObjectId) -> &ObjectState {
-        &self.objects[id].state
-    }
-
-    /// A contact by name.
-    pub fn contact(&self, name: &str) -> Option<&Contact> {
-        self.contacts.get(name)
     }
 
     /// Every contact, by name.
@@ -391,5 +373,5 @@ fn expand(spec: &CheckSpec, target: &Target, service: &str) -> Result<Arc<[Strin
         return Ok(Arc::from(Vec::new()));
     }
     let ctx = crate::plugin::MacroContext::new(target, service);
-    crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(|e| Error::Config(e.to_string()))
+    crate::plugin::expand_args(&spec.args, &ctx).map(Arc::from).map_err(Error::Macro)
 }

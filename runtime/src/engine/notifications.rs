@@ -39,6 +39,7 @@ use crate::config::{Escalation, Method};
 use crate::error::Error;
 use crate::event::Status;
 use crate::outcome::State;
+use crate::refusal::Refusal;
 use crate::schedule::ObjectId;
 use crate::state::{Notification, NotificationKind, NotificationPolicy, SuppressionReason, Time, notify, suppression};
 use crate::timeperiod::{Period, TimePeriod, since_epoch, timestamp};
@@ -437,7 +438,7 @@ impl Engine {
     pub fn custom_notification(&mut self, request: CustomNotification, now: Time) -> Result<Vec<Event>, Error> {
         for (field, value) in [("author", &request.author), ("comment", &request.comment)] {
             if value.trim().is_empty() {
-                return Err(Error::InvalidRequest { field, reason: "is an empty string".into() });
+                return Err(Refusal::EmptyField { field, expected: None }.into());
             }
         }
         let id = self.find_or_not_found(&request.host, request.service.as_deref())?;

@@ -30,6 +30,7 @@ use super::{Engine, Event};
 use crate::error::Error;
 use crate::event::{Bookkeeping, Note};
 use crate::outcome::State;
+use crate::refusal::Refusal;
 use crate::schedule::ObjectId;
 use crate::state::{
     AckState, Acknowledgement, Downtime, DowntimeRequest, ObjectState, Suppressors, Time, Transition, flapping,
@@ -94,19 +95,17 @@ impl Engine {
     /// object and for one in OK/UP.
     pub fn acknowledge(&mut self, ack: Acknowledgement, now: Time) -> Result<Vec<Event>, Error> {
         if ack.author.trim().is_empty() {
-            return Err(Error::InvalidRequest {
-                field: "author",
-                reason: "expected who acknowledges, found an empty string".into(),
-            });
+            return Err(Refusal::EmptyField { field: "author", expected: Some("who acknowledges") }.into());
         }
         let id = self.find_or_not_found(&ack.host, ack.service.as_deref())?;
         let o = &mut self.objects[id];
         if o.state.state == State::Ok {
-            return Err(Error::NotAProblem {
+            return Err(Refusal::NotAProblem {
                 host: ack.host,
                 service: ack.service,
                 state: o.state_name(State::Ok).to_string(),
-            });
+            }
+            .into());
         }
         o.state.acknowledgement = Some(Box::new(AckState {
             author: ack.author.clone(),
@@ -134,7 +133,9 @@ impl Engine {
     ) -> Result<Vec<Event>, Error> {
         let id = self.find_or_not_found(host, service)?;
         let Some(ack) = self.objects[id].state.acknowledgement.take() else {
-            return Err(Error::NotAcknowledged { host: host.to_string(), service: service.map(str::to_string) });
+            return Err(
+                Refusal::NotAcknowledged { host: host.to_string(), service: service.map(str::to_string) }.into()
+            );
         };
         Ok(vec![ack_cleared(host, service, *ack, now)])
     }
@@ -149,10 +150,10 @@ impl Engine {
             None => self.objects.iter().any(|o| *o.host == *request.host),
         };
         if !known {
-            return Err(Error::NotFound { host: request.host, service: request.service });
+            return Err(Refusal::NotFound { host: request.host, service: request.service }.into());
         }
         if request.end <= now {
-            return Err(Error::InvalidRequest { field: "end", reason: "is in the past".into() });
+            return Err(Refusal::EndInPast.into());
         }
         self.downtimes.last_id += 1;
         let id = self.downtimes.last_id;
@@ -174,7 +175,7 @@ impl Engine {
     /// Cancels a downtime: a pending one goes, one in effect ends now.
     pub fn cancel_downtime(&mut self, id: u64, now: Time) -> Result<Vec<Event>, Error> {
         let Some(d) = self.downtimes.by_id.get(&id) else {
-            return Err(Error::NoSuchDowntime { id });
+            return Err(Refusal::NoSuchDowntime { id }.into());
         };
         if d.started.is_some() {
             return Ok(self.end_downtime(id, now).into_iter().collect());
@@ -293,7 +294,7 @@ impl Engine {
 
     pub(super) fn find_or_not_found(&self, host: &str, service: Option<&str>) -> Result<ObjectId, Error> {
         self.find(host, service)
-            .ok_or_else(|| Error::NotFound { host: host.to_string(), service: service.map(str::to_string) })
+            .ok_or_else(|| Refusal::NotFound { host: host.to_string(), service: service.map(str::to_string) }.into())
     }
 
     /// Starts downtime `id` at `at` and sets its end timer.

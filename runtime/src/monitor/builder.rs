@@ -159,7 +159,7 @@ impl MonitorBuilder {
             Ok((engine, store))
         })
         .await
-        .map_err(|e| Error::Engine(format!("the loading task failed: {e}")))??;
+        .map_err(|source| Error::Task { what: "loading", source })??;
         let mut engine = engine;
 
         let now = self.clock.now();
@@ -224,8 +224,7 @@ impl MonitorBuilder {
         let sinks = sink_handles;
         pipeline.push(Broadcast(events.clone()));
         for (s, capacity) in self.subscribers {
-            let queued =
-                Queued::start(s, capacity).map_err(|e| Error::Engine(format!("cannot start a subscriber: {e}")))?;
+            let queued = Queued::start(s, capacity).map_err(|source| Error::Thread { what: "a subscriber", source })?;
             pipeline.push(queued);
         }
         let mut steps = Vec::new();

@@ -309,7 +309,7 @@ impl Reloader {
         // Reading, hashing and compiling block: not on a runtime thread.
         let (new, found) = tokio::task::spawn_blocking(move || look(&sandbox, &entries, checks_dir.as_deref()))
             .await
-            .map_err(|e| Error::Engine(format!("the module loading task failed: {e}")))?;
+            .map_err(|source| Error::Task { what: "module loading", source })?;
         self.entries.extend(new);
         let mut changes = Vec::new();
         for (i, found) in found {

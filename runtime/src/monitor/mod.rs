@@ -18,7 +18,7 @@
 //! # }
 //! ```
 //!
-//! One task owns the [`Engine`]: it starts due checks (each on its own task,
+//! One task owns the engine (crate-private): it starts due checks (each on its own task,
 //! under the sandbox's concurrency cap), applies finished ones and the
 //! [`Input`]s that [`Monitor`] handles send, and hands every step's
 //! [`Event`]s to the ordered list of subscribers ([`crate::pipeline`]).
@@ -138,7 +138,7 @@ impl Monitor {
     }
 
     /// The retention file it writes, if any (readers may open it read-only
-    /// while it runs, see [`crate::retention::Store::open_read_only`]).
+    /// while it runs, as the status page's history does).
     pub fn retention_file(&self) -> Option<&std::path::Path> {
         self.retention_file.as_deref()
     }
@@ -150,7 +150,7 @@ impl Monitor {
 
     /// Processes a passive result through the same state processor and
     /// notification rules as a check's; returns its result event.
-    /// An object with `passive_checks = false` refuses it ([`Error::Refused`]).
+    /// An object with `passive_checks = false` refuses it ([`Refusal::PassiveDisabled`](crate::Refusal::PassiveDisabled)).
     pub async fn submit(&self, submission: Submission) -> Result<Event, Error> {
         match self.apply(Input::Submit(submission)).await? {
             Answer::Result(event) => Ok(event),
@@ -188,7 +188,7 @@ impl Monitor {
     /// out of schedule, and returns its result event. If one is running
     /// already, returns that one's result. An object in dependency failure
     /// runs its check once and re-enters the failure when it is due next; a
-    /// passive-only object without a check refuses ([`Error::Refused`]).
+    /// passive-only object without a check refuses ([`Refusal::NoCheck`](crate::Refusal::NoCheck)).
     pub async fn run_now(&self, host: &str, service: Option<&str>) -> Result<Event, Error> {
         match self.apply(Input::RunNow(host.to_string(), service.map(str::to_string))).await? {
             Answer::Result(event) => Ok(event),
@@ -286,7 +286,7 @@ impl Monitor {
         })?;
         let config = tokio::task::spawn_blocking(move || crate::config::load(&path))
             .await
-            .map_err(|e| Error::Engine(format!("the loading task failed: {e}")))?
+            .map_err(|source| Error::Task { what: "loading", source })?
             .map_err(Error::InvalidConfig)?;
         self.reload_config(config).await
     }
@@ -309,7 +309,7 @@ impl Monitor {
         // Compiling modules and resolving addresses block: not on a runtime thread.
         let mut engine = tokio::task::spawn_blocking(move || Engine::new(config, &sandbox))
             .await
-            .map_err(|e| Error::Engine(format!("the loading task failed: {e}")))??;
+            .map_err(|source| Error::Task { what: "loading", source })??;
         engine.describe_modules(self.clock.now()).await;
         let files = engine.module_files();
         let change = self.ask(|reply| Command::Reload(Box::new(engine), reply)).await?;
@@ -343,7 +343,7 @@ impl Monitor {
         let _ = self.commands.send(Command::Stop);
         let handle = self.task.lock().expect("task lock").take();
         match handle {
-            Some(h) => h.await.map_err(|e| Error::Engine(format!("the engine task failed: {e}")))?,
+            Some(h) => h.await.map_err(|source| Error::Task { what: "engine", source })?,
             None => Ok(()),
         }
     }

@@ -15,6 +15,7 @@ use crate::engine::{Applied, ConfigChange, Engine, Event, Finished, Input, Modul
 use crate::error::Error;
 use crate::outcome::{Outcome, Termination};
 use crate::pipeline::{Pipeline, Tracker};
+use crate::refusal::Refusal;
 use crate::retention::writer::Closer;
 use crate::sandbox::module::CheckRun;
 use crate::schedule::ObjectId;
@@ -377,7 +378,7 @@ impl Task {
             let committed = committed.await.unwrap_or_else(|_| Err("the retention thread has stopped".into()));
             for (reply, answer) in answers {
                 let answer = match (&committed, answer) {
-                    (Err(e), Ok(_)) => Err(Error::Engine(format!("applied, but not saved to the state file: {e}"))),
+                    (Err(e), Ok(_)) => Err(Error::NotSaved(e.clone())),
                     (_, answer) => answer,
                 };
                 let _ = reply.send(answer);
@@ -413,7 +414,7 @@ impl Task {
                     None => Ok((0..self.engine.len()).map(|id| self.engine.status(id)).collect()),
                     Some((host, service)) => match self.engine.find(&host, service.as_deref()) {
                         Some(id) => Ok(vec![self.engine.status(id)]),
-                        None => Err(Error::NotFound { host, service }),
+                        None => Err(Refusal::NotFound { host, service }.into()),
                     },
                 };
                 let _ = reply.send(answer);
@@ -452,7 +453,7 @@ impl Task {
         let takeover = engine.take_over(&mut self.engine, now);
         self.engine = engine;
         let ids = takeover.ids;
-        let gone = || Error::Engine("the object was removed by a configuration reload".into());
+        let gone = || Error::Removed;
         self.urgent = self.urgent.drain(..).filter_map(|id| ids[id]).collect();
         self.backlog = self.backlog.drain(..).filter_map(|(id, due)| Some((ids[id]?, due))).collect();
         if let Some(remote) = &mut self.remote {

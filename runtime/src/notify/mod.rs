@@ -1,5 +1,6 @@
-//! Delivering notifications: one decided notification (see
-//! [`crate::state::notify`]) sent to every method of a contact.
+//! Delivering notifications: one notification the state processor decided
+//! (a [`crate::NotificationKind`]) sent to every method of
+//! a contact.
 //!
 //! A [`Notifier`] runs all methods of a contact **in parallel**, each with a
 //! per-attempt timeout and a bounded number of retries, and returns one
@@ -70,7 +71,7 @@
 //! ```no_run
 //! use wasmon_runtime::config::{Contact, Method};
 //! use wasmon_runtime::notify::{NotificationMessage, Notifier, NotifierSettings};
-//! use wasmon_runtime::state::NotificationKind;
+//! use wasmon_runtime::NotificationKind;
 //!
 //! # async fn example() {
 //! let notifier = Notifier::new(NotifierSettings::default());

@@ -49,7 +49,7 @@ pub async fn expand(config: &mut Config, sandbox: &Sandbox) -> Result<(), Error>
                 Some(p) => p.clone(),
                 None => {
                     let p = super::open(&config.engine.packs_dir, &host_pack.name)
-                        .map_err(|e| Error::Config(format!("host \"{}\": {e}", host.name)))?;
+                        .map_err(|e| Error::HostPack { host: host.name.clone(), source: Box::new(e) })?;
                     opened.insert(host_pack.name.clone(), p.clone());
                     p
                 }

@@ -206,6 +206,7 @@ pub(super) fn parse_state_type(s: &str) -> Result<StateType, String> {
     }
 }
 
+#[cfg(test)]
 pub(super) fn parse_kind(s: &str) -> Result<NotificationKind, String> {
     NotificationKind::parse(s).ok_or_else(|| format!("unknown kind '{s}'"))
 }

@@ -9,7 +9,7 @@ use rusqlite::params;
 use super::{ObjectKey, Store, StoreError, StoreTx, sql_error};
 use crate::state::dependency::DependencyFailure;
 
-/// The schema step that adds the table (a [`super::MIGRATIONS`] entry).
+/// The schema step that adds the table (a [`super::schema::MIGRATIONS`] entry).
 pub(super) const MIGRATION: &str = "
 -- Objects in dependency failure: the highest failed parent, the imposed
 -- output, and the state saved when the failure began (JSON, NULL once a
@@ -59,6 +59,7 @@ impl StoreTx<'_> {
 
 impl Store {
     /// [`StoreTx::save_dependency`] in a transaction of its own.
+    #[cfg(test)]
     pub fn save_dependency(&mut self, key: &ObjectKey, failure: Option<&DependencyFailure>) -> Result<(), StoreError> {
         self.transaction(|tx| tx.save_dependency(key, failure))
     }

@@ -13,7 +13,7 @@ use super::{ObjectKey, Store, StoreError, sql_error};
 use crate::outcome::Metric;
 use crate::state::Time;
 
-/// The schema step that adds the table (a [`super::MIGRATIONS`] entry).
+/// The schema step that adds the table (a [`super::schema::MIGRATIONS`] entry).
 pub(crate) const MIGRATION: &str = "
 -- Metric history for graphs: one row per metric per sample, the newest
 -- SAMPLES_KEPT of each metric kept.

@@ -1,7 +1,7 @@
 //! Retention: the current state of every host and service, the value
 //! store of every check, the history of state changes and the
 //! notifications, in one SQLite file that `sqlite3` can read (schema in
-//! [`SCHEMA`]).
+//! [`SCHEMA`](schema::SCHEMA)).
 //!
 //! # Durability
 //!
@@ -78,9 +78,12 @@ pub use self::records::{
     DeliveryOutcome, HistoryEntry, NotificationId, NotificationRecord, ObjectKey, Retained, StoreError,
     StoredNotification, SuppressedRecord,
 };
-pub use self::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION};
+#[cfg(test)]
+pub(crate) use self::schema::{APPLICATION_ID, SCHEMA, SCHEMA_VERSION};
 pub use self::write::StoreTx;
+#[cfg(test)]
 use crate::sandbox::values::Values;
+#[cfg(test)]
 use crate::state::{Downtime, NotifyState, ObjectState, StateEvent, Time, Transition};
 
 /// Maps an SQLite error for `path` and `operation`, recognising a file that
@@ -118,6 +121,7 @@ impl Store {
 
     /// A store that lives in memory and is gone when dropped, for tests
     /// and simulations.
+    #[cfg(test)]
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let shown = ":memory:".to_string();
         let conn = Connection::open_in_memory().map_err(sql_error(&shown, "open"))?;
@@ -142,11 +146,6 @@ impl Store {
         Ok(Store { conn, path })
     }
 
-    /// The file this store writes (`:memory:` for an in-memory one).
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Runs `f` in one transaction: everything it writes is committed
     /// together when it returns `Ok`, and nothing when it returns `Err` (or
     /// the process dies first).
@@ -165,6 +164,7 @@ impl Store {
     /// object's row, a history entry per state event, and `notifications`
     /// (normally [`DeliveryOutcome::Pending`]). Returns the notifications'
     /// ids, in order. This is step 2 of the order in the module docs.
+    #[cfg(test)]
     pub fn save_result(
         &mut self,
         key: &ObjectKey,
@@ -179,6 +179,7 @@ impl Store {
 
     /// Saves one object's current state, notification bookkeeping and
     /// value store, replacing what was there.
+    #[cfg(test)]
     pub fn save_object(
         &mut self,
         key: &ObjectKey,
@@ -190,6 +191,7 @@ impl Store {
     }
 
     /// Appends one state change to the object's history.
+    #[cfg(test)]
     pub fn record_state_change(
         &mut self,
         key: &ObjectKey,
@@ -201,6 +203,7 @@ impl Store {
     }
 
     /// Records one notification and returns its id.
+    #[cfg(test)]
     pub fn record_notification(
         &mut self,
         key: &ObjectKey,
@@ -211,6 +214,7 @@ impl Store {
 
     /// Records how a notification's delivery ended (or that it is pending
     /// again) and how many attempts it took.
+    #[cfg(test)]
     pub fn set_notification_outcome(
         &mut self,
         id: NotificationId,
@@ -222,11 +226,13 @@ impl Store {
 
     /// Replaces the stored downtimes with `downtimes` and remembers `last_id`
     /// as the highest id given out.
+    #[cfg(test)]
     pub fn save_downtimes(&mut self, downtimes: &[Downtime], last_id: u64) -> Result<(), StoreError> {
         self.transaction(|tx| tx.save_downtimes(downtimes, last_id))
     }
 
     /// Records a suppressed notification of the object.
+    #[cfg(test)]
     pub fn record_suppressed(&mut self, key: &ObjectKey, record: &SuppressedRecord) -> Result<(), StoreError> {
         self.transaction(|tx| tx.record_suppressed(key, record))
     }

@@ -4,11 +4,15 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::codec::{
-    NotificationRow, ObjectRow, from_ns, kind_str, limit_sql, parse_kind, parse_state, parse_state_type, to_ns,
-};
-use super::{HistoryEntry, ObjectKey, Retained, Store, StoreError, StoredNotification, SuppressedRecord, sql_error};
-use crate::state::{Downtime, NotificationKind, StateEvent, Time};
+#[cfg(test)]
+use super::SuppressedRecord;
+use super::codec::{NotificationRow, ObjectRow, from_ns, limit_sql, parse_state, parse_state_type, to_ns};
+#[cfg(test)]
+use super::codec::{kind_str, parse_kind};
+use super::{HistoryEntry, ObjectKey, Retained, Store, StoreError, StoredNotification, sql_error};
+#[cfg(test)]
+use crate::state::NotificationKind;
+use crate::state::{Downtime, StateEvent, Time};
 
 impl Store {
     /// The stored downtimes, by id, and the highest id ever given out.
@@ -69,6 +73,7 @@ impl Store {
     }
 
     /// The object's last `limit` suppressed notifications, newest first.
+    #[cfg(test)]
     pub fn suppressed_notifications(&self, key: &ObjectKey, limit: usize) -> Result<Vec<SuppressedRecord>, StoreError> {
         const OP: &str = "read the suppressed notifications";
         let p = self.path.as_str();
@@ -182,6 +187,7 @@ impl Store {
     }
 
     /// The object's last `limit` notifications, newest first.
+    #[cfg(test)]
     pub fn notifications(&self, key: &ObjectKey, limit: usize) -> Result<Vec<StoredNotification>, StoreError> {
         self.query_notifications(
             "WHERE host = ?1 AND service IS ?2 ORDER BY id DESC LIMIT ?3",
@@ -207,6 +213,7 @@ impl Store {
     /// Whether a notification of `kind` about the HARD change at
     /// `change_time` (see [`NotificationRecord::change_time`](super::NotificationRecord::change_time)) has been
     /// delivered to `contact` by `method` at least once.
+    #[cfg(test)]
     pub fn was_delivered(
         &self,
         key: &ObjectKey,

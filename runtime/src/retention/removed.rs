@@ -12,7 +12,7 @@ use super::codec::to_ns;
 use super::{ObjectKey, StoreError, StoreTx, sql_error};
 use crate::state::Time;
 
-/// The schema step that adds the table (a [`super::MIGRATIONS`] entry).
+/// The schema step that adds the table (a [`super::schema::MIGRATIONS`] entry).
 pub(super) const MIGRATION: &str = "
 -- Objects with rows here that the configuration no longer has, and since
 -- when (ns); their rows go [engine] keep_removed after that.

@@ -5,7 +5,9 @@ use rusqlite::{Connection, params};
 use super::codec::{kind_str, state_type_str, to_ns};
 use super::{DeliveryOutcome, NotificationId, NotificationRecord, ObjectKey, StoreError, SuppressedRecord, sql_error};
 use crate::sandbox::values::Values;
-use crate::state::{Downtime, NotifyState, ObjectState, StateEvent, StateType, Time, Transition};
+#[cfg(test)]
+use crate::state::Transition;
+use crate::state::{Downtime, NotifyState, ObjectState, StateEvent, StateType, Time};
 
 /// The writes of one [`Store::transaction`](super::Store::transaction).
 pub struct StoreTx<'a> {
@@ -15,6 +17,7 @@ pub struct StoreTx<'a> {
 
 impl StoreTx<'_> {
     /// [`Store::save_result`](super::Store::save_result) inside this transaction.
+    #[cfg(test)]
     pub fn save_result(
         &self,
         key: &ObjectKey,
@@ -222,6 +225,7 @@ impl StoreTx<'_> {
     }
 
     /// [`Store::record_notification`](super::Store::record_notification) inside this transaction.
+    #[cfg(test)]
     pub fn record_notification(
         &self,
         key: &ObjectKey,

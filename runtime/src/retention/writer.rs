@@ -139,7 +139,7 @@ impl Retainer {
         std::thread::Builder::new()
             .name("wasmon-store".into())
             .spawn(move || thread.run())
-            .map_err(|e| Error::Engine(format!("cannot start the retention thread: {e}")))?;
+            .map_err(|source| Error::Thread { what: "the retention thread", source })?;
         Ok(Retainer { ops: tx, tracker })
     }
 

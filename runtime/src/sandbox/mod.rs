@@ -140,7 +140,7 @@ impl SandboxBuilder {
                         }
                     }
                 })
-                .map_err(|e| Error::Engine(format!("cannot start the epoch thread: {e}")))?
+                .map_err(|source| Error::Thread { what: "the epoch thread", source })?
         };
         let cache = cache::Cache::new(&engine, self.cache_dir.clone(), self.compile);
         Ok(Sandbox {

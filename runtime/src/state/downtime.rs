@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{StateEvent, Time};
-use crate::error::Error;
 use crate::outcome::State;
+use crate::refusal::Refusal;
 
 /// An acknowledgement of an object's problem: while it lasts the problem's
 /// notifications are suppressed. A normal one is cleared by the object's
@@ -116,23 +116,21 @@ pub struct Downtime {
 impl DowntimeRequest {
     /// Checks the request (not whether its object exists): `end` after
     /// `start`, a flexible duration of more than zero, an author.
-    pub fn validate(&self) -> Result<(), Error> {
-        let invalid =
-            |field: &'static str, reason: &str| Err(Error::InvalidRequest { field, reason: reason.to_string() });
+    pub fn validate(&self) -> Result<(), Refusal> {
         if self.host.trim().is_empty() {
-            return invalid("host", "expected a host name, found an empty string");
+            return Err(Refusal::EmptyField { field: "host", expected: Some("a host name") });
         }
         if self.end <= self.start {
-            return invalid("end", "must be after 'start'");
+            return Err(Refusal::EndNotAfterStart);
         }
         if self.flexible.is_some_and(|d| d.is_zero()) {
-            return invalid("flexible", "a flexible downtime needs a duration of more than zero");
+            return Err(Refusal::ZeroFlexible);
         }
         if self.with_services && self.service.is_some() {
-            return invalid("with_services", "applies to a host downtime only (no 'service')");
+            return Err(Refusal::WithServicesOnService);
         }
         if self.author.trim().is_empty() {
-            return invalid("author", "expected who schedules the downtime, found an empty string");
+            return Err(Refusal::EmptyField { field: "author", expected: Some("who schedules the downtime") });
         }
         Ok(())
     }

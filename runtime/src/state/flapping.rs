@@ -81,6 +81,7 @@ impl StateHistory {
     }
 
     /// Whether it holds none.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -25,6 +25,7 @@
 //! script, and `X-Frame-Options: DENY`. Everything a check or a client
 //! wrote is escaped.
 
+mod action;
 mod assets;
 mod history;
 mod live;
@@ -86,7 +87,7 @@ pub(crate) fn router(web: Web) -> Router {
         .route("/modules", get(pages::modules))
         .route("/host/{host}", get(pages::host))
         .route("/host/{host}/service/{service}", get(pages::service))
-        .route("/action", post(pages::action))
+        .route("/action", post(action::action))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/web/events", get(live::events))

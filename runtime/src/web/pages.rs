@@ -1,4 +1,4 @@
-//! The pages and the action form's handler.
+//! The pages (the action form's handler is in `action.rs`).
 
 // A page handler's refusal is the response to send (a redirect to the login
 // form, a page that says what went wrong): as large as any response.
@@ -6,19 +6,17 @@
 
 use std::time::Duration;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use serde_json::json;
 
-use super::session::{Session, same_secret};
+use super::session::Session;
 use super::view::{self, Frame, Summary, Tab, at, at_opt, graph, href, object_id, rows, segment, span, table};
 use super::{Web, history};
-use crate::api::actions;
 use crate::engine::ObjectStatus;
 use crate::error::Error;
+use crate::refusal::Refusal;
 
 /// An object whose next check is more than this far in the past is
 /// overdue.
@@ -33,7 +31,7 @@ fn session(web: &Web, headers: &HeaderMap) -> Result<Session, Response> {
 }
 
 /// A page that says what went wrong.
-fn problem_page(status: StatusCode, message: &str) -> Response {
+pub(super) fn problem_page(status: StatusCode, message: &str) -> Response {
     let page = html! {
         (maud::DOCTYPE)
         html lang="en" {
@@ -48,12 +46,14 @@ fn problem_page(status: StatusCode, message: &str) -> Response {
     (status, page).into_response()
 }
 
-fn engine_error(e: Error) -> Response {
-    let status = match e {
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    problem_page(status, &e.to_string())
+pub(super) fn engine_error(e: Error) -> Response {
+    match e {
+        Error::Refused(r) => {
+            let e = crate::api::ApiError::from(r);
+            problem_page(e.status, &e.message)
+        }
+        e => problem_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
 }
 
 /// Who is looking, every object and the time: what every page starts from.
@@ -382,7 +382,7 @@ async fn detail(web: Web, headers: HeaderMap, host: String, service: Option<Stri
     let services: Vec<&ObjectStatus> =
         objects.iter().filter(|o| service.is_none() && o.host == host && o.service.is_some()).collect();
     if this.is_none() && services.is_empty() {
-        return engine_error(Error::NotFound { host, service });
+        return engine_error(Refusal::NotFound { host, service }.into());
     }
     let heading = match &service {
         Some(svc) => format!("{host} / {svc}"),
@@ -566,86 +566,4 @@ fn metrics(o: &ObjectStatus, series: &Result<Vec<crate::retention::MetricSeries>
             Err(e) => p.error { (e) },
         }
     }
-}
-
-/// `POST /action`: acknowledge, unacknowledge, downtime, cancel_downtime
-/// or recheck the objects named by `obj` (row ids), through the API's
-/// own code; answers with a redirect to `back`.
-pub(super) async fn action(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(s) = web.0.sessions.of(&headers) else {
-        return problem_page(StatusCode::UNAUTHORIZED, "Log in first: actions need a session.");
-    };
-    let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
-    if !same_secret(&s.csrf, field("csrf")) {
-        return problem_page(StatusCode::FORBIDDEN, "The form's CSRF token is missing or wrong: reload the page.");
-    }
-    if !s.write {
-        return problem_page(
-            StatusCode::FORBIDDEN,
-            &format!("Token '{}' lacks the 'write' scope that actions need.", s.name),
-        );
-    }
-    let ids: Vec<&str> = pairs.iter().filter(|(k, _)| k == "obj").map(|(_, v)| v.as_str()).collect();
-    let objects = match web.0.monitor.statuses().await {
-        Ok(o) => o,
-        Err(e) => return engine_error(e),
-    };
-    let chosen: Vec<&ObjectStatus> =
-        objects.iter().filter(|o| ids.contains(&object_id(&o.host, o.service.as_deref()).as_str())).collect();
-    if chosen.is_empty() {
-        return problem_page(StatusCode::BAD_REQUEST, "Select at least one host or service.");
-    }
-    let action = field("action");
-    let comment = field("comment");
-    let sticky = field("sticky") == "true";
-    let now = web.0.monitor.now().as_secs_f64();
-    let mut errors = Vec::new();
-    for o in &chosen {
-        let object = json!({ "host": o.host, "service": o.service });
-        let done = match action {
-            "acknowledge" => {
-                let body = json!({ "host": o.host, "service": o.service, "author": s.name, "comment": comment, "sticky": sticky });
-                actions::acknowledge(&web.0.monitor, &body).await.map(drop)
-            }
-            "unacknowledge" => actions::unacknowledge(&web.0.monitor, &object).await.map(drop),
-            "recheck" => actions::recheck(&web.0.monitor, &object).await.map(drop),
-            "downtime" => match humantime::parse_duration(field("duration").trim()) {
-                Ok(d) if !d.is_zero() => {
-                    let body = json!({
-                        "host": o.host, "service": o.service, "end": now + d.as_secs_f64(),
-                        "author": s.name, "comment": comment,
-                    });
-                    actions::schedule_downtime(&web.0.monitor, &body).await.map(drop)
-                }
-                _ => Err(crate::api::ApiError::field(
-                    "duration",
-                    format!("expected a duration such as \"30m\" or \"2h\", found \"{}\"", field("duration")),
-                )),
-            },
-            "cancel_downtime" => actions::cancel_downtime(&web.0.monitor, field("downtime")).await,
-            other => Err(crate::api::ApiError::field(
-                "action",
-                format!("expected acknowledge, unacknowledge, downtime, cancel_downtime or recheck, found \"{other}\""),
-            )),
-        };
-        if let Err(e) = done {
-            let name = match &o.service {
-                Some(svc) => format!("{}/{svc}", o.host),
-                None => o.host.clone(),
-            };
-            errors.push((e.status, format!("{name}: {}", e.message)));
-        }
-    }
-    tracing::info!(token = %s.name, action, objects = chosen.len(), failed = errors.len(), "status page action");
-    if let Some((status, _)) = errors.first() {
-        let text: Vec<String> = errors.iter().map(|(_, m)| m.clone()).collect();
-        return problem_page(*status, &text.join("; "));
-    }
-    let back = field("back");
-    let back = if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') { back } else { "/" };
-    Redirect::to(back).into_response()
 }

@@ -24,7 +24,7 @@ pub struct SimulateArgs {
     /// Apply the inputs of this TOML file at their simulated times (passive
     /// results, rechecks, acknowledgements, downtime, custom notifications;
     /// its `start` is the wall-clock time of simulated time zero; see
-    /// `wasmon_runtime::engine::read_inputs`)
+    /// `wasmon_runtime::read_inputs`)
     #[arg(short, long, value_name = "FILE")]
     pub inputs: Option<PathBuf>,
 }
@@ -39,12 +39,12 @@ pub(crate) async fn simulate(
     // The first write error (a closed pipe) is kept and reported after the run.
     let mut written: std::io::Result<()> = Ok(());
     let inputs = match &args.inputs {
-        Some(path) => wasmon_runtime::engine::read_inputs(path)?,
-        None => wasmon_runtime::engine::Inputs::default(),
+        Some(path) => wasmon_runtime::read_inputs(path)?,
+        None => wasmon_runtime::Inputs::default(),
     };
     let duration = args.duration.or(inputs.duration).unwrap_or(Duration::from_secs(3600));
     let start = inputs.start.unwrap_or_default();
-    wasmon_runtime::engine::simulate_from(config, sandbox, start, duration, inputs.inputs, |event| {
+    wasmon_runtime::simulate_from(config, sandbox, start, duration, inputs.inputs, |event| {
         if written.is_ok() {
             written =
                 serde_json::to_string(event).map_err(std::io::Error::from).and_then(|line| writeln!(out, "{line}"));

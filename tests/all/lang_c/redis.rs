@@ -1,89 +1,7 @@
-//! Checks written in C (`checks/c/`, SDK in `sdk/c/`, built by
-//! `checks/c/build.sh DIR` with clang + wasi-libc + `wasmon-wasm-c`):
-//!
-//! - the SDK's native unit tests and the classic plugin `check_values`,
-//!   compiled for this machine with `cc` and run;
-//! - the `redis` check end to end against a fake Redis started here (PING,
-//!   AUTH, INFO over RESP), through the library, through the `wasmon` CLI
-//!   and through `wasmon simulate`;
-//! - `check_values` as a WASI preview1 command module and as a command
-//!   component, through the library and through `wasmon check
-//!   plugin.wasm -- ARGS`;
-//! - as an ignored test, the cost of one execution beside the Rust `dummy`.
-//!
-//! The components come from `$WASMON_C_CHECKS_DIR` (`redis.wasm`,
-//! `plugins/check_values.wasm`, `plugins/check_values.component.wasm`), the
-//! CLI from `$WASMON_BIN` or `wasmon` beside this test binary's profile
-//! directory (`target/debug/wasmon`). Without them the tests skip, and fail
-//! under `CI=true`.
+//! The `redis` check against a fake Redis: through the library, the CLI
+//! and `wasmon simulate`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
-use wasmon_runtime::contract::verify_info;
-use wasmon_runtime::{CheckCall, Grants, Range, State, Target, Termination};
-
-use crate::lang::{built, closed_port, metric, missing, range, run, wasmon_bin};
-use crate::{sandbox, show};
-
-/// A file built by `checks/c/build.sh`, from `$WASMON_C_CHECKS_DIR`.
-fn c_build(relative: &str) -> Option<PathBuf> {
-    built("WASMON_C_CHECKS_DIR", relative, "checks/c/build.sh")
-}
-
-/// The repository's root.
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
-}
-
-/// A scratch directory for this test process.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("lang-c-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Compiles C sources for this machine with `cc` (or `$CC`); None (skip)
-/// when there is no C compiler.
-fn cc(output: &Path, sources: &[PathBuf]) -> Option<PathBuf> {
-    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let sdk = repo().join("sdk/c");
-    let result = Command::new(&compiler)
-        .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-I"])
-        .arg(&sdk)
-        .args(sources)
-        .arg("-lm")
-        .arg("-o")
-        .arg(output)
-        .output();
-    match result {
-        Err(e) => missing(&format!("no C compiler '{compiler}': {e}")),
-        Ok(out) => {
-            assert!(out.status.success(), "{compiler} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-            Some(output.to_path_buf())
-        }
-    }
-}
-
-#[test]
-fn c_sdk_unit_tests_pass_natively() {
-    let sdk = repo().join("sdk/c");
-    let Some(exe) = cc(
-        &scratch("sdk").join("test_wasmon_check"),
-        &[sdk.join("wasmon_check.c"), sdk.join("test/test_wasmon_check.c")],
-    ) else {
-        return;
-    };
-    let out = Command::new(&exe).output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    println!("{stdout}{stderr}");
-    assert!(out.status.success(), "the SDK's unit tests failed:\n{stderr}");
-    assert!(stdout.starts_with("all ") && stdout.contains(" expectations passed"), "{stdout}");
-}
+use super::*;
 
 // ---------------------------------------------------------------------
 // A fake Redis
@@ -91,7 +9,7 @@ fn c_sdk_unit_tests_pass_natively() {
 
 /// What the fake Redis does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Redis {
+pub(super) enum Redis {
     /// Answers PING with +PONG and INFO with [`INFO`].
     Open,
     /// Wants `AUTH s3cret` first: PING before it is NOAUTH.
@@ -112,7 +30,7 @@ const INFO: &str = "# Server\r\nredis_version:7.2.4\r\nredis_mode:standalone\r\n
 
 /// The port of a fake Redis in `mode` on 127.0.0.1, one per mode for the
 /// whole test binary.
-fn redis(mode: Redis) -> u16 {
+pub(super) fn redis(mode: Redis) -> u16 {
     static SERVERS: OnceLock<std::sync::Mutex<std::collections::HashMap<Redis, u16>>> = OnceLock::new();
     let servers = SERVERS.get_or_init(Default::default);
     let mut servers = servers.lock().unwrap();
@@ -389,29 +307,6 @@ async fn c_redis_names_the_bad_parameter() {
     assert_eq!(o.summary, "No target host: the redis check needs the address of the host to connect to");
 }
 
-// ---------------------------------------------------------------------
-// The redis check through the CLI
-// ---------------------------------------------------------------------
-
-/// The precompiled-module cache of the CLI runs, filled once.
-fn cli_cache(bin: &Path, wasm: &Path) -> &'static Path {
-    static CACHE: OnceLock<PathBuf> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache-c");
-        let out = Command::new(bin).arg("describe").arg("--cache-dir").arg(&dir).arg(wasm).output().unwrap();
-        assert!(out.status.success(), "wasmon describe: {}", String::from_utf8_lossy(&out.stderr));
-        dir
-    })
-}
-
-/// One `wasmon check` run: (exit code, stdout).
-fn cli(bin: &Path, cache: &Path, wasm: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(bin).arg("check").arg("--cache-dir").arg(cache).arg(wasm).args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    println!("wasmon check {} {}\n{stdout}{}", wasm.display(), args.join(" "), String::from_utf8_lossy(&out.stderr));
-    (out.status.code().expect("an exit code"), stdout)
-}
-
 #[test]
 fn c_redis_through_the_cli() {
     let (Some(wasm), Some(bin)) = (c_build("redis.wasm"), wasmon_bin()) else { return };
@@ -572,179 +467,4 @@ params = {{ port = {closed} }}
         "{problems:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-// ---------------------------------------------------------------------
-// The classic plugin check_values
-// ---------------------------------------------------------------------
-
-/// Cases of `check_values ARGS`: (arguments, exit code, first line, long output).
-const PLUGIN_CASES: &[(&[&str], i32, &str, &str)] = &[
-    (
-        &["-w", "80", "-c", "90", "cpu=85", "mem=40"],
-        1,
-        "VALUES WARNING - 1 of 2 values alert: cpu=85 (WARNING) | cpu=85;80;90 mem=40;80;90",
-        "cpu: 85 WARNING (outside the warning range 80)\nmem: 40 OK",
-    ),
-    (
-        &["-w", "80", "-c", "90", "-u", "%", "--max=100", "--min", "0", "cpu=95.5", "mem=40"],
-        2,
-        "VALUES CRITICAL - 1 of 2 values alert: cpu=95.5% (CRITICAL) | cpu=95.5%;80;90;0;100 mem=40%;80;90;0;100",
-        "cpu: 95.5% CRITICAL (outside the critical range 90)\nmem: 40% OK",
-    ),
-    (
-        &["--warning=~:10", "--critical", "@20:30", "queue=5", "lag=25;;~:100"],
-        1,
-        "VALUES WARNING - 1 of 2 values alert: lag=25 (WARNING) | queue=5;~:10;@20:30 lag=25;~:10;~:100",
-        "queue: 5 OK\nlag: 25 WARNING (outside the warning range ~:10)",
-    ),
-    (&["-c", "10:", "free=12"], 0, "VALUES OK - 1 value is within its thresholds | free=12;;10:", "free: 12 OK"),
-    (
-        &["-w", "20:10", "x=1"],
-        3,
-        "VALUES UNKNOWN - -w: invalid range '20:10': start 20 is greater than end 10; expected N, N:, ~:N, N:M or @N:M",
-        "Usage: check_values [-w RANGE] [-c RANGE] [-u UOM] [--min N] [--max N] LABEL=VALUE[;WARN[;CRIT]]...\nTry 'check_values --help' for more information.",
-    ),
-    (
-        &["-w", "5", "load=high"],
-        3,
-        "VALUES UNKNOWN - the value of 'load=high' is not a number",
-        "Usage: check_values [-w RANGE] [-c RANGE] [-u UOM] [--min N] [--max N] LABEL=VALUE[;WARN[;CRIT]]...\nTry 'check_values --help' for more information.",
-    ),
-    (
-        &["-w", "5"],
-        3,
-        "VALUES UNKNOWN - no values given",
-        "Usage: check_values [-w RANGE] [-c RANGE] [-u UOM] [--min N] [--max N] LABEL=VALUE[;WARN[;CRIT]]...\nTry 'check_values --help' for more information.",
-    ),
-];
-
-/// Splits plugin stdout into its first line and the rest.
-fn first_and_rest(stdout: &str) -> (&str, &str) {
-    let stdout = stdout.trim_end();
-    stdout.split_once('\n').unwrap_or((stdout, ""))
-}
-
-#[test]
-fn c_plugin_check_values_natively() {
-    let plugin = repo().join("checks/c/plugins/check_values.c");
-    let Some(exe) = cc(&scratch("plugin").join("check_values"), &[repo().join("sdk/c/wasmon_check.c"), plugin]) else {
-        return;
-    };
-    for (args, code, first, rest) in PLUGIN_CASES {
-        let out = Command::new(&exe).args(*args).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        println!("check_values {}\n{stdout}", args.join(" "));
-        assert_eq!(out.status.code(), Some(*code), "{args:?}: {stdout}");
-        assert_eq!(first_and_rest(&stdout), (*first, *rest), "{args:?}");
-    }
-}
-
-/// The state a plugin's exit code stands for.
-fn state_of(code: i32) -> State {
-    match code {
-        0 => State::Ok,
-        1 => State::Warning,
-        2 => State::Critical,
-        _ => State::Unknown,
-    }
-}
-
-#[tokio::test]
-async fn c_plugin_check_values_through_the_library() {
-    for file in ["plugins/check_values.wasm", "plugins/check_values.component.wasm"] {
-        let Some(wasm) = c_build(file) else { return };
-        let module = sandbox().load_file(&wasm).unwrap_or_else(|e| panic!("loading {file}: {e}"));
-        for (args, code, first, rest) in PLUGIN_CASES {
-            let call = CheckCall { args: args.iter().map(|a| a.to_string()).collect(), ..CheckCall::default() };
-            let o = show(module.check(&call).await).outcome;
-            assert_eq!(o.state, state_of(*code), "{file} {args:?}");
-            let (summary, perfdata) = first.split_once(" | ").unwrap_or((first, ""));
-            assert_eq!(o.summary, summary, "{file} {args:?}");
-            assert_eq!(o.long_output.as_deref().unwrap_or(""), *rest, "{file} {args:?}");
-            let labels: Vec<String> = o.metrics.iter().map(|m| format!("{}={}{}", m.label, m.value, m.uom)).collect();
-            let expected: Vec<String> =
-                perfdata.split_whitespace().map(|e| e.split(';').next().unwrap().to_string()).collect();
-            assert_eq!(labels, expected, "{file} {args:?}");
-        }
-        // Ranges arrive parsed: -w 80 is 0..80, @20:30 alerts inside.
-        let call =
-            CheckCall { args: PLUGIN_CASES[2].0.iter().map(|a| a.to_string()).collect(), ..CheckCall::default() };
-        let o = module.check(&call).await.outcome;
-        assert_eq!(o.metrics[0].warn, range(None, Some(10.0)));
-        assert_eq!(o.metrics[0].crit, Some(Range { start: Some(20.0), end: Some(30.0), inside: true }));
-    }
-}
-
-#[test]
-fn c_plugin_check_values_through_the_cli() {
-    let Some(bin) = wasmon_bin() else { return };
-    for file in ["plugins/check_values.wasm", "plugins/check_values.component.wasm"] {
-        let Some(wasm) = c_build(file) else { return };
-        let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmon-cli-cache-c");
-        for (args, code, first, rest) in PLUGIN_CASES {
-            let mut all = vec!["--"];
-            all.extend_from_slice(args);
-            let (exit, stdout) = cli(&bin, &cache, &wasm, &all);
-            assert_eq!(exit, *code, "{file} {args:?}: {stdout}");
-            // wasmon prints the plugin's state, its summary and its perfdata.
-            let (line, long) = first_and_rest(&stdout);
-            let (summary, perfdata) = first.split_once(" | ").unwrap_or((first, ""));
-            let state = state_of(*code).to_string();
-            assert!(line.starts_with(&format!("{state} - ")) && line.contains(summary), "{file} {args:?}: {line}");
-            if !perfdata.is_empty() {
-                assert!(line.ends_with(&format!(" | {perfdata}")), "{file} {args:?}: {line}");
-            }
-            assert_eq!(long, *rest, "{file} {args:?}");
-        }
-    }
-}
-
-// ---------------------------------------------------------------------
-// Cost of one execution
-// ---------------------------------------------------------------------
-
-/// The cost of one execution (a fresh instance from the cached
-/// `InstancePre` and one call) of the C check beside the Rust standard
-/// checks, in the same run. For release figures:
-/// `cargo test --release -p wasmon-tests --test all -- --ignored c_execution_cost --nocapture`.
-#[tokio::test(flavor = "current_thread")]
-#[ignore = "a measurement; prints figures"]
-async fn c_execution_cost() {
-    let Some(wasm) = c_build("redis.wasm") else { return };
-    let started = Instant::now();
-    let c = sandbox().load_file(&wasm).unwrap();
-    println!("loading {} (compiled or from the cache): {:?}", wasm.display(), started.elapsed());
-    let dummy = sandbox().load_standard("dummy").unwrap();
-    let tcp = sandbox().load_standard("tcp").unwrap();
-    let port = redis(Redis::Open).to_string();
-    let call = |params: &[(&str, &str)]| CheckCall {
-        target: Target::new("127.0.0.1", Some("127.0.0.1".parse().unwrap())),
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        ..CheckCall::default()
-    };
-    let n = 500;
-    let rows = [
-        ("rust dummy, state=OK", &dummy, call(&[("state", "OK"), ("text", "bench")]), n * 4, State::Ok),
-        ("c redis, bad parameter (no I/O)", &c, call(&[("prot", "x")]), n * 4, State::Unknown),
-        ("c redis, PING (info=no)", &c, call(&[("port", port.as_str()), ("info", "no")]), n, State::Ok),
-        ("c redis, PING + INFO", &c, call(&[("port", port.as_str())]), n, State::Ok),
-        ("rust tcp, connect", &tcp, call(&[("port", port.as_str())]), n, State::Ok),
-    ];
-    println!("{:<36} {:>6} {:>12} {:>12} {:>12}", "execution", "runs", "mean", "median", "min");
-    for (name, module, call, runs, expect) in rows {
-        // One run outside the loop: the first touches the pool's pages.
-        assert_eq!(module.check(&call).await.outcome.state, expect);
-        let mut times = Vec::with_capacity(runs);
-        let total = Instant::now();
-        for _ in 0..runs {
-            let t = Instant::now();
-            let run = module.check(&call).await;
-            times.push(t.elapsed());
-            assert_eq!(run.outcome.state, expect, "{}", run.outcome.plugin_output());
-        }
-        let mean = total.elapsed() / u32::try_from(runs).unwrap();
-        times.sort();
-        println!("{name:<36} {runs:>6} {mean:>12.1?} {:>12.1?} {:>12.1?}", times[runs / 2], times[0]);
-    }
 }

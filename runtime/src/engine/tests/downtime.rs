@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmon_runtime::clock::SimClock;
-use wasmon_runtime::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
-use wasmon_runtime::engine::{Engine, Event};
-use wasmon_runtime::state::{NotificationKind, NotificationPolicy, Time};
-use wasmon_runtime::{Acknowledgement, DowntimeRequest, Error, SuppressionReason};
+use super::sandbox;
+use crate::clock::SimClock;
+use crate::config::{CheckSpec, Config, EngineSettings, Host, Schedule, Service};
+use crate::engine::{Engine, Event};
+use crate::state::{NotificationKind, NotificationPolicy, Time};
+use crate::{Acknowledgement, DowntimeRequest, Error, Refusal, SuppressionReason};
 
 fn s(secs: u64) -> Time {
     Duration::from_secs(secs)
@@ -61,7 +62,7 @@ type Action = Box<dyn FnMut(&mut Engine, Time) -> Vec<Event>>;
 /// Runs the engine from t = 0 to `until` as `simulate` does, calling each
 /// action at its time (before the checks and timers due then).
 async fn run(config: &Config, until: Time, mut actions: Vec<(Time, Action)>) -> (Engine, Vec<Event>) {
-    let mut engine = Engine::new(config.clone(), crate::sandbox()).unwrap();
+    let mut engine = Engine::new(config.clone(), sandbox()).unwrap();
     engine.schedule_all_at(Time::ZERO);
     let mut events = Vec::new();
     actions.sort_by_key(|(t, _)| *t);
@@ -212,11 +213,11 @@ async fn a_host_in_downtime_holds_back_its_services_notifications() {
 #[tokio::test]
 async fn downtime_requests_are_validated() {
     let config = lifecycle(NotificationPolicy::default());
-    let mut engine = Engine::new(config, crate::sandbox()).unwrap();
+    let mut engine = Engine::new(config, sandbox()).unwrap();
     let e = engine.schedule_downtime(request(Some("Lifecycle"), 100, 50, None), s(0)).unwrap_err();
     assert_eq!(e.to_string(), "invalid request: field 'end': must be after 'start'");
     let e = engine.schedule_downtime(request(Some("HTTP"), 0, 50, None), s(0)).unwrap_err();
-    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert!(matches!(e, Error::Refused(Refusal::NotFound { .. })), "{e}");
     assert_eq!(e.to_string(), "no such object: host 'web1', service 'HTTP'");
     let e = engine.schedule_downtime(DowntimeRequest { host: "web9".into(), ..request(None, 0, 50, None) }, s(0));
     assert_eq!(e.unwrap_err().to_string(), "no such object: host 'web9'");
@@ -281,15 +282,15 @@ async fn a_normal_acknowledgement_is_cleared_by_the_next_state_change() {
 /// upgraded and used.
 #[tokio::test]
 async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
-    use wasmon_runtime::{Monitor, Retention};
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("suppress-restart");
+    use crate::{Monitor, Retention};
+    let dir = std::env::temp_dir().join(format!("wasmon-suppress-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("state.db");
     // A version-1 database holding the service's state.
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(wasmon_runtime::retention::SCHEMA).unwrap();
+        conn.execute_batch(crate::retention::SCHEMA).unwrap();
         conn.execute("INSERT INTO wasmon_schema (id, application, version) VALUES (1, 'wasmon', 1)", []).unwrap();
         conn.execute(
             "INSERT INTO objects (host, service, state, state_type, attempt, last_hard_state, output, perfdata, \
@@ -303,7 +304,7 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     let start = || async {
         Monitor::builder()
             .config(config.clone())
-            .sandbox(crate::sandbox().clone())
+            .sandbox(sandbox().clone())
             .clock(Arc::new(SimClock::new()))
             .retention(Retention::File(db.clone()))
             .start()
@@ -334,10 +335,10 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
     monitor.stop().await.unwrap();
     // The recovery decided by the 7th result and the problem of the 8th
     // were suppressed while flapping, and recorded so.
-    let key = wasmon_runtime::retention::ObjectKey::service("web1", "Lifecycle");
-    let rows = wasmon_runtime::retention::Store::open(&db).unwrap().suppressed_notifications(&key, 10).unwrap();
+    let key = crate::retention::ObjectKey::service("web1", "Lifecycle");
+    let rows = crate::retention::Store::open(&db).unwrap().suppressed_notifications(&key, 10).unwrap();
     let rows: Vec<_> = rows.iter().map(|r| (r.kind, r.state, r.reason.as_str())).collect();
-    use wasmon_runtime::State;
+    use crate::State;
     assert_eq!(rows, [(P, State::Critical, "flapping"), (R, State::Ok, "flapping")]);
 
     let monitor = start().await;
@@ -374,13 +375,13 @@ async fn acknowledgements_downtimes_and_flapping_survive_a_restart() {
 /// times: both a start and an end that have passed on its clock.
 #[tokio::test]
 async fn the_monitor_starts_and_ends_downtimes_on_its_clock() {
-    use wasmon_runtime::{Monitor, Retention};
+    use crate::{Monitor, Retention};
     let schedule = Schedule { check_interval: s(3600), retry_interval: s(3600), max_check_attempts: 1 };
     let config = service_config("OK", schedule, NotificationPolicy::default());
     let clock = Arc::new(SimClock::new());
     let monitor = Monitor::builder()
         .config(config)
-        .sandbox(crate::sandbox().clone())
+        .sandbox(sandbox().clone())
         .clock(clock.clone())
         .retention(Retention::None)
         .start()

@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use wasmon_runtime::config::{self, Config};
-use wasmon_runtime::engine::{Engine, Event, SimInput, Source, simulate_with};
-use wasmon_runtime::state::StateType;
-use wasmon_runtime::{Monitor, Retention, State, Submission};
+use super::sandbox;
+use crate::config::{self, Config};
+use crate::engine::{Engine, Event, SimInput, Source, simulate_with};
+use crate::state::StateType;
+use crate::{Monitor, Retention, State, Submission};
 
 fn parse(text: &str) -> Config {
     config::parse(text, Path::new("dependency.toml")).unwrap_or_else(|e| panic!("{e}"))
@@ -86,9 +87,7 @@ async fn until(engine: &mut Engine, end: u64) {
 async fn run(config: &Config, duration: u64, inputs: Vec<(u64, SimInput)>) -> Vec<Event> {
     let mut events = Vec::new();
     let inputs = inputs.into_iter().map(|(t, i)| (Duration::from_secs(t), i)).collect();
-    simulate_with(config, crate::sandbox(), Duration::from_secs(duration), inputs, |e| events.push(e.clone()))
-        .await
-        .unwrap();
+    simulate_with(config, sandbox(), Duration::from_secs(duration), inputs, |e| events.push(e.clone())).await.unwrap();
     events
 }
 
@@ -120,7 +119,7 @@ const ROUTER_DOWN: &str = "Dependency failure: router is DOWN";
 #[tokio::test]
 async fn the_restored_status_has_no_perfdata_and_the_recovery_time_as_last_check() {
     let config = tree("");
-    let mut engine = Engine::new(config, crate::sandbox()).unwrap();
+    let mut engine = Engine::new(config, sandbox()).unwrap();
     engine.schedule_all_at(Duration::ZERO);
     let http = engine.find("server", Some("HTTP")).unwrap();
     let server = engine.find("server", None).unwrap();
@@ -278,13 +277,8 @@ async fn a_stale_object_with_a_check_runs_it() {
 #[tokio::test]
 async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() {
     let config = parse(&format!("{STALE}passive_checks = false\n"));
-    let monitor = Monitor::builder()
-        .config(config)
-        .sandbox(crate::sandbox().clone())
-        .retention(Retention::None)
-        .start()
-        .await
-        .unwrap();
+    let monitor =
+        Monitor::builder().config(config).sandbox(sandbox().clone()).retention(Retention::None).start().await.unwrap();
     let sub = |service: &str, state| Submission {
         perfdata_errors: Vec::new(),
         host: "backup1".into(),
@@ -307,7 +301,7 @@ async fn the_monitor_refuses_what_an_object_does_not_take_and_submits_batches() 
     }
     let refused = answers[1].as_ref().unwrap_err().to_string();
     assert_eq!(refused, "host 'backup1', service 'Pull': it does not accept passive results (passive_checks = false)");
-    assert!(matches!(answers[2], Err(wasmon_runtime::Error::NotFound { .. })), "{:?}", answers[2]);
+    assert!(matches!(answers[2], Err(crate::Error::Refused(crate::Refusal::NotFound { .. }))), "{:?}", answers[2]);
     let e = monitor.run_now("backup1", Some("Nightly backup")).await.unwrap_err().to_string();
     assert!(e.contains("it has no check to run"), "{e}");
     let s = monitor.status("backup1", Some("Nightly backup")).await.unwrap();
@@ -334,7 +328,7 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
         async move {
             Monitor::builder()
                 .config(config)
-                .sandbox(crate::sandbox().clone())
+                .sandbox(sandbox().clone())
                 .retention(Retention::File(file))
                 .start()
                 .await
@@ -382,7 +376,7 @@ async fn dependency_failure_and_the_saved_state_survive_a_restart() {
     let config = parse(&text("CRITICAL").replace("parents = [\"router\"]\n", ""));
     let monitor = Monitor::builder()
         .config(config)
-        .sandbox(crate::sandbox().clone())
+        .sandbox(sandbox().clone())
         .retention(Retention::File(file.clone()))
         .start()
         .await
