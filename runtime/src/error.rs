@@ -11,10 +11,21 @@ pub enum Error {
     /// set up.
     #[error("cannot set up the WebAssembly engine: {0:#}")]
     Wasmtime(#[source] wasmtime::Error),
-    /// A part of wasmon's own machinery failed (a metric sink that cannot
-    /// be set up).
-    #[error("cannot set up the WebAssembly engine: {0}")]
-    Engine(String),
+    /// A metric sink cannot start: its address, HTTP client, spool,
+    /// runtime or thread.
+    #[error("sink \"{sink}\": {what}: {source}")]
+    Sink {
+        /// The sink's name.
+        sink: String,
+        /// What failed, e.g. `listen: cannot listen on 127.0.0.1:9642`.
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The engine broke one of its own promises (a bug): what it was.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// A thread of wasmon's own could not be started.
     #[error("cannot start {what}: {source}")]
     Thread {

@@ -387,6 +387,11 @@ pub(crate) struct Sinks {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
+/// A sink that cannot start: what failed and why.
+pub(crate) fn sink_error(sink: &str, what: String, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Sink { sink: sink.to_string(), what, source: Box::new(source) }
+}
+
 /// The spool file beside a retention file: `<state_file>.spool`.
 pub fn spool_path(state_file: &std::path::Path) -> PathBuf {
     let mut s = state_file.as_os_str().to_owned();

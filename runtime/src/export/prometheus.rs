@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::queue::Queue;
-use super::{Counters, Origin, Point, Selection, SinkHandle, Unit};
+use super::{Counters, Origin, Point, Selection, SinkHandle, Unit, sink_error};
 use crate::config::model::Sink as SinkConfig;
 use crate::error::Error;
 
@@ -231,7 +231,7 @@ pub(crate) fn start(
     let name = c.name.clone();
     let listener = std::net::TcpListener::bind(listen)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| Error::Engine(format!("sink \"{name}\": listen: cannot listen on {listen}: {e}")))?;
+        .map_err(|e| sink_error(&name, format!("listen: cannot listen on {listen}"), e))?;
     let selection = Selection::of(c);
     let exposition = Arc::new(Mutex::new(Exposition::default()));
     let served = exposition.clone();
@@ -269,7 +269,7 @@ pub(crate) fn start(
                 }
             });
         })
-        .map_err(|e| Error::Engine(format!("sink \"{}\": cannot start its thread: {e}", c.name)))?;
+        .map_err(|e| sink_error(&c.name, "cannot start its thread".into(), e))?;
     std::thread::Builder::new()
         .name(format!("wasmon-sink-{name}"))
         .spawn(move || {
@@ -290,7 +290,7 @@ pub(crate) fn start(
             let _ = stop.send(());
             let _ = server.join();
         })
-        .map_err(|e| Error::Engine(format!("sink \"{}\": cannot start its thread: {e}", c.name)))
+        .map_err(|e| sink_error(&c.name, "cannot start its thread".into(), e))
 }
 
 #[cfg(test)]

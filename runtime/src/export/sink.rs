@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::queue::Queue;
 use super::spool::{Record, Spool};
-use super::{Counters, Point, Selection};
+use super::{Counters, Point, Selection, sink_error};
 use crate::config::model::{Sink as SinkConfig, SinkTarget};
 use crate::error::Error;
 
@@ -177,7 +177,7 @@ fn format_and_transport(c: &SinkConfig) -> Result<(Box<dyn Format>, Transport), 
         reqwest::Client::builder()
             .timeout(c.timeout)
             .build()
-            .map_err(|e| Error::Engine(format!("sink \"{}\": cannot build its HTTP client: {e}", c.name)))
+            .map_err(|e| sink_error(&c.name, "cannot build its HTTP client".into(), e))
     };
     let http = |url: String, content_type, gzip, token| -> Result<Transport, Error> {
         Ok(Transport::Http { client: client()?, url, content_type, gzip, token })
@@ -227,11 +227,8 @@ pub(crate) fn start(
 ) -> Result<std::thread::JoinHandle<()>, Error> {
     let (format, transport) = format_and_transport(c)?;
     let spool = Spool::open(spool.as_deref(), &c.name).map_err(|e| {
-        Error::Engine(format!(
-            "sink \"{}\": cannot open its spool {}: {e}",
-            c.name,
-            spool.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
-        ))
+        let file = spool.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        sink_error(&c.name, format!("cannot open its spool {file}"), e)
     })?;
     counters.spooled.store(spool.len() as u64, Ordering::Relaxed);
     if !spool.is_empty() {
@@ -240,7 +237,7 @@ pub(crate) fn start(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Engine(format!("sink \"{}\": {e}", c.name)))?;
+        .map_err(|e| sink_error(&c.name, "cannot start its runtime".into(), e))?;
     let runner = Runner {
         name: c.name.clone(),
         selection: Selection::of(c),
@@ -262,7 +259,7 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name(format!("wasmon-sink-{}", c.name))
         .spawn(move || runner.run())
-        .map_err(|e| Error::Engine(format!("sink \"{}\": cannot start its thread: {e}", c.name)))
+        .map_err(|e| sink_error(&c.name, "cannot start its thread".into(), e))
 }
 
 struct Runner {

@@ -527,7 +527,7 @@ impl Task {
             Ok(Applied::Result(f)) => {
                 let answer = f.result().cloned().map(Answer::Result);
                 self.publish(f);
-                answer.ok_or_else(|| Error::Engine("a passive result made no result event".into()))
+                answer.ok_or_else(|| Error::Internal("a passive result made no result event"))
             }
             Ok(Applied::Events(events)) => {
                 self.pipeline.publish(&events);
