@@ -34,6 +34,13 @@ pub(crate) enum Outgoing {
 pub(crate) enum Incoming {
     Results(ResultBatch),
     Change { change: ClusterChange, worker: Option<String>, zone: Option<String>, message: String },
+    /// This scheduler took shard `shard`'s lease: the states the bucket
+    /// kept of its objects.
+    Gained { shard: u32, records: Vec<super::shards::StateRecord>, message: String },
+    /// Shard `shard` is to be handed back (to balance the schedulers).
+    Release { shard: u32 },
+    /// Shard `shard` is not led here any more (lost or handed back).
+    Shard { shard: u32, change: ClusterChange, message: String },
 }
 
 /// A run handed out and not answered yet.
@@ -75,6 +82,8 @@ pub(crate) struct Remote {
     /// is a duplicate or late.
     done: HashMap<ObjectId, (Key, bool)>,
     counters: Arc<Counters>,
+    /// The shards this scheduler leads.
+    pub(crate) sharding: Option<super::shards::Sharding>,
     /// Dropped with the task: the link's tasks end.
     _stop: watch::Sender<bool>,
 }
@@ -99,8 +108,15 @@ impl Remote {
             serial: 0,
             done: HashMap::new(),
             counters,
+            sharding: None,
             _stop: stop,
         }
+    }
+
+    /// Whether this scheduler checks the objects of `host`: it leads
+    /// their shard (always without shards).
+    pub(crate) fn leads(&self, host: &str) -> bool {
+        self.sharding.as_ref().is_none_or(|s| s.leads(host))
     }
 
     /// Makes sure the module `name` with `digest` is in the bucket before

@@ -216,6 +216,11 @@ impl MonitorBuilder {
         };
         pipeline.push(Handlers { done: handled_tx, clock: self.clock.clone(), running: handlers.clone() });
         pipeline.push(Log::default());
+        // With a [cluster]: the objects whose state changed, for the shards' state bucket.
+        let dirty = cluster_settings.as_ref().map(|_| crate::cluster::shards::Dirty::default());
+        if let Some(d) = &dirty {
+            pipeline.push(d.clone());
+        }
         // Metric sinks: each behind its own bounded queue and thread.
         let (sinks, sink_handles) = crate::export::Sinks::start(&sink_configs, spool)?;
         if !sinks.is_empty() {
@@ -246,7 +251,7 @@ impl MonitorBuilder {
         // every module in the bucket, before the first check.
         let (remote, cluster) = match &cluster_settings {
             Some(settings) => {
-                let (mut remote, handle) = crate::cluster::link::start(settings, engine.zones()).await?;
+                let (mut remote, handle) = crate::cluster::link::start(settings, engine.zones(), dirty.unwrap_or_default()).await?;
                 for (name, digest) in engine.module_digests() {
                     remote.publish_module(&name, &digest);
                 }

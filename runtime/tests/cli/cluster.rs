@@ -330,3 +330,173 @@ fn a_zone_without_workers_goes_unknown_and_the_cluster_is_listed() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("mars") && text.contains("unanswered"), "{text}");
 }
+
+/// One object's events as rows: each result (state, state type, attempt,
+/// output) and each notification (type, state), with its time.
+type Rows = BTreeMap<String, Vec<(f64, String, usize)>>;
+
+/// The events of `monitors` merged by object (by time: an object checked
+/// in one place and then in another has all its rows of the first before
+/// those of the second), until every one of `objects` has `n` results.
+async fn merged_rows(
+    monitors: &[&Monitor],
+    events: &mut [tokio::sync::broadcast::Receiver<Event>],
+    objects: usize,
+    n: usize,
+) -> Rows {
+    let mut rows: Rows = BTreeMap::new();
+    let mut results: BTreeMap<String, usize> = BTreeMap::new();
+    let collect = async {
+        while results.len() < objects || results.values().any(|c| *c < n) {
+            let (next, from, _) = futures::future::select_all(events.iter_mut().map(|e| Box::pin(e.recv()))).await;
+            let (key, t, row) = match next {
+                Ok(Event::Result(r)) => {
+                    let key = format!("{}/{}", r.host, r.service.as_deref().unwrap_or(""));
+                    *results.entry(key.clone()).or_default() += 1;
+                    let row = format!("{} {:?} {} {}", r.state.as_str(), r.state_type, r.attempt, r.output);
+                    (key, r.t, row)
+                }
+                Ok(Event::Notification(m)) => {
+                    let key = format!("{}/{}", m.host, m.service.as_deref().unwrap_or(""));
+                    (key, m.t, format!("notification {:?} {}", m.kind, m.state.as_str()))
+                }
+                Ok(_) => continue,
+                Err(e) => panic!("the test fell behind the events: {e}"),
+            };
+            rows.entry(key).or_default().push((t, row, from));
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(120), collect).await.is_err() {
+        let mut status = Vec::new();
+        for m in monitors {
+            status.push(m.cluster().await);
+        }
+        panic!("timed out waiting for {n} results of {objects} objects: {results:?}\n{status:#?}");
+    }
+    rows
+}
+
+/// Each object's rows up to and with its `n`th result, in time order.
+fn first_results(rows: &Rows, n: usize) -> BTreeMap<String, Vec<String>> {
+    rows.iter()
+        .map(|(object, rows)| {
+            let mut rows = rows.clone();
+            // Stable: rows of one process keep their order.
+            rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut out = Vec::new();
+            let mut seen = 0;
+            for (_, row, _) in rows {
+                if seen == n {
+                    break;
+                }
+                if !row.starts_with("notification ") {
+                    seen += 1;
+                }
+                out.push(row);
+            }
+            (object.clone(), out)
+        })
+        .collect()
+}
+
+/// Six hosts in zone dc1 (a host check and two services each) and one host
+/// checked in the scheduler itself, every second, with the dummy check's
+/// sequences (their positions in the objects' value stores).
+fn shards_config(cluster: &str) -> String {
+    let mut config = format!(
+        "{cluster}\n[defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\nmax_check_attempts = 3\n"
+    );
+    for h in 0..6 {
+        config.push_str(&format!(
+            "\n[[host]]\nname = \"h{h}\"\naddress = \"127.0.0.1\"\nzone = \"dc1\"\ncheck = \"dummy\"\n\
+             \n[[service]]\nhost = \"h{h}\"\nname = \"Flapping\"\ncheck = \"dummy\"\n\
+             params = {{ sequence = \"OK,WARNING,CRITICAL,WARNING,OK,CRITICAL,CRITICAL\" }}\n\
+             \n[[service]]\nhost = \"h{h}\"\nname = \"Down\"\ncheck = \"dummy\"\n\
+             params = {{ sequence = \"CRITICAL,CRITICAL,CRITICAL,CRITICAL,UNKNOWN,OK\" }}\n"
+        ));
+    }
+    config.push_str(
+        "\n[[host]]\nname = \"here\"\naddress = \"127.0.0.1\"\n\n[[service]]\nhost = \"here\"\nname = \"Local\"\n\
+         check = \"dummy\"\nparams = { sequence = \"CRITICAL,OK,CRITICAL,CRITICAL,CRITICAL\" }\n",
+    );
+    config
+}
+
+/// Which shard each scheduler leads, from its status.
+async fn leaders(monitor: &Monitor) -> BTreeMap<u32, Option<String>> {
+    let status = monitor.cluster().await.expect("a cluster");
+    status.shards.iter().map(|s| (s.shard, s.leader.clone())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_share_the_shards_and_match_a_local_run() {
+    let Some(nats) = nats() else { return };
+    const N: usize = 8;
+    let hosts = ["h0", "h1", "h2", "h3", "h4", "h5", "here"];
+    let shards: std::collections::BTreeSet<u32> =
+        hosts.iter().map(|h| wasmon_runtime::cluster::shard_of(h, 4)).collect();
+    assert!(shards.len() >= 3, "the hosts fall in too few of the 4 shards: {shards:?}");
+    let dir = support::temp_dir("cluster-shards");
+    let local = start(&shards_config(""), &dir).await;
+    let mut events = [local.subscribe()];
+    let expected = first_results(&merged_rows(&[&local], &mut events, 19, N).await, N);
+    local.stop().await.unwrap();
+
+    let cluster = |node: &str| {
+        format!(
+            "[cluster]\nnats = \"{nats}\"\nname = \"shared\"\nnode = \"{node}\"\nshards = 4\nlease = \"3s\"\nbatch_size = 4\n"
+        )
+    };
+    let _workers = [
+        Worker::start(nats, "shared", "dc1", &dir.join("worker1.log")),
+        Worker::start(nats, "shared", "dc1", &dir.join("worker2.log")),
+    ];
+    // `a` alone leads every shard; `b` joins and takes its share: objects
+    // move from one to the other while their sequences run.
+    let a = start(&shards_config(&cluster("a")), &dir).await;
+    let events_a = a.subscribe();
+    for _ in 0..100 {
+        if leaders(&a).await.values().all(|l| l.as_deref() == Some("a")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(leaders(&a).await.values().all(|l| l.as_deref() == Some("a")), "{:#?}", a.cluster().await);
+    let b = start(&shards_config(&cluster("b")), &dir).await;
+    let mut events = [events_a, b.subscribe()];
+    let rows = merged_rows(&[&a, &b], &mut events, 19, N).await;
+    // The shards end split two and two (each takes up to ceil(4 / 2)).
+    let mut split = BTreeMap::new();
+    for _ in 0..100 {
+        split = leaders(&a).await;
+        let count = |n: &str| split.values().filter(|l| l.as_deref() == Some(n)).count();
+        if count("a") == 2 && count("b") == 2 && leaders(&b).await == split {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status_a, status_b) = (a.cluster().await.unwrap(), b.cluster().await.unwrap());
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+    let count = |n: &str| split.values().filter(|l| l.as_deref() == Some(n)).count();
+    assert_eq!((count("a"), count("b")), (2, 2), "{split:?}");
+    // Every object ran in one place at a time, its state and value store
+    // going with its shard: the same rows as in one process.
+    let got = first_results(&rows, N);
+    assert_eq!(got.len(), expected.len());
+    for (object, rows) in &expected {
+        assert_eq!(&got[object], rows, "{object}: the same states, state types, attempts, outputs and notifications");
+    }
+    // Objects moved from `a` to `b` in the middle of their sequences.
+    let moved: Vec<&String> = rows
+        .iter()
+        .filter(|(_, r)| r.iter().any(|(_, _, from)| *from == 0) && r.iter().any(|(_, _, from)| *from == 1))
+        .map(|(object, _)| object)
+        .collect();
+    assert!(!moved.is_empty(), "no object moved from a to b");
+    // Both schedulers checked objects; nothing was dropped or given up.
+    assert!(status_a.applied > 0 && status_b.applied > 0, "{status_a:#?}\n{status_b:#?}");
+    for s in [&status_a, &status_b] {
+        assert_eq!((s.duplicates, s.late, s.unanswered), (0, 0, 0), "{s:#?}");
+    }
+}
