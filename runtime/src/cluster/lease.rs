@@ -18,6 +18,7 @@
 //!   leading on its own (before anyone may take over).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,51 +39,71 @@ pub(crate) type Leaders = Arc<Mutex<BTreeMap<u32, String>>>;
 /// What the engine task sends the state writer, in order.
 #[derive(Debug)]
 pub(crate) enum StateOut {
-    /// Objects' states to put (`None`: delete the key).
-    Put(Vec<(String, Bytes)>),
+    /// Objects' states to put, at the end of an engine turn.
+    Put(Vec<(String, Bytes)>, u64),
     /// Shard `n` is drained: its states are all sent before this; once
     /// they are stored its lease is given back.
     Drained(u32),
 }
 
-/// Puts states in the bucket as the engine task sends them, many at once;
-/// hands on a drained shard only after the states sent before it are
-/// stored.
+/// Puts states in the bucket as the engine task sends them, many at once
+/// (what fails is tried again every second until it is stored); then
+/// marks their turn persisted, which lets the steps held for it go on,
+/// and hands on a drained shard.
 pub(crate) async fn write_states(
     state: Store,
     mut from_task: mpsc::UnboundedReceiver<StateOut>,
     drained: mpsc::UnboundedSender<u32>,
+    persisted: Arc<AtomicU64>,
+    to_task: mpsc::UnboundedSender<Incoming>,
 ) {
     let mut failing = false;
     let mut batch = Vec::new();
     while from_task.recv_many(&mut batch, 256).await > 0 {
         let mut puts: HashMap<String, Bytes> = HashMap::new();
         let mut done = Vec::new();
+        let mut turn = 0;
         for out in batch.drain(..) {
             match out {
-                StateOut::Put(records) => puts.extend(records),
+                StateOut::Put(records, t) => {
+                    puts.extend(records);
+                    turn = turn.max(t);
+                }
                 StateOut::Drained(shard) => done.push(shard),
             }
         }
-        let writes = futures::stream::iter(puts)
-            .map(|(key, value)| {
-                let state = &state;
-                async move { state.put(&key, value).await.map_err(|e| format!("{key}: {e}")) }
-            })
-            .buffer_unordered(128)
-            .collect::<Vec<_>>()
-            .await;
-        let errors: Vec<String> = writes.into_iter().filter_map(Result::err).collect();
-        match errors.first() {
-            Some(e) if !failing => {
-                failing = true;
-                tracing::error!(failed = errors.len(), "cannot put objects' states in the state bucket: {e}");
-            }
-            None if failing => {
+        while !puts.is_empty() {
+            let failed: Vec<(String, Bytes, String)> = futures::stream::iter(std::mem::take(&mut puts))
+                .map(|(key, value)| {
+                    let state = &state;
+                    async move {
+                        match state.put(&key, value.clone()).await {
+                            Ok(_) => None,
+                            Err(e) => Some((key, value, e.to_string())),
+                        }
+                    }
+                })
+                .buffer_unordered(128)
+                .filter_map(std::future::ready)
+                .collect()
+                .await;
+            if let Some((key, _, e)) = failed.first() {
+                if !failing {
+                    failing = true;
+                    tracing::error!(failed = failed.len(), "cannot put objects' states in the state bucket (retrying; notifications wait): {key}: {e}");
+                }
+                puts = failed.into_iter().map(|(k, v, _)| (k, v)).collect();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            } else if failing {
                 failing = false;
                 tracing::info!("objects' states are put in the state bucket again");
             }
-            _ => {}
+        }
+        if turn > 0 {
+            persisted.fetch_max(turn, std::sync::atomic::Ordering::Release);
+            if to_task.send(Incoming::Persisted).is_err() {
+                return;
+            }
         }
         for shard in done {
             let _ = drained.send(shard);

@@ -116,7 +116,7 @@ pub(crate) async fn start(
     let leaders = super::lease::Leaders::default();
     let (state_tx, state_rx) = mpsc::unbounded_channel();
     let (drained_tx, drained_rx) = mpsc::unbounded_channel();
-    tokio::spawn(super::lease::write_states(state.clone(), state_rx, drained_tx));
+    tokio::spawn(super::lease::write_states(state.clone(), state_rx, drained_tx, dirty.persisted.clone(), in_tx.clone()));
     let keeper = super::lease::Leases::new(
         leases,
         state,

@@ -39,6 +39,8 @@ pub(crate) enum Incoming {
     Gained { shard: u32, records: Vec<super::shards::StateRecord>, message: String },
     /// Shard `shard` is to be handed back (to balance the schedulers).
     Release { shard: u32 },
+    /// The states of a turn are stored: the steps held for them go on.
+    Persisted,
     /// Shard `shard` is not led here any more (lost or handed back).
     Shard { shard: u32, change: ClusterChange, message: String },
 }

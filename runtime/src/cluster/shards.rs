@@ -13,6 +13,7 @@
 //! keys and schedules them, spread over their intervals.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -51,14 +52,47 @@ fn state_key(shard: u32, host: &str, service: Option<&str>) -> String {
     }
 }
 
-/// The objects named by the events the engine published since the last
-/// turn (a subscriber of the pipeline).
-#[derive(Clone, Default)]
-pub(crate) struct Dirty(Arc<Mutex<Vec<(String, Option<String>)>>>);
+/// What the engine task, the pipeline and the state writer share: the
+/// objects named by the events published since the last turn, the shards
+/// led, and the turns whose states are stored.
+#[derive(Clone)]
+pub(crate) struct Dirty {
+    objects: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    shards: u32,
+    led: Arc<[AtomicBool]>,
+    /// The engine task's turns so far (see [`Sharding::turn`]).
+    turn: Arc<AtomicU64>,
+    /// The last turn whose states are in the bucket.
+    pub(crate) persisted: Arc<AtomicU64>,
+}
 
-impl crate::pipeline::Subscriber for Dirty {
+impl Dirty {
+    pub(crate) fn new(shards: u32) -> Dirty {
+        Dirty {
+            objects: Arc::default(),
+            shards,
+            led: (0..shards).map(|_| AtomicBool::new(false)).collect(),
+            turn: Arc::default(),
+            persisted: Arc::default(),
+        }
+    }
+
+    /// Whether this scheduler leads the shard of `host`.
+    pub(crate) fn leads(&self, host: &str) -> bool {
+        self.led[shard_of(host, self.shards) as usize].load(Ordering::Relaxed)
+    }
+
+    fn set(&self, shard: u32, led: bool) -> bool {
+        self.led.get(shard as usize).is_some_and(|l| l.swap(led, Ordering::Relaxed))
+    }
+}
+
+/// The subscriber that notes the objects named by each step's events.
+pub(crate) struct Noter(pub(crate) Dirty);
+
+impl crate::pipeline::Subscriber for Noter {
     fn events(&mut self, step: &[Event]) {
-        let mut dirty = self.0.lock().expect("dirty lock");
+        let mut dirty = self.0.objects.lock().expect("dirty lock");
         for e in step {
             let (host, service): (&str, Option<&str>) = match e {
                 Event::Result(r) => (&r.host, r.service.as_deref()),
@@ -73,10 +107,95 @@ impl crate::pipeline::Subscriber for Dirty {
     }
 }
 
+/// Persist before deliver, for the shards: wraps the first subscriber
+/// (retention, which hands notifications on, or the deliverer) and holds
+/// each step with a notification, and every step after it, until the
+/// states of the turn it belongs to are in the state bucket. A scheduler
+/// that dies before that has delivered nothing the next leader does not
+/// know of; the next leader decides the notification again. A
+/// notification of an object whose shard is not led here (a run that
+/// finished after its shard was lost) is dropped: the leader decides.
+pub(crate) struct Gated {
+    inner: Box<dyn crate::pipeline::Subscriber>,
+    dirty: Dirty,
+    held: std::collections::VecDeque<(u64, Vec<Event>)>,
+}
+
+impl Gated {
+    pub(crate) fn new(inner: impl crate::pipeline::Subscriber + 'static, dirty: Dirty) -> Gated {
+        Gated { inner: Box::new(inner), dirty, held: Default::default() }
+    }
+
+    fn release(&mut self) {
+        let persisted = self.dirty.persisted.load(Ordering::Acquire);
+        while self.held.front().is_some_and(|(turn, _)| *turn <= persisted) {
+            let (_, step) = self.held.pop_front().expect("a step");
+            self.inner.events(&step);
+        }
+    }
+}
+
+/// Pushes the pipeline's first subscriber, gated with a cluster.
+pub(crate) fn push_first(
+    pipeline: &mut crate::pipeline::Pipeline,
+    s: impl crate::pipeline::Subscriber + 'static,
+    dirty: Option<&Dirty>,
+) {
+    match dirty {
+        Some(d) => pipeline.push(Gated::new(s, d.clone())),
+        None => pipeline.push(s),
+    }
+}
+
+impl crate::pipeline::Subscriber for Gated {
+    fn events(&mut self, step: &[Event]) {
+        let notifies = step.iter().any(|e| matches!(e, Event::Notification(_)));
+        let step: std::borrow::Cow<'_, [Event]> = if notifies {
+            step.iter()
+                .filter(|e| match e {
+                    Event::Notification(n) => self.dirty.leads(&n.host),
+                    _ => true,
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+                .into()
+        } else {
+            step.into()
+        };
+        if self.held.is_empty() && !notifies {
+            self.inner.events(&step);
+            return;
+        }
+        // Covered by the states the next turn writes.
+        let turn = self.dirty.turn.load(Ordering::Relaxed) + 1;
+        self.held.push_back((turn, step.into_owned()));
+    }
+
+    fn flush(&mut self) {
+        self.release();
+        self.inner.flush();
+    }
+}
+
+impl Drop for Gated {
+    /// At a stop: what is held goes on once its states are stored (for
+    /// two seconds at most).
+    fn drop(&mut self) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !self.held.is_empty() && std::time::Instant::now() < until {
+            self.release();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for (_, step) in std::mem::take(&mut self.held) {
+            self.inner.events(&step);
+        }
+        self.inner.flush();
+    }
+}
+
 /// Which shards this scheduler leads, and its writes to the state bucket.
 pub(crate) struct Sharding {
     shards: u32,
-    led: Vec<bool>,
     /// Shards being handed back: not scheduled any more, their runs
     /// finishing; their states go out once none runs.
     draining: BTreeSet<u32>,
@@ -86,12 +205,12 @@ pub(crate) struct Sharding {
 
 impl Sharding {
     pub(crate) fn new(shards: u32, out: mpsc::UnboundedSender<StateOut>, dirty: Dirty) -> Sharding {
-        Sharding { shards, led: vec![false; shards as usize], draining: BTreeSet::new(), out, dirty }
+        Sharding { shards, draining: BTreeSet::new(), out, dirty }
     }
 
     /// Whether this scheduler leads the shard of `host`.
     pub(crate) fn leads(&self, host: &str) -> bool {
-        self.led[shard_of(host, self.shards) as usize]
+        self.dirty.leads(host)
     }
 
     fn objects(&self, engine: &Engine, shard: u32) -> Vec<ObjectId> {
@@ -102,8 +221,10 @@ impl Sharding {
     /// the bucket kept (from the scheduler that led it before) and are
     /// scheduled.
     pub(crate) fn gained(&mut self, engine: &mut Engine, shard: u32, records: Vec<StateRecord>, now: Time) -> usize {
-        let Some(led) = self.led.get_mut(shard as usize) else { return 0 };
-        *led = true;
+        if shard >= self.shards {
+            return 0;
+        }
+        self.dirty.set(shard, true);
         self.draining.remove(&shard);
         let mut restored = 0;
         for r in records {
@@ -124,19 +245,14 @@ impl Sharding {
     /// Stops leading shard `shard` now (its lease is gone): nothing more
     /// of it is scheduled or written.
     pub(crate) fn lost(&mut self, shard: u32) {
-        if let Some(led) = self.led.get_mut(shard as usize) {
-            *led = false;
-        }
+        self.dirty.set(shard, false);
         self.draining.remove(&shard);
     }
 
     /// Hands shard `shard` back: nothing more of it is scheduled; once its
     /// runs are finished and its states written, its lease is given back.
     pub(crate) fn release(&mut self, shard: u32) {
-        if let Some(led) = self.led.get_mut(shard as usize)
-            && *led
-        {
-            *led = false;
+        if self.dirty.set(shard, false) {
             self.draining.insert(shard);
         }
     }
@@ -145,13 +261,15 @@ impl Sharding {
     /// shards led (or draining) go to the bucket, and drained shards are
     /// handed back.
     pub(crate) fn turn(&mut self, engine: &Engine) {
-        let dirty = std::mem::take(&mut *self.dirty.0.lock().expect("dirty lock"));
+        let turn = self.dirty.turn.fetch_add(1, Ordering::Relaxed) + 1;
+        let dirty = std::mem::take(&mut *self.dirty.objects.lock().expect("dirty lock"));
+        let noted = !dirty.is_empty();
         let mut puts = Vec::new();
         if !dirty.is_empty() {
             let mut done = HashSet::new();
             for (host, service) in dirty {
                 let shard = shard_of(&host, self.shards);
-                if !self.led[shard as usize] && !self.draining.contains(&shard) {
+                if !self.dirty.led[shard as usize].load(Ordering::Relaxed) && !self.draining.contains(&shard) {
                     continue;
                 }
                 let Some(id) = engine.find(&host, service.as_deref()) else { continue };
@@ -171,8 +289,9 @@ impl Sharding {
             puts.extend(ids.into_iter().filter_map(|id| self.record(engine, id, shard)));
             drained.push(shard);
         }
-        if !puts.is_empty() {
-            let _ = self.out.send(StateOut::Put(puts));
+        // Sent even when empty: the steps of this turn wait for it.
+        if noted || !puts.is_empty() {
+            let _ = self.out.send(StateOut::Put(puts, turn));
         }
         for shard in drained {
             self.draining.remove(&shard);

@@ -527,6 +527,8 @@ impl Task {
                 let (change, t) = (crate::cluster::ClusterChange::ShardTaken, now.as_secs_f64());
                 self.pipeline.publish(&[Event::Cluster { t, change, worker: None, zone: None, message }]);
             }
+            // The loop's turn hands the steps held for them on.
+            Incoming::Persisted => {}
             Incoming::Release { shard } => {
                 if let Some(s) = self.remote.as_mut().and_then(|r| r.sharding.as_mut()) {
                     s.release(shard);
