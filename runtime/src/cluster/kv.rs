@@ -10,7 +10,9 @@ use crate::error::Error;
 /// The bucket `bucket`, its stream made first if it is missing.
 pub(crate) async fn bucket(js: &jetstream::Context, bucket: &str, what: &str) -> Result<jetstream::kv::Store, Error> {
     use jetstream::stream::{Config, DiscardPolicy};
-    let err = |e: &dyn std::fmt::Display| Error::Cluster(format!("NATS JetStream: cannot make the {what} bucket {bucket}: {e}"));
+    let err = |e: &dyn std::fmt::Display| {
+        Error::Cluster(format!("NATS JetStream: cannot make the {what} bucket {bucket}: {e}"))
+    };
     js.get_or_create_stream(Config {
         name: format!("KV_{bucket}"),
         description: Some(format!("wasmon {what}")),

@@ -90,7 +90,10 @@ pub(crate) async fn write_states(
             if let Some((key, _, e)) = failed.first() {
                 if !failing {
                     failing = true;
-                    tracing::error!(failed = failed.len(), "cannot put objects' states in the state bucket (retrying; notifications wait): {key}: {e}");
+                    tracing::error!(
+                        failed = failed.len(),
+                        "cannot put objects' states in the state bucket (retrying; notifications wait): {key}: {e}"
+                    );
                 }
                 puts = failed.into_iter().map(|(k, v, _)| (k, v)).collect();
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -266,9 +269,7 @@ impl Leases {
                     all = false;
                     // Taken by another (the revision moved), or not reachable.
                     let holder = match self.leases.entry(shard_key(shard)).await {
-                        Ok(Some(e)) if e.revision != revision => {
-                            Some(String::from_utf8_lossy(&e.value).into_owned())
-                        }
+                        Ok(Some(e)) if e.revision != revision => Some(String::from_utf8_lossy(&e.value).into_owned()),
                         Ok(None) => Some(String::new()),
                         _ => None,
                     };
@@ -341,9 +342,7 @@ impl Leases {
             let key = shard_key(shard);
             let taken = match self.seen.get(&key) {
                 None => self.leases.create(&key, Bytes::from(self.node.clone())).await.ok(),
-                Some(s) if s.deleted => {
-                    self.leases.update(&key, Bytes::from(self.node.clone()), s.revision).await.ok()
-                }
+                Some(s) if s.deleted => self.leases.update(&key, Bytes::from(self.node.clone()), s.revision).await.ok(),
                 // Expired: its revision stood still for a whole lease.
                 Some(s) if now.duration_since(s.moved) >= self.lease || s.value == self.node => {
                     self.leases.update(&key, Bytes::from(self.node.clone()), s.revision).await.ok()
@@ -352,10 +351,7 @@ impl Leases {
             };
             let Some(revision) = taken else { continue };
             let before = self.seen.get(&key).filter(|s| !s.deleted).map(|s| s.value.clone());
-            self.seen.insert(
-                key,
-                Seen { value: self.node.clone(), revision, deleted: false, moved: Instant::now() },
-            );
+            self.seen.insert(key, Seen { value: self.node.clone(), revision, deleted: false, moved: Instant::now() });
             self.held.insert(shard, revision);
             room -= 1;
             self.gained(shard, before).await;

@@ -116,7 +116,13 @@ pub(crate) async fn start(
     let leaders = super::lease::Leaders::default();
     let (state_tx, state_rx) = mpsc::unbounded_channel();
     let (drained_tx, drained_rx) = mpsc::unbounded_channel();
-    tokio::spawn(super::lease::write_states(state.clone(), state_rx, drained_tx, dirty.persisted.clone(), in_tx.clone()));
+    tokio::spawn(super::lease::write_states(
+        state.clone(),
+        state_rx,
+        drained_tx,
+        dirty.persisted.clone(),
+        in_tx.clone(),
+    ));
     let keeper = super::lease::Leases::new(
         leases,
         state,
@@ -132,8 +138,7 @@ pub(crate) async fn start(
     tracing::info!(nats = %settings.nats, name = %settings.name, %node, zones = zones.join(","), "connected to the NATS broker");
     let mut remote = Remote::new(settings.clone(), out_tx, in_rx, counters.clone(), stop_tx);
     remote.sharding = Some(super::shards::Sharding::new(settings.shards, state_tx, dirty));
-    let handle =
-        ClusterHandle { settings: settings.clone(), connected, workers, counters, jobs, zones, node, leaders };
+    let handle = ClusterHandle { settings: settings.clone(), connected, workers, counters, jobs, zones, node, leaders };
     Ok((remote, handle))
 }
 

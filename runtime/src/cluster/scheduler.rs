@@ -33,16 +33,31 @@ pub(crate) enum Outgoing {
 #[derive(Debug)]
 pub(crate) enum Incoming {
     Results(ResultBatch),
-    Change { change: ClusterChange, worker: Option<String>, zone: Option<String>, message: String },
+    Change {
+        change: ClusterChange,
+        worker: Option<String>,
+        zone: Option<String>,
+        message: String,
+    },
     /// This scheduler took shard `shard`'s lease: the states the bucket
     /// kept of its objects.
-    Gained { shard: u32, records: Vec<super::shards::StateRecord>, message: String },
+    Gained {
+        shard: u32,
+        records: Vec<super::shards::StateRecord>,
+        message: String,
+    },
     /// Shard `shard` is to be handed back (to balance the schedulers).
-    Release { shard: u32 },
+    Release {
+        shard: u32,
+    },
     /// The states of a turn are stored: the steps held for them go on.
     Persisted,
     /// Shard `shard` is not led here any more (lost or handed back).
-    Shard { shard: u32, change: ClusterChange, message: String },
+    Shard {
+        shard: u32,
+        change: ClusterChange,
+        message: String,
+    },
 }
 
 /// A run handed out and not answered yet.

@@ -52,12 +52,15 @@ fn state_key(shard: u32, host: &str, service: Option<&str>) -> String {
     }
 }
 
+/// An object by its host and service names.
+type Named = (String, Option<String>);
+
 /// What the engine task, the pipeline and the state writer share: the
 /// objects named by the events published since the last turn, the shards
 /// led, and the turns whose states are stored.
 #[derive(Clone)]
 pub(crate) struct Dirty {
-    objects: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    objects: Arc<Mutex<Vec<Named>>>,
     shards: u32,
     led: Arc<[AtomicBool]>,
     /// The engine task's turns so far (see [`Sharding::turn`]).

@@ -38,7 +38,10 @@ impl Engine {
     /// What the cluster keeps of object `id` for another scheduler to
     /// take over: its state, notification bookkeeping and value store
     /// (`None` while its check runs: the value store is out with it).
-    pub(crate) fn shard_state(&self, id: ObjectId) -> Option<(&crate::state::ObjectState, &crate::state::NotifyState, &Values)> {
+    pub(crate) fn shard_state(
+        &self,
+        id: ObjectId,
+    ) -> Option<(&crate::state::ObjectState, &crate::state::NotifyState, &Values)> {
         let o = &self.objects[id];
         (!o.running).then_some((&o.state, &o.notify, &o.values))
     }

@@ -253,7 +253,12 @@ impl MonitorBuilder {
         // every module in the bucket, before the first check.
         let (remote, cluster) = match &cluster_settings {
             Some(settings) => {
-                let (mut remote, handle) = crate::cluster::link::start(settings, engine.zones(), dirty.clone().unwrap_or_else(|| crate::cluster::shards::Dirty::new(settings.shards))).await?;
+                let (mut remote, handle) = crate::cluster::link::start(
+                    settings,
+                    engine.zones(),
+                    dirty.clone().unwrap_or_else(|| crate::cluster::shards::Dirty::new(settings.shards)),
+                )
+                .await?;
                 for (name, digest) in engine.module_digests() {
                     remote.publish_module(&name, &digest);
                 }

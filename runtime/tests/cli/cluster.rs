@@ -403,9 +403,8 @@ fn first_results(rows: &Rows, n: usize) -> BTreeMap<String, Vec<String>> {
 /// checked in the scheduler itself, every second, with the dummy check's
 /// sequences (their positions in the objects' value stores).
 fn shards_config(cluster: &str) -> String {
-    let mut config = format!(
-        "{cluster}\n[defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\nmax_check_attempts = 3\n"
-    );
+    let mut config =
+        format!("{cluster}\n[defaults]\ncheck_interval = \"1s\"\nretry_interval = \"1s\"\nmax_check_attempts = 3\n");
     for h in 0..6 {
         config.push_str(&format!(
             "\n[[host]]\nname = \"h{h}\"\naddress = \"127.0.0.1\"\nzone = \"dc1\"\ncheck = \"dummy\"\n\
@@ -503,7 +502,8 @@ async fn two_schedulers_share_the_shards_and_match_a_local_run() {
 
 /// A GET of the API with a bearer token, as JSON (null when it fails).
 fn get_json(url: &str, token: &str) -> Value {
-    let out = Command::new("curl").args(["-sf", "-H", &format!("Authorization: Bearer {token}"), url]).output().unwrap();
+    let out =
+        Command::new("curl").args(["-sf", "-H", &format!("Authorization: Bearer {token}"), url]).output().unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
