@@ -267,3 +267,24 @@ pub(crate) async fn zone_consumer(
     .await
     .map_err(|e| crate::Error::Cluster(format!("NATS JetStream: cannot create the consumer of zone {zone}: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_s_shard_is_the_same_everywhere_and_always() {
+        // FNV-1a 64's published test vectors: a changed hash would move
+        // every host to another shard between releases.
+        assert_eq!(shard_of("foobar", 1 << 31), (0x8594_4171_f739_67e8u64 % (1 << 31)) as u32);
+        assert_eq!(shard_of("", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as u32);
+        assert_eq!(shard_of("a", 1 << 20), (0xaf63_dc4c_8601_ec8cu64 % (1 << 20)) as u32);
+        assert_eq!(shard_of("anything", 1), 0);
+        // Spread: 1,000 hosts over 16 shards, none empty.
+        let mut counts = [0; 16];
+        for i in 0..1000 {
+            counts[shard_of(&format!("host{i}"), 16) as usize] += 1;
+        }
+        assert!(counts.iter().all(|c| *c > 30), "{counts:?}");
+    }
+}
