@@ -550,6 +550,19 @@ impl Task {
     /// `None` when the answer comes later (a recheck, a passive result
     /// waiting for a run).
     fn apply(&mut self, input: Input, reply: Reply) -> Option<Pending> {
+        // With shards: an input about an object goes to its shard's leader.
+        let about = match &input {
+            Input::Submit(s) => Some((&s.host, &s.service)),
+            Input::RunNow(host, service) | Input::RemoveAcknowledgement(host, service) => Some((host, service)),
+            Input::Acknowledge(a) => Some((&a.host, &a.service)),
+            Input::Notify(n) => Some((&n.host, &n.service)),
+            _ => None,
+        };
+        if let (Some(remote), Some((host, service))) = (&self.remote, about)
+            && let Some(refused) = remote.refuse(host, service.as_deref())
+        {
+            return Some((reply, Err(refused)));
+        }
         // A passive result for an object whose check is running waits for
         // the run: the object's value store is out with it.
         if let Input::Submit(s) = &input

@@ -475,6 +475,11 @@ async fn two_schedulers_share_the_shards_and_match_a_local_run() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (status_a, status_b) = (a.cluster().await.unwrap(), b.cluster().await.unwrap());
+    // An input about an object goes to its leader: the other refuses it.
+    let leader = split[&wasmon_runtime::cluster::shard_of("h0", 4)].clone();
+    let other = if leader.as_deref() == Some("a") { &b } else { &a };
+    let refused = other.run_now("h0", Some("Down")).await.unwrap_err().to_string();
+    assert!(refused.contains("led by another scheduler"), "{refused}");
     a.stop().await.unwrap();
     b.stop().await.unwrap();
     let count = |n: &str| split.values().filter(|l| l.as_deref() == Some(n)).count();
