@@ -114,6 +114,31 @@ pub(crate) async fn write_states(
     }
 }
 
+/// How many notification ids a scheduler reserves at its start.
+pub(crate) const ID_BLOCK: u64 = 1_000_000_000;
+
+/// Reserves a block of notification ids for this scheduler's lifetime
+/// (key `notification_ids` of the lease bucket: the first id not given
+/// out, raised by compare-and-swap), so that no two schedulers give the
+/// same id. Returns the id before the block.
+pub(crate) async fn reserve_ids(leases: &Store) -> Result<u64, crate::error::Error> {
+    let err = |e: &dyn std::fmt::Display| crate::error::Error::Cluster(format!("cannot reserve notification ids: {e}"));
+    for _ in 0..100 {
+        let (base, swapped) = match leases.entry("notification_ids").await.map_err(|e| err(&e))? {
+            Some(e) if e.operation == Operation::Put => {
+                let base: u64 = String::from_utf8_lossy(&e.value).parse().map_err(|e| err(&e))?;
+                let next = Bytes::from((base + ID_BLOCK).to_string());
+                (base, leases.update("notification_ids", next, e.revision).await.is_ok())
+            }
+            _ => (0, leases.create("notification_ids", Bytes::from(ID_BLOCK.to_string())).await.is_ok()),
+        };
+        if swapped {
+            return Ok(base);
+        }
+    }
+    Err(err(&"the key kept changing under 100 attempts"))
+}
+
 /// One key of the lease bucket as last seen.
 struct Seen {
     value: String,

@@ -112,6 +112,7 @@ pub(crate) async fn start(
     tokio::spawn(publish(js.clone(), bucket, names.clone(), node.clone(), settings.batch_size, out_rx));
     // The shards: leases, and the objects' states.
     let leases = super::kv::bucket(&js, &names.leases_bucket(), "shard leases").await?;
+    let ids = super::lease::reserve_ids(&leases).await?;
     let state = super::kv::bucket(&js, &names.state_bucket(), "objects' states").await?;
     let leaders = super::lease::Leaders::default();
     let (state_tx, state_rx) = mpsc::unbounded_channel();
@@ -138,6 +139,7 @@ pub(crate) async fn start(
     tracing::info!(nats = %settings.nats, name = %settings.name, %node, zones = zones.join(","), "connected to the NATS broker");
     let mut remote = Remote::new(settings.clone(), out_tx, in_rx, counters.clone(), stop_tx);
     remote.sharding = Some(super::shards::Sharding::new(settings.shards, state_tx, dirty));
+    remote.notification_ids = ids;
     let handle = ClusterHandle { settings: settings.clone(), connected, workers, counters, jobs, zones, node, leaders };
     Ok((remote, handle))
 }

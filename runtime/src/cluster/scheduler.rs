@@ -101,6 +101,9 @@ pub(crate) struct Remote {
     counters: Arc<Counters>,
     /// The shards this scheduler leads.
     pub(crate) sharding: Option<super::shards::Sharding>,
+    /// The id before this scheduler's block of notification ids (see
+    /// [`super::lease::reserve_ids`]).
+    pub(crate) notification_ids: u64,
     /// Dropped with the task: the link's tasks end.
     _stop: watch::Sender<bool>,
 }
@@ -126,6 +129,7 @@ impl Remote {
             done: HashMap::new(),
             counters,
             sharding: None,
+            notification_ids: 0,
             _stop: stop,
         }
     }

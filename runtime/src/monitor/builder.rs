@@ -259,6 +259,8 @@ impl MonitorBuilder {
                     dirty.clone().unwrap_or_else(|| crate::cluster::shards::Dirty::new(settings.shards)),
                 )
                 .await?;
+                // Notification ids from this scheduler's block: unique in the cluster.
+                engine.restore_notification_ids(remote.notification_ids);
                 for (name, digest) in engine.module_digests() {
                     remote.publish_module(&name, &digest);
                 }

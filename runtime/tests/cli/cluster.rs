@@ -600,6 +600,9 @@ fn a_killed_scheduler_s_shards_are_taken_over_without_a_repeated_notification() 
     // None twice.
     let repeated: Vec<_> = problems.iter().filter(|(_, n)| **n > 1).collect();
     assert!(repeated.is_empty(), "notifications sent twice: {repeated:?}");
+    // Each scheduler gives ids from its own block: none given twice.
+    let ids: std::collections::BTreeSet<u64> = sent.iter().filter_map(|n| n["id"].as_u64()).collect();
+    assert_eq!(ids.len(), sent.len(), "notification ids given twice: {sent:?}");
     println!(
         "{} of {} services notified once (a notification decided by the killed scheduler after its state \
          was stored and before it was delivered is lost: at most once)",
