@@ -217,7 +217,7 @@ impl Sharding {
     }
 
     fn objects(&self, engine: &Engine, shard: u32) -> Vec<ObjectId> {
-        engine.keys().filter(|(_, k)| shard_of(&k.host, self.shards) == shard).map(|(id, _)| id).collect()
+        (0..engine.len()).filter(|id| shard_of(engine.run_key(*id).0, self.shards) == shard).collect()
     }
 
     /// Shard `shard` is led here from now on: its objects get the states
