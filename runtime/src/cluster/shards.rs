@@ -112,8 +112,8 @@ impl crate::pipeline::Subscriber for Noter {
 
 /// Persist before deliver, for the shards: wraps the first subscriber
 /// (retention, which hands notifications on, or the deliverer) and holds
-/// each step with a notification, and every step after it, until the
-/// states of the turn it belongs to are in the state bucket. A scheduler
+/// the notifications of each step, in order, until the states of the turn
+/// they belong to are in the state bucket. A scheduler
 /// that dies before that has delivered nothing the next leader does not
 /// know of; the next leader decides the notification again. A
 /// notification of an object whose shard is not led here (a run that
@@ -152,26 +152,26 @@ pub(crate) fn push_first(
 
 impl crate::pipeline::Subscriber for Gated {
     fn events(&mut self, step: &[Event]) {
-        let notifies = step.iter().any(|e| matches!(e, Event::Notification(_)));
-        let step: std::borrow::Cow<'_, [Event]> = if notifies {
-            step.iter()
-                .filter(|e| match e {
-                    Event::Notification(n) => self.dirty.leads(&n.host),
-                    _ => true,
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-                .into()
-        } else {
-            step.into()
-        };
-        if self.held.is_empty() && !notifies {
-            self.inner.events(&step);
+        if !step.iter().any(|e| matches!(e, Event::Notification(_))) {
+            self.inner.events(step);
             return;
         }
-        // Covered by the states the next turn writes.
-        let turn = self.dirty.turn.load(Ordering::Relaxed) + 1;
-        self.held.push_back((turn, step.into_owned()));
+        // The rest of the step goes on now (an answer to an input still
+        // means "kept"); its notifications wait for the states of the turn.
+        let (notifications, rest): (Vec<Event>, Vec<Event>) =
+            step.iter().cloned().partition(|e| matches!(e, Event::Notification(_)));
+        if !rest.is_empty() {
+            self.inner.events(&rest);
+        }
+        let notifications: Vec<Event> = notifications
+            .into_iter()
+            .filter(|e| matches!(e, Event::Notification(n) if self.dirty.leads(&n.host)))
+            .collect();
+        if !notifications.is_empty() {
+            // Covered by the states the next turn writes.
+            let turn = self.dirty.turn.load(Ordering::Relaxed) + 1;
+            self.held.push_back((turn, notifications));
+        }
     }
 
     fn flush(&mut self) {
