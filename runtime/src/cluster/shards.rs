@@ -316,3 +316,57 @@ impl Sharding {
         Some((state_key(shard, host, service), Bytes::from(bytes)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Subscriber;
+
+    /// The kinds of the events it gets.
+    struct Recorder(Arc<Mutex<Vec<&'static str>>>);
+
+    impl Subscriber for Recorder {
+        fn events(&mut self, step: &[Event]) {
+            self.0.lock().unwrap().extend(step.iter().map(Event::kind));
+        }
+    }
+
+    #[tokio::test]
+    async fn notifications_wait_for_their_turn_s_states_and_those_not_led_here_are_dropped() {
+        let text = "[[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"dummy\"\n\
+                    max_check_attempts = 1\nparams = { sequence = \"CRITICAL\" }\n";
+        let config = crate::config::parse(text, std::path::Path::new("t.toml")).unwrap();
+        let sandbox = crate::Sandbox::builder().cache_dir(None).build().unwrap();
+        let mut events = Vec::new();
+        crate::engine::simulate(&config, &sandbox, std::time::Duration::from_secs(2), |e| events.push(e.clone()))
+            .await
+            .unwrap();
+        let result = events.iter().find(|e| matches!(e, Event::Result(_))).unwrap().clone();
+        let notification = events.iter().find(|e| matches!(e, Event::Notification(_))).unwrap().clone();
+
+        let dirty = Dirty::new(4);
+        let shard = shard_of("h", 4);
+        dirty.set(shard, true);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut gated = Gated::new(Recorder(seen.clone()), dirty.clone());
+        gated.events(&[result.clone(), notification.clone()]);
+        gated.flush();
+        // The result goes on; the notification waits for turn 1's states.
+        assert_eq!(*seen.lock().unwrap(), ["result"]);
+        dirty.turn.store(1, Ordering::Relaxed);
+        gated.events(&[notification.clone()]);
+        dirty.persisted.store(1, Ordering::Release);
+        gated.flush();
+        assert_eq!(*seen.lock().unwrap(), ["result", "notification"]);
+        dirty.persisted.store(2, Ordering::Release);
+        gated.flush();
+        assert_eq!(*seen.lock().unwrap(), ["result", "notification", "notification"]);
+        // Its shard lost: its notifications are the leader's to decide.
+        dirty.set(shard, false);
+        gated.events(&[result, notification]);
+        dirty.persisted.store(9, Ordering::Release);
+        gated.flush();
+        drop(gated);
+        assert_eq!(*seen.lock().unwrap(), ["result", "notification", "notification", "result"]);
+    }
+}
