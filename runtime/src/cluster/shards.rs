@@ -354,7 +354,7 @@ mod tests {
         // The result goes on; the notification waits for turn 1's states.
         assert_eq!(*seen.lock().unwrap(), ["result"]);
         dirty.turn.store(1, Ordering::Relaxed);
-        gated.events(&[notification.clone()]);
+        gated.events(std::slice::from_ref(&notification));
         dirty.persisted.store(1, Ordering::Release);
         gated.flush();
         assert_eq!(*seen.lock().unwrap(), ["result", "notification"]);
