@@ -30,6 +30,12 @@
 //!   the scheduler keeps the list ([`ClusterStatus`], `GET
 //!   /api/v1/cluster`) and makes a worker lost or back, and the broker
 //!   lost or back, [`crate::Event::Cluster`] events.
+//! - **Shards** (`shards.rs`, `lease.rs`): several `wasmon run` share the
+//!   objects by a hash of their host name ([`shard_of`]); each leads the
+//!   shards whose lease it holds in the KV bucket `<name>_leases`, keeps
+//!   its objects' states in `<name>_state` (a notification is delivered
+//!   only once the state that records it is stored there), and takes over
+//!   a shard whose lease expired, restoring its objects from the bucket.
 
 pub(crate) mod kv;
 pub(crate) mod lease;
