@@ -26,13 +26,22 @@ pub(crate) struct ClusterHandle {
     counters: Arc<Counters>,
     jobs: jetstream::stream::Stream,
     zones: Vec<String>,
+    node: String,
+    leaders: super::lease::Leaders,
 }
 
 /// Connects to the broker named by `settings`, creates the streams, the
-/// bucket and the consumers of `zones`, and starts the link's tasks.
-/// Returns the engine task's side and the handle the API reads.
-pub(crate) async fn start(settings: &ClusterSettings, zones: Vec<String>) -> Result<(Remote, ClusterHandle), Error> {
+/// buckets and the consumers of `zones`, and starts the link's tasks and
+/// the lease keeper (see [`super::lease`]); `dirty` is the pipeline's
+/// subscriber that names the objects whose state changed. Returns the
+/// engine task's side and the handle the API reads.
+pub(crate) async fn start(
+    settings: &ClusterSettings,
+    zones: Vec<String>,
+    dirty: super::shards::Dirty,
+) -> Result<(Remote, ClusterHandle), Error> {
     let names = Names::new(&settings.name);
+    let node = settings.node();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let connected = Arc::new(AtomicBool::new(false));
     let events = in_tx.clone();
@@ -74,13 +83,18 @@ pub(crate) async fn start(settings: &ClusterSettings, zones: Vec<String>) -> Res
             );
         }
     }
+    // Each scheduler takes the results of the jobs it handed out.
+    let durable = format!("scheduler_{node}");
     let consumer = results
         .get_or_create_consumer(
-            "scheduler",
+            &durable,
             jetstream::consumer::pull::Config {
-                durable_name: Some("scheduler".into()),
+                durable_name: Some(durable.clone()),
+                filter_subject: names.results_subject_of(&node),
                 ack_wait: Duration::from_secs(30),
                 max_ack_pending: 1024,
+                // The consumer of a scheduler gone for good goes too.
+                inactive_threshold: Duration::from_secs(3600),
                 ..Default::default()
             },
         )
@@ -95,12 +109,38 @@ pub(crate) async fn start(settings: &ClusterSettings, zones: Vec<String>) -> Res
     let (stop_tx, stop) = watch::channel(false);
     let counters = Arc::new(Counters::default());
     let workers = Arc::new(Mutex::new(BTreeMap::new()));
-    tokio::spawn(publish(js.clone(), bucket, names.clone(), settings.batch_size, out_rx));
+    tokio::spawn(publish(js.clone(), bucket, names.clone(), node.clone(), settings.batch_size, out_rx));
+    // The shards: leases, and the objects' states.
+    let leases = super::kv::bucket(&js, &names.leases_bucket(), "shard leases").await?;
+    let ids = super::lease::reserve_ids(&leases).await?;
+    let state = super::kv::bucket(&js, &names.state_bucket(), "objects' states").await?;
+    let leaders = super::lease::Leaders::default();
+    let (state_tx, state_rx) = mpsc::unbounded_channel();
+    let (drained_tx, drained_rx) = mpsc::unbounded_channel();
+    tokio::spawn(super::lease::write_states(
+        state.clone(),
+        state_rx,
+        drained_tx,
+        dirty.persisted.clone(),
+        in_tx.clone(),
+    ));
+    let keeper = super::lease::Leases::new(
+        leases,
+        state,
+        node.clone(),
+        settings.shards,
+        settings.lease,
+        in_tx.clone(),
+        leaders.clone(),
+    );
+    tokio::spawn(keeper.run(drained_rx, stop.clone()));
     tokio::spawn(take_results(consumer, in_tx.clone(), stop.clone()));
     tokio::spawn(follow_workers(heartbeats, workers.clone(), in_tx, stop));
-    tracing::info!(nats = %settings.nats, name = %settings.name, zones = zones.join(","), "connected to the NATS broker");
-    let remote = Remote::new(settings.clone(), out_tx, in_rx, counters.clone(), stop_tx);
-    let handle = ClusterHandle { settings: settings.clone(), connected, workers, counters, jobs, zones };
+    tracing::info!(nats = %settings.nats, name = %settings.name, %node, zones = zones.join(","), "connected to the NATS broker");
+    let mut remote = Remote::new(settings.clone(), out_tx, in_rx, counters.clone(), stop_tx);
+    remote.sharding = Some(super::shards::Sharding::new(settings.shards, state_tx, dirty));
+    remote.notification_ids = ids;
+    let handle = ClusterHandle { settings: settings.clone(), connected, workers, counters, jobs, zones, node, leaders };
     Ok((remote, handle))
 }
 
@@ -110,6 +150,7 @@ async fn publish(
     js: jetstream::Context,
     bucket: jetstream::object_store::ObjectStore,
     names: Names,
+    node: String,
     batch_size: usize,
     mut out: mpsc::UnboundedReceiver<Outgoing>,
 ) {
@@ -123,7 +164,7 @@ async fn publish(
             }
             Outgoing::Jobs { zone, expires, jobs } => {
                 let subject = names.jobs_subject(&zone);
-                let head = format!(r#"{{"expires":{expires},"jobs":["#);
+                let head = format!(r#"{{"expires":{expires},"reply":"{node}","jobs":["#);
                 for message in batches(&head, &jobs, batch_size) {
                     let Ok(payload) = message else {
                         // Left to time out: its object ends UNKNOWN, naming the zone.
@@ -322,6 +363,13 @@ impl ClusterHandle {
             duplicates: Counters::get(&c.duplicates),
             late: Counters::get(&c.late),
             unanswered: Counters::get(&c.unanswered),
+            node: self.node.clone(),
+            shards: {
+                let leaders = self.leaders.lock().expect("leaders lock");
+                (0..self.settings.shards)
+                    .map(|shard| super::ShardStatus { shard, leader: leaders.get(&shard).cloned() })
+                    .collect()
+            },
         }
     }
 }

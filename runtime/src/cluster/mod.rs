@@ -30,14 +30,23 @@
 //!   the scheduler keeps the list ([`ClusterStatus`], `GET
 //!   /api/v1/cluster`) and makes a worker lost or back, and the broker
 //!   lost or back, [`crate::Event::Cluster`] events.
+//! - **Shards** (`shards.rs`, `lease.rs`): several `wasmon run` share the
+//!   objects by a hash of their host name ([`shard_of`]); each leads the
+//!   shards whose lease it holds in the KV bucket `<name>_leases`, keeps
+//!   its objects' states in `<name>_state` (a notification is delivered
+//!   only once the state that records it is stored there), and takes over
+//!   a shard whose lease expired, restoring its objects from the bucket.
 
+pub(crate) mod kv;
+pub(crate) mod lease;
 pub(crate) mod link;
 pub(crate) mod scheduler;
+pub(crate) mod shards;
 pub mod status;
 pub(crate) mod wire;
 pub mod worker;
 
-pub use self::status::{ClusterChange, ClusterStatus, WorkerStatus, ZoneStatus};
+pub use self::status::{ClusterChange, ClusterStatus, ShardStatus, WorkerStatus, ZoneStatus};
 
 use std::time::Duration;
 
@@ -59,7 +68,20 @@ pub struct ClusterSettings {
     /// `grace`: how long past its timeout a zoned check waits for its
     /// result before it ends UNKNOWN (default 60 s).
     pub grace: Duration,
+    /// `shards`: how many shards the objects are split into by a hash of
+    /// their host name (default 16); each is led by one `wasmon run` at a
+    /// time. Every process of a cluster must have the same number.
+    pub shards: u32,
+    /// `lease`: a shard whose leader has not renewed its lease for this
+    /// long may be taken over by another `wasmon run` (default 10 s).
+    pub lease: Duration,
+    /// `node`: this `wasmon run`'s name among the schedulers of the
+    /// cluster (default: the host name and the process id).
+    pub node: String,
 }
+
+/// The default `shards`.
+pub const SHARDS: u32 = 16;
 
 /// The default `batch_size`.
 pub const BATCH_SIZE: usize = 256;
@@ -72,8 +94,42 @@ impl Default for ClusterSettings {
             batch_size: BATCH_SIZE,
             ack_wait: Duration::from_secs(30),
             grace: Duration::from_secs(60),
+            shards: SHARDS,
+            lease: Duration::from_secs(10),
+            node: String::new(),
         }
     }
+}
+
+impl ClusterSettings {
+    /// `node`, or when it is not set this process's own name: the host
+    /// name and the process id, made of the characters a name may have.
+    pub(crate) fn node(&self) -> String {
+        if !self.node.is_empty() {
+            return self.node.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "wasmon".into());
+        let host: String = host
+            .trim()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .take(48)
+            .collect();
+        format!("{host}-{}", std::process::id())
+    }
+}
+
+/// The shard of the objects of `host`: FNV-1a (64 bits) of the host name
+/// modulo `shards`, the same in every process and every release (not
+/// std's hasher, which is seeded per process), so that a host and its
+/// services stay together.
+pub fn shard_of(host: &str, shards: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % u64::from(shards.max(1))) as u32
 }
 
 /// The largest message wasmon publishes: NATS refuses more than 1 MiB by
@@ -112,6 +168,21 @@ impl Names {
 
     pub(crate) fn results_subject(&self) -> String {
         format!("{}.results", self.name)
+    }
+
+    /// Where the workers put the results of the jobs `node` handed out.
+    pub(crate) fn results_subject_of(&self, node: &str) -> String {
+        format!("{}.results.{node}", self.name)
+    }
+
+    /// The KV bucket of the shards' leases and the schedulers' heartbeats.
+    pub(crate) fn leases_bucket(&self) -> String {
+        format!("{}_leases", self.name)
+    }
+
+    /// The KV bucket of the objects' states, by shard.
+    pub(crate) fn state_bucket(&self) -> String {
+        format!("{}_state", self.name)
     }
 
     pub(crate) fn modules_bucket(&self) -> String {
@@ -154,7 +225,7 @@ pub(crate) async fn streams(
     let results = js
         .get_or_create_stream(Config {
             name: names.results_stream(),
-            subjects: vec![names.results_subject()],
+            subjects: vec![names.results_subject(), format!("{}.*", names.results_subject())],
             retention: RetentionPolicy::WorkQueue,
             max_age: Duration::from_secs(24 * 3600),
             ..Default::default()
@@ -201,4 +272,25 @@ pub(crate) async fn zone_consumer(
     )
     .await
     .map_err(|e| crate::Error::Cluster(format!("NATS JetStream: cannot create the consumer of zone {zone}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_s_shard_is_the_same_everywhere_and_always() {
+        // FNV-1a 64's published test vectors: a changed hash would move
+        // every host to another shard between releases.
+        assert_eq!(shard_of("foobar", 1 << 31), (0x8594_4171_f739_67e8u64 % (1 << 31)) as u32);
+        assert_eq!(shard_of("", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as u32);
+        assert_eq!(shard_of("a", 1 << 20), (0xaf63_dc4c_8601_ec8cu64 % (1 << 20)) as u32);
+        assert_eq!(shard_of("anything", 1), 0);
+        // Spread: 1,000 hosts over 16 shards, none empty.
+        let mut counts = [0; 16];
+        for i in 0..1000 {
+            counts[shard_of(&format!("host{i}"), 16) as usize] += 1;
+        }
+        assert!(counts.iter().all(|c| *c > 30), "{counts:?}");
+    }
 }

@@ -33,7 +33,31 @@ pub(crate) enum Outgoing {
 #[derive(Debug)]
 pub(crate) enum Incoming {
     Results(ResultBatch),
-    Change { change: ClusterChange, worker: Option<String>, zone: Option<String>, message: String },
+    Change {
+        change: ClusterChange,
+        worker: Option<String>,
+        zone: Option<String>,
+        message: String,
+    },
+    /// This scheduler took shard `shard`'s lease: the states the bucket
+    /// kept of its objects.
+    Gained {
+        shard: u32,
+        records: Vec<super::shards::StateRecord>,
+        message: String,
+    },
+    /// Shard `shard` is to be handed back (to balance the schedulers).
+    Release {
+        shard: u32,
+    },
+    /// The states of a turn are stored: the steps held for them go on.
+    Persisted,
+    /// Shard `shard` is not led here any more (lost or handed back).
+    Shard {
+        shard: u32,
+        change: ClusterChange,
+        message: String,
+    },
 }
 
 /// A run handed out and not answered yet.
@@ -75,6 +99,11 @@ pub(crate) struct Remote {
     /// is a duplicate or late.
     done: HashMap<ObjectId, (Key, bool)>,
     counters: Arc<Counters>,
+    /// The shards this scheduler leads.
+    pub(crate) sharding: Option<super::shards::Sharding>,
+    /// The id before this scheduler's block of notification ids (see
+    /// [`super::lease::reserve_ids`]).
+    pub(crate) notification_ids: u64,
     /// Dropped with the task: the link's tasks end.
     _stop: watch::Sender<bool>,
 }
@@ -99,8 +128,31 @@ impl Remote {
             serial: 0,
             done: HashMap::new(),
             counters,
+            sharding: None,
+            notification_ids: 0,
             _stop: stop,
         }
+    }
+
+    /// Why an input about `host` and `service` is refused here: another
+    /// scheduler leads its shard.
+    pub(crate) fn refuse(&self, host: &str, service: Option<&str>) -> Option<crate::error::Error> {
+        let sharding = self.sharding.as_ref()?;
+        (!sharding.leads(host)).then(|| crate::error::Error::Refused {
+            host: host.to_string(),
+            service: service.map(str::to_string),
+            reason: format!(
+                "its shard ({}) is led by another scheduler of the cluster; send this to that one \
+                 (wasmon cluster status names it)",
+                super::shard_of(host, self.settings.shards)
+            ),
+        })
+    }
+
+    /// Whether this scheduler checks the objects of `host`: it leads
+    /// their shard (always without shards).
+    pub(crate) fn leads(&self, host: &str) -> bool {
+        self.sharding.as_ref().is_none_or(|s| s.leads(host))
     }
 
     /// Makes sure the module `name` with `digest` is in the bucket before

@@ -22,6 +22,14 @@ pub enum ClusterChange {
     BrokerLost,
     /// The connection to the NATS server is back.
     BrokerBack,
+    /// This scheduler took a shard's lease (free, or expired: a takeover)
+    /// and leads its objects.
+    ShardTaken,
+    /// This scheduler lost a shard's lease (taken by another, or not
+    /// renewed in time) and stopped leading its objects.
+    ShardLost,
+    /// This scheduler handed a shard back (to balance the schedulers).
+    ShardHandedBack,
 }
 
 impl ClusterChange {
@@ -33,6 +41,9 @@ impl ClusterChange {
             ClusterChange::WorkerBack => "worker back",
             ClusterChange::BrokerLost => "NATS broker lost",
             ClusterChange::BrokerBack => "NATS broker back",
+            ClusterChange::ShardTaken => "shard taken",
+            ClusterChange::ShardLost => "shard lost",
+            ClusterChange::ShardHandedBack => "shard handed back",
         }
     }
 }
@@ -96,6 +107,19 @@ pub struct ClusterStatus {
     pub late: u64,
     /// Checks that ended UNKNOWN because no worker answered in time.
     pub unanswered: u64,
+    /// This scheduler's name among the schedulers (`[cluster] node`).
+    pub node: String,
+    /// Every shard and its leader, as the lease bucket last said.
+    pub shards: Vec<ShardStatus>,
+}
+
+/// One shard and who leads it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShardStatus {
+    /// Its number, 0 to `shards` - 1.
+    pub shard: u32,
+    /// The scheduler that holds its lease, or null when none does.
+    pub leader: Option<String>,
 }
 
 /// The counters the engine task and the link share.

@@ -47,6 +47,10 @@ pub(crate) struct JobBatch {
     /// When the scheduler gives the batch up (seconds since the UNIX
     /// epoch): a worker that takes it later drops it unrun.
     pub expires: f64,
+    /// The scheduler that handed the batch out: its results go on
+    /// `<name>.results.<reply>` (absent: `<name>.results`).
+    #[serde(default)]
+    pub reply: Option<String>,
     pub jobs: Vec<Job>,
 }
 

@@ -66,6 +66,7 @@ struct Shared {
     js: jetstream::Context,
     bucket: jetstream::object_store::ObjectStore,
     results_subject: String,
+    names: Names,
     /// Compiled modules by sha256.
     modules: Mutex<HashMap<String, CheckModule>>,
     /// Checks finished since the start.
@@ -118,6 +119,7 @@ pub async fn run(options: WorkerOptions, stop: impl std::future::Future<Output =
         js,
         bucket,
         results_subject: names.results_subject(),
+        names: names.clone(),
         modules: Mutex::new(HashMap::new()),
         done: AtomicU64::new(0),
         ack_wait,
@@ -210,9 +212,13 @@ async fn batch(shared: &Shared, message: jetstream::Message) {
         let _ = message.double_ack().await;
         return;
     }
+    let subject = match &batch.reply {
+        Some(node) if super::valid_name(node) && !node.is_empty() => shared.names.results_subject_of(node),
+        _ => shared.results_subject.clone(),
+    };
     let work = async {
         let results = run_jobs(shared, batch.jobs).await;
-        publish(shared, &results).await
+        publish(shared, &subject, &results).await
     };
     tokio::pin!(work);
     let mut progress = tokio::time::interval(shared.ack_wait / 3);
@@ -291,7 +297,7 @@ async fn module(shared: &Shared, name: &str, digest: &str) -> Result<CheckModule
 }
 
 /// Publishes results in batches and waits until the stream has them.
-async fn publish(shared: &Shared, results: &[JobResult]) -> Result<(), String> {
+async fn publish(shared: &Shared, subject: &str, results: &[JobResult]) -> Result<(), String> {
     let head = serde_json::json!({ "worker": shared.id, "zone": shared.zone }).to_string();
     let head = format!("{},\"results\":[", &head[..head.len() - 1]);
     for message in batches(&head, results, usize::MAX) {
@@ -300,7 +306,7 @@ async fn publish(shared: &Shared, results: &[JobResult]) -> Result<(), String> {
             tracing::error!("a result larger than a message is dropped");
             continue;
         };
-        let ack = shared.js.publish(shared.results_subject.clone(), payload.into()).await.map_err(|e| e.to_string())?;
+        let ack = shared.js.publish(subject.to_string(), payload.into()).await.map_err(|e| e.to_string())?;
         ack.await.map_err(|e| e.to_string())?;
     }
     Ok(())

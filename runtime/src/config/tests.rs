@@ -771,4 +771,26 @@ fn bad_zones_and_cluster_settings_name_file_line_and_key() {
     one_error("[cluster]\nnats = \"http://x\"\n", 2, &["[cluster]: key 'nats': expected a NATS server URL"]);
     one_error("[cluster]\nnats = \"nats://x\"\nbatch_size = 0\n", 3, &["[cluster]: key 'batch_size'"]);
     one_error("[cluster]\nnats = \"nats://x\"\nwho = 1\n", 3, &["unknown key 'who' in [cluster]"]);
+    one_error("[cluster]\nnats = \"nats://x\"\nshards = 0\n", 3, &["[cluster]: key 'shards'"]);
+    one_error(
+        "[cluster]\nnats = \"nats://x\"\nlease = \"500ms\"\n",
+        3,
+        &["[cluster]: key 'lease': expected a duration of at least 1s"],
+    );
+    one_error(
+        "[cluster]\nnats = \"nats://x\"\nnode = \"a.b\"\n",
+        3,
+        &["[cluster]: key 'node': expected a name of letters"],
+    );
+}
+
+#[test]
+fn shard_settings_are_read() {
+    let text = "[cluster]\nnats = \"nats://x\"\nshards = 32\nlease = \"5s\"\nnode = \"sched-1\"\n";
+    let c = parse(text, Path::new("w.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let cluster = c.cluster.as_ref().unwrap();
+    assert_eq!((cluster.shards, cluster.lease, cluster.node.as_str()), (32, Duration::from_secs(5), "sched-1"));
+    let c = parse("[cluster]\nnats = \"nats://x\"\n", Path::new("w.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let cluster = c.cluster.as_ref().unwrap();
+    assert_eq!((cluster.shards, cluster.lease, cluster.node.as_str()), (16, Duration::from_secs(10), ""));
 }

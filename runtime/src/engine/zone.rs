@@ -2,6 +2,7 @@
 //! its name and its check attempt.
 
 use super::Engine;
+use crate::sandbox::values::Values;
 use crate::schedule::ObjectId;
 
 impl Engine {
@@ -32,5 +33,22 @@ impl Engine {
     /// Every module in service: name and sha256 (hex).
     pub(crate) fn module_digests(&self) -> Vec<(String, String)> {
         self.modules.iter().map(|s| (s.module.name().to_string(), s.module.digest_hex())).collect()
+    }
+
+    /// What the cluster keeps of object `id` for another scheduler to
+    /// take over: its state, notification bookkeeping and value store
+    /// (`None` while its check runs: the value store is out with it).
+    pub(crate) fn shard_state(
+        &self,
+        id: ObjectId,
+    ) -> Option<(&crate::state::ObjectState, &crate::state::NotifyState, &Values)> {
+        let o = &self.objects[id];
+        (!o.running).then_some((&o.state, &o.notify, &o.values))
+    }
+
+    /// Schedules the first checks of `ids` (objects of a shard this
+    /// scheduler now leads) spread over their intervals from `now`.
+    pub(crate) fn schedule_taken(&mut self, ids: Vec<ObjectId>, now: crate::state::Time) {
+        self.spread(ids, &|| now);
     }
 }

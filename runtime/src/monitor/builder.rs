@@ -198,24 +198,31 @@ impl MonitorBuilder {
         let (handled_tx, handled) = mpsc::unbounded_channel();
         let handlers = Arc::new(Tracker::default());
         let mut pipeline = Pipeline::default();
-        // Retention first: it commits, then hands notifications on.
+        // With a [cluster]: what the shards share (see crate::cluster::shards).
+        let dirty = cluster_settings.as_ref().map(|c| crate::cluster::shards::Dirty::new(c.shards));
+        // Retention first: it commits, then hands notifications on; with a
+        // cluster, once the states are in its state bucket.
         let closer = match store {
             Some(store) => {
                 let retainer =
                     Retainer::start(store, notifier, engine.contacts(), self.flush_interval, keep_removed, history)?;
                 let closer = retainer.closer();
-                pipeline.push(retainer);
+                crate::cluster::shards::push_first(&mut pipeline, retainer, dirty.as_ref());
                 closer
             }
             None => {
                 let deliverer = Deliverer::new(notifier);
                 let closer = deliverer.closer();
-                pipeline.push(deliverer);
+                crate::cluster::shards::push_first(&mut pipeline, deliverer, dirty.as_ref());
                 closer
             }
         };
         pipeline.push(Handlers { done: handled_tx, clock: self.clock.clone(), running: handlers.clone() });
         pipeline.push(Log::default());
+        // With a [cluster]: the objects whose state changed, for the shards' state bucket.
+        if let Some(d) = &dirty {
+            pipeline.push(crate::cluster::shards::Noter(d.clone()));
+        }
         // Metric sinks: each behind its own bounded queue and thread.
         let (sinks, sink_handles) = crate::export::Sinks::start(&sink_configs, spool)?;
         if !sinks.is_empty() {
@@ -245,7 +252,14 @@ impl MonitorBuilder {
         // every module in the bucket, before the first check.
         let (remote, cluster) = match &cluster_settings {
             Some(settings) => {
-                let (mut remote, handle) = crate::cluster::link::start(settings, engine.zones()).await?;
+                let (mut remote, handle) = crate::cluster::link::start(
+                    settings,
+                    engine.zones(),
+                    dirty.clone().unwrap_or_else(|| crate::cluster::shards::Dirty::new(settings.shards)),
+                )
+                .await?;
+                // Notification ids from this scheduler's block: unique in the cluster.
+                engine.restore_notification_ids(remote.notification_ids);
                 for (name, digest) in engine.module_digests() {
                     remote.publish_module(&name, &digest);
                 }

@@ -181,6 +181,10 @@ impl Task {
                 let remote = self.remote.as_mut().expect("a cluster");
                 remote.flush();
                 deadline = remote.next_deadline();
+                // The states that changed go to the shards' state bucket.
+                if let Some(sharding) = &mut remote.sharding {
+                    sharding.turn(&self.engine);
+                }
             }
             // One batch per turn for the subscribers that buffer.
             self.pipeline.flush();
@@ -256,7 +260,7 @@ impl Task {
         // Local checks taken from the schedule before, first.
         while !self.idle.is_empty() {
             let Some((id, due)) = self.backlog.pop_front() else { break };
-            if !self.engine.is_running(id) {
+            if !self.engine.is_running(id) && self.leads(id) {
                 self.dispatch(id, due);
             }
         }
@@ -266,7 +270,7 @@ impl Task {
                 break;
             }
             self.urgent.pop_front();
-            if !self.engine.is_running(id) {
+            if !self.engine.is_running(id) && self.leads(id) {
                 let now = self.clock.now();
                 self.dispatch(id, now);
             }
@@ -277,12 +281,23 @@ impl Task {
             None => self.idle.len(),
         };
         for (id, due) in self.engine.pop_due(now, max) {
+            // Another scheduler of the cluster leads its shard: it leaves
+            // the schedule here until this one takes the shard over.
+            if !self.leads(id) {
+                continue;
+            }
             match self.engine.on_due(id, now) {
                 crate::engine::Due::Run => self.dispatch(id, due),
                 crate::engine::Due::Handled(f) => self.publish(*f),
                 crate::engine::Due::Skip => {}
             }
         }
+    }
+
+    /// Whether this process checks object `id`: without a cluster always;
+    /// with one, when it leads the object's shard.
+    fn leads(&self, id: ObjectId) -> bool {
+        self.remote.as_ref().is_none_or(|r| r.leads(self.engine.run_key(id).0))
     }
 
     /// Hands object `id`'s check to an idle worker, or with a cluster
@@ -504,6 +519,30 @@ impl Task {
                 let t = self.clock.now().as_secs_f64();
                 self.pipeline.publish(&[Event::Cluster { t, change, worker, zone, message }]);
             }
+            // A shard taken, lost or to hand back (see crate::cluster::shards).
+            Incoming::Gained { shard, records, message } => {
+                let now = self.clock.now();
+                let sharding = self.remote.as_mut().and_then(|r| r.sharding.as_mut()).expect("shards");
+                let restored = sharding.gained(&mut self.engine, shard, records, now);
+                tracing::info!(shard, restored, "{message}");
+                let (change, t) = (crate::cluster::ClusterChange::ShardTaken, now.as_secs_f64());
+                self.pipeline.publish(&[Event::Cluster { t, change, worker: None, zone: None, message }]);
+            }
+            // The loop's turn hands the steps held for them on.
+            Incoming::Persisted => {}
+            Incoming::Release { shard } => {
+                if let Some(s) = self.remote.as_mut().and_then(|r| r.sharding.as_mut()) {
+                    s.release(shard);
+                }
+            }
+            Incoming::Shard { shard, change, message } => {
+                if let Some(s) = self.remote.as_mut().and_then(|r| r.sharding.as_mut()) {
+                    s.lost(shard);
+                }
+                tracing::warn!(shard, "{message}");
+                let t = self.clock.now().as_secs_f64();
+                self.pipeline.publish(&[Event::Cluster { t, change, worker: None, zone: None, message }]);
+            }
         }
     }
 
@@ -512,6 +551,19 @@ impl Task {
     /// `None` when the answer comes later (a recheck, a passive result
     /// waiting for a run).
     fn apply(&mut self, input: Input, reply: Reply) -> Option<Pending> {
+        // With shards: an input about an object goes to its shard's leader.
+        let about = match &input {
+            Input::Submit(s) => Some((&s.host, &s.service)),
+            Input::RunNow(host, service) | Input::RemoveAcknowledgement(host, service) => Some((host, service)),
+            Input::Acknowledge(a) => Some((&a.host, &a.service)),
+            Input::Notify(n) => Some((&n.host, &n.service)),
+            _ => None,
+        };
+        if let (Some(remote), Some((host, service))) = (&self.remote, about)
+            && let Some(refused) = remote.refuse(host, service.as_deref())
+        {
+            return Some((reply, Err(refused)));
+        }
         // A passive result for an object whose check is running waits for
         // the run: the object's value store is out with it.
         if let Input::Submit(s) = &input

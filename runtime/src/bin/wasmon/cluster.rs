@@ -97,6 +97,13 @@ async fn status(url: &str, token: Option<String>, format: &str) -> anyhow::Resul
             z["workers"]
         );
     }
+    let node = answer["node"].as_str().unwrap_or("?");
+    println!("\n{:<8} LEADER (this scheduler: {node})", "SHARD");
+    for sh in answer["shards"].as_array().into_iter().flatten() {
+        let leader = sh["leader"].as_str().unwrap_or("-");
+        let here = if leader == node { "  (here)" } else { "" };
+        println!("{:<8} {leader}{here}", sh["shard"]);
+    }
     println!(
         "\nchecks handed out {}, applied {}, duplicates dropped {}, late dropped {}, unanswered {}",
         answer["dispatched"], answer["applied"], answer["duplicates"], answer["late"], answer["unanswered"]

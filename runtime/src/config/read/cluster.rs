@@ -3,7 +3,7 @@
 use super::{Reader, Val, describe, sorted};
 use crate::cluster::{ClusterSettings, valid_name};
 
-const CLUSTER_KEYS: &[&str] = &["nats", "name", "batch_size", "ack_wait", "grace"];
+const CLUSTER_KEYS: &[&str] = &["nats", "name", "batch_size", "ack_wait", "grace", "shards", "lease", "node"];
 
 /// What a zone or cluster name may be made of.
 const NAME_CHARS: &str = "letters, digits, '-' and '_', at most 64";
@@ -55,6 +55,26 @@ impl Reader<'_> {
                 "grace" => match self.duration(v, cx, "grace", true) {
                     Some(d) => settings.grace = d,
                     None => ok = false,
+                },
+                "shards" => match self.integer(v, cx, "shards", 1, 1024) {
+                    Some(n) => settings.shards = n as u32,
+                    None => ok = false,
+                },
+                "lease" => match self.duration(v, cx, "lease", false) {
+                    Some(d) if d >= std::time::Duration::from_secs(1) => settings.lease = d,
+                    Some(_) => {
+                        self.bad(v.span(), cx, "lease", "expected a duration of at least 1s");
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+                "node" => match v.get_ref().as_str() {
+                    Some(s) if valid_name(s) && !s.is_empty() => settings.node = s.to_string(),
+                    _ => {
+                        let found = describe(v);
+                        self.bad(v.span(), cx, "node", format!("expected a name of {NAME_CHARS}, found {found}"));
+                        ok = false;
+                    }
                 },
                 other => {
                     self.unknown(key.span(), cx, other, "[cluster]", CLUSTER_KEYS);
