@@ -66,6 +66,16 @@ pub enum Refusal {
     ZeroFlexible,
     /// `with_services` on a service downtime.
     WithServicesOnService,
+    /// With `[cluster] shards`: another scheduler leads the object's shard,
+    /// so it takes the inputs about it.
+    LedElsewhere {
+        /// The host.
+        host: String,
+        /// The service, if any.
+        service: Option<String>,
+        /// The host's shard.
+        shard: u32,
+    },
 }
 
 impl Refusal {
@@ -88,7 +98,8 @@ impl Refusal {
             | Refusal::NotAcknowledged { .. }
             | Refusal::NotAProblem { .. }
             | Refusal::PassiveDisabled { .. }
-            | Refusal::NoCheck { .. } => return None,
+            | Refusal::NoCheck { .. }
+            | Refusal::LedElsewhere { .. } => return None,
         })
     }
 }
@@ -124,6 +135,12 @@ impl fmt::Display for Refusal {
             Refusal::NoCheck { host, service } => {
                 write!(f, "host '{host}'{}: it has no check to run (a passive-only object)", service_part(service))
             }
+            Refusal::LedElsewhere { host, service, shard } => write!(
+                f,
+                "host '{host}'{}: its shard ({shard}) is led by another scheduler of the cluster; send this to \
+                 that one (wasmon cluster status names it)",
+                service_part(service)
+            ),
             Refusal::EmptyField { .. }
             | Refusal::EndNotAfterStart
             | Refusal::EndInPast

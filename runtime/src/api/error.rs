@@ -51,7 +51,10 @@ impl From<Refusal> for ApiError {
             Refusal::NotFound { .. } | Refusal::NoSuchDowntime { .. } | Refusal::NotAcknowledged { .. } => {
                 StatusCode::NOT_FOUND
             }
-            Refusal::NotAProblem { .. } | Refusal::PassiveDisabled { .. } | Refusal::NoCheck { .. } => {
+            Refusal::NotAProblem { .. }
+            | Refusal::PassiveDisabled { .. }
+            | Refusal::NoCheck { .. }
+            | Refusal::LedElsewhere { .. } => {
                 StatusCode::CONFLICT
             }
             Refusal::EmptyField { .. }

@@ -138,14 +138,12 @@ impl Remote {
     /// scheduler leads its shard.
     pub(crate) fn refuse(&self, host: &str, service: Option<&str>) -> Option<crate::error::Error> {
         let sharding = self.sharding.as_ref()?;
-        (!sharding.leads(host)).then(|| crate::error::Error::Refused {
-            host: host.to_string(),
-            service: service.map(str::to_string),
-            reason: format!(
-                "its shard ({}) is led by another scheduler of the cluster; send this to that one \
-                 (wasmon cluster status names it)",
-                super::shard_of(host, self.settings.shards)
-            ),
+        (!sharding.leads(host)).then(|| {
+            crate::error::Error::Refused(crate::Refusal::LedElsewhere {
+                host: host.to_string(),
+                service: service.map(str::to_string),
+                shard: super::shard_of(host, self.settings.shards),
+            })
         })
     }
 
