@@ -54,9 +54,7 @@ impl From<Refusal> for ApiError {
             Refusal::NotAProblem { .. }
             | Refusal::PassiveDisabled { .. }
             | Refusal::NoCheck { .. }
-            | Refusal::LedElsewhere { .. } => {
-                StatusCode::CONFLICT
-            }
+            | Refusal::LedElsewhere { .. } => StatusCode::CONFLICT,
             Refusal::EmptyField { .. }
             | Refusal::EndNotAfterStart
             | Refusal::EndInPast
