@@ -343,6 +343,11 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Most operations committed in one transaction.
 const BATCH: usize = 4096;
 
+/// After a wake-up that brought only results kept for the flush, how long
+/// the thread lets more gather: the most a significant write that comes
+/// meanwhile waits for it.
+const LAZY_GATHER: Duration = Duration::from_millis(20);
+
 impl Thread {
     fn run(mut self) {
         let mut closing: Option<oneshot::Sender<()>> = None;
@@ -366,6 +371,13 @@ impl Thread {
                     Err(_) => break,
                 }
             }
+            // Only results kept for the flush: nothing waits for them, so
+            // let more gather before the next wake-up. Woken for every
+            // engine step, this thread cost more CPU than its writes
+            // (`wasmon bench --state-file`: a futex wake and two context
+            // switches per step).
+            let lazy = !ops.is_empty()
+                && ops.iter().all(|op| matches!(op, Op::Step(w) if w.iter().all(|w| matches!(w, Write::Later(_)))));
             // Written in the order they came: a result kept for the flush
             // must not overwrite a newer significant one, nor it an older.
             let mut writes = Vec::new();
@@ -398,6 +410,9 @@ impl Thread {
                     }
                     next_prune = Instant::now() + PRUNE_INTERVAL;
                 }
+            }
+            if lazy && closing.is_none() {
+                std::thread::sleep(LAZY_GATHER);
             }
             if closing.is_some() && self.tracker.count() == 0 {
                 // Outcomes are sent before the count drops: take the last.
