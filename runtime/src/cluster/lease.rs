@@ -25,12 +25,13 @@ use std::time::Duration;
 use async_nats::jetstream::kv::{Operation, Store};
 use bytes::Bytes;
 use futures::StreamExt as _;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::ClusterChange;
 use super::scheduler::Incoming;
-use super::shards::{StateRecord, state_prefix};
+use super::shards::{StateRecord, downtimes_key, state_prefix};
+use crate::state::Downtime;
 
 /// Who leads which shard, as the last scan of the bucket saw it (for the
 /// API).
@@ -49,13 +50,15 @@ pub(crate) enum StateOut {
 /// Puts states in the bucket as the engine task sends them, many at once
 /// (what fails is tried again every second until it is stored); then
 /// marks their turn persisted, which lets the steps held for it go on,
-/// and hands on a drained shard.
+/// and hands on a drained shard. Ends (dropping `_finished`) once the
+/// engine task is gone and everything it sent is stored.
 pub(crate) async fn write_states(
     state: Store,
     mut from_task: mpsc::UnboundedReceiver<StateOut>,
     drained: mpsc::UnboundedSender<u32>,
     persisted: Arc<AtomicU64>,
     to_task: mpsc::UnboundedSender<Incoming>,
+    _finished: oneshot::Sender<()>,
 ) {
     let mut failing = false;
     let mut batch = Vec::new();
@@ -104,9 +107,8 @@ pub(crate) async fn write_states(
         }
         if turn > 0 {
             persisted.fetch_max(turn, std::sync::atomic::Ordering::Release);
-            if to_task.send(Incoming::Persisted).is_err() {
-                return;
-            }
+            // At a stop the task no longer listens; the rest is still stored.
+            let _ = to_task.send(Incoming::Persisted);
         }
         for shard in done {
             let _ = drained.send(shard);
@@ -196,17 +198,38 @@ impl Leases {
         }
     }
 
-    /// Keeps the leases until `stop` changes: a tick every third of the
-    /// lease; a drained shard's lease is given back when it comes.
-    pub(crate) async fn run(mut self, mut drained: mpsc::UnboundedReceiver<u32>, mut stop: watch::Receiver<bool>) {
+    /// Keeps the leases: a tick every third of the lease; a drained
+    /// shard's lease is given back when it comes. When the state writer
+    /// has ended (the engine task stopped and every state it sent is
+    /// stored), every lease is given back and this scheduler's heartbeat
+    /// deleted, so that the others take its shards at once rather than
+    /// after `lease`; then `_closed` is dropped.
+    pub(crate) async fn run(
+        mut self,
+        mut drained: mpsc::UnboundedReceiver<u32>,
+        mut written: oneshot::Receiver<()>,
+        _closed: oneshot::Sender<()>,
+    ) {
         let mut tick = tokio::time::interval((self.lease / 3).max(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = stop.changed() => return,
+                _ = &mut written => break,
                 _ = tick.tick() => self.tick().await,
                 Some(shard) = drained.recv() => self.give_back(shard).await,
             }
+        }
+        let held = std::mem::take(&mut self.held);
+        let gone = futures::future::join_all(
+            held.iter().map(|(shard, revision)| self.leases.delete_expect_revision(shard_key(*shard), Some(*revision))),
+        )
+        .await;
+        let given = gone.iter().filter(|r| r.is_ok()).count();
+        if let Err(e) = self.leases.delete(format!("node.{}", self.node)).await {
+            tracing::debug!("cannot delete this scheduler's heartbeat: {e}");
+        }
+        if !held.is_empty() {
+            tracing::info!(given, held = held.len(), "stopped: shards' leases given back");
         }
     }
 
@@ -386,11 +409,12 @@ impl Leases {
     /// Reads the states of `shard`'s objects and hands them to the engine
     /// task, which schedules the shard's objects from them.
     async fn gained(&mut self, shard: u32, from: Option<String>) {
-        let records = match self.read_states(shard).await {
+        let read = async { Ok::<_, String>((self.read_states(shard).await?, self.read_downtimes(shard).await?)) };
+        let (records, downtimes) = match read.await {
             Ok(r) => r,
             Err(e) => {
                 // Without its states the shard is not led: given back.
-                tracing::error!(shard, "cannot read the shard's states; its lease is given back: {e}");
+                tracing::error!(shard, "cannot read the shard's states and downtimes; its lease is given back: {e}");
                 self.give_back(shard).await;
                 return;
             }
@@ -401,7 +425,17 @@ impl Leases {
             }
             _ => format!("shard {shard} taken: {} states", records.len()),
         };
-        let _ = self.to_task.send(Incoming::Gained { shard, records, message });
+        let _ = self.to_task.send(Incoming::Gained { shard, records, downtimes, message });
+    }
+
+    /// The downtimes the shard's leaders kept in the bucket; `None` if
+    /// none ever did (those of this scheduler's state file stay).
+    async fn read_downtimes(&self, shard: u32) -> Result<Option<Vec<Downtime>>, String> {
+        let key = downtimes_key(shard);
+        let Some(bytes) = self.state.get(&key).await.map_err(|e| format!("{key}: {e}"))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("{key} does not parse: {e}"))
     }
 
     async fn read_states(&self, shard: u32) -> Result<Vec<StateRecord>, String> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use futures::StreamExt as _;
 use sha2::{Digest as _, Sha256};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::scheduler::{Incoming, Outgoing, Remote};
 use super::status::{Counters, Seen};
@@ -117,12 +117,15 @@ pub(crate) async fn start(
     let leaders = super::lease::Leaders::default();
     let (state_tx, state_rx) = mpsc::unbounded_channel();
     let (drained_tx, drained_rx) = mpsc::unbounded_channel();
+    let (written_tx, written) = oneshot::channel();
+    let (closed_tx, closed) = oneshot::channel();
     tokio::spawn(super::lease::write_states(
         state.clone(),
         state_rx,
         drained_tx,
         dirty.persisted.clone(),
         in_tx.clone(),
+        written_tx,
     ));
     let keeper = super::lease::Leases::new(
         leases,
@@ -133,12 +136,13 @@ pub(crate) async fn start(
         in_tx.clone(),
         leaders.clone(),
     );
-    tokio::spawn(keeper.run(drained_rx, stop.clone()));
+    tokio::spawn(keeper.run(drained_rx, written, closed_tx));
     tokio::spawn(take_results(consumer, in_tx.clone(), stop.clone()));
     tokio::spawn(follow_workers(heartbeats, workers.clone(), in_tx, stop));
     tracing::info!(nats = %settings.nats, name = %settings.name, %node, zones = zones.join(","), "connected to the NATS broker");
     let mut remote = Remote::new(settings.clone(), out_tx, in_rx, counters.clone(), stop_tx);
     remote.sharding = Some(super::shards::Sharding::new(settings.shards, state_tx, dirty));
+    remote.closed = Some(closed);
     remote.notification_ids = ids;
     let handle = ClusterHandle { settings: settings.clone(), connected, workers, counters, jobs, zones, node, leaders };
     Ok((remote, handle))

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::status::Counters;
 use super::wire::{Job, Key, ResultBatch};
@@ -44,6 +44,8 @@ pub(crate) enum Incoming {
     Gained {
         shard: u32,
         records: Vec<super::shards::StateRecord>,
+        /// Its hosts' downtimes, if its leaders kept any.
+        downtimes: Option<Vec<crate::state::Downtime>>,
         message: String,
     },
     /// Shard `shard` is to be handed back (to balance the schedulers).
@@ -104,6 +106,8 @@ pub(crate) struct Remote {
     /// The id before this scheduler's block of notification ids (see
     /// [`super::lease::reserve_ids`]).
     pub(crate) notification_ids: u64,
+    /// Answered (dropped) once the leases are given back after a stop.
+    pub(crate) closed: Option<oneshot::Receiver<()>>,
     /// Dropped with the task: the link's tasks end.
     _stop: watch::Sender<bool>,
 }
@@ -130,7 +134,19 @@ impl Remote {
             counters,
             sharding: None,
             notification_ids: 0,
+            closed: None,
             _stop: stop,
+        }
+    }
+
+    /// At a stop, after the last turn: the states still to store are
+    /// stored and the shards' leases given back (see
+    /// [`super::lease::Leases::run`]), for `lease` at most (when they
+    /// would expire anyway).
+    pub(crate) async fn close(&mut self) {
+        self.sharding = None;
+        if let Some(closed) = self.closed.take() {
+            let _ = tokio::time::timeout(self.settings.lease, closed).await;
         }
     }
 

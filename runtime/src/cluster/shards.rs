@@ -11,8 +11,17 @@
 //! value store) under `s<shard>.h<host in hex>[.s<service in hex>]`; a
 //! scheduler that takes a shard over restores its objects from those
 //! keys and schedules them, spread over their intervals.
+//!
+//! An object's record also lists its notifications decided and not yet
+//! delivered ([`Pending`]): one goes in with the turn that decided it
+//! (before it is delivered, see [`Gated`]) and leaves with the first turn
+//! after its delivery ended. A scheduler that takes the shard over
+//! delivers again what its predecessor left pending, with the same id, so
+//! delivery across a takeover is at least once (a receiver drops a repeat
+//! by its id); a shard is handed back only when none of its notifications
+//! is still being delivered.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,9 +33,11 @@ use super::lease::StateOut;
 use super::shard_of;
 use crate::engine::Engine;
 use crate::event::Event;
+use crate::event::Note;
+use crate::notify::{NotificationMessage, Notifier};
 use crate::sandbox::values::Values;
 use crate::schedule::ObjectId;
-use crate::state::{NotifyState, ObjectState, Time};
+use crate::state::{Downtime, NotifyState, ObjectState, Time};
 
 /// What the state bucket keeps of one object.
 #[derive(Debug, Serialize, Deserialize)]
@@ -36,11 +47,30 @@ pub(crate) struct StateRecord {
     pub state: ObjectState,
     pub notify: NotifyState,
     pub values: Values,
+    /// Its notifications decided and not yet delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
+}
+
+/// A notification decided and not yet delivered: the contact and method
+/// it goes to (by name and kind, looked up in the configuration of
+/// whoever delivers it) and the message, id included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    pub contact: String,
+    pub method: String,
+    pub message: NotificationMessage,
 }
 
 /// The prefix of shard `shard`'s keys in the state bucket.
 pub(crate) fn state_prefix(shard: u32) -> String {
     format!("s{shard}.")
+}
+
+/// The key of shard `shard`'s downtimes (of its hosts and their services)
+/// in the state bucket: a list, put whole whenever the set changes.
+pub(crate) fn downtimes_key(shard: u32) -> String {
+    format!("d{shard}")
 }
 
 /// The key of an object's state (names in hex: a KV key takes only
@@ -67,6 +97,11 @@ pub(crate) struct Dirty {
     turn: Arc<AtomicU64>,
     /// The last turn whose states are in the bucket.
     pub(crate) persisted: Arc<AtomicU64>,
+    /// The notifications of the shards led here that are decided and not
+    /// yet delivered, by object.
+    pending: Arc<Mutex<HashMap<Named, Vec<Pending>>>>,
+    /// Every downtime, when the set changed since the last turn.
+    downtimes: Arc<Mutex<Option<Arc<Vec<Downtime>>>>>,
 }
 
 impl Dirty {
@@ -77,7 +112,51 @@ impl Dirty {
             led: (0..shards).map(|_| AtomicBool::new(false)).collect(),
             turn: Arc::default(),
             persisted: Arc::default(),
+            pending: Arc::default(),
+            downtimes: Arc::default(),
         }
+    }
+
+    /// What tells it of a delivery that ended (see
+    /// [`crate::retention::writer::Delivered`]).
+    pub(crate) fn delivered_hook(&self) -> crate::retention::writer::Delivered {
+        let dirty = self.clone();
+        Arc::new(move |message: &NotificationMessage| dirty.delivered(message))
+    }
+
+    /// The delivery of `message` ended: it is no longer pending, and its
+    /// object's record is put again without it.
+    fn delivered(&self, message: &NotificationMessage) {
+        let object = (message.host.clone(), message.service.clone());
+        let mut pending = self.pending.lock().expect("pending lock");
+        let Some(list) = pending.get_mut(&object) else { return };
+        let before = list.len();
+        list.retain(|p| p.message.id != message.id);
+        if list.len() == before {
+            return;
+        }
+        if list.is_empty() {
+            pending.remove(&object);
+        }
+        drop(pending);
+        self.objects.lock().expect("dirty lock").push(object);
+    }
+
+    /// Notes `p` pending; false when it already was.
+    fn note_pending(&self, p: Pending) -> bool {
+        let object = (p.message.host.clone(), p.message.service.clone());
+        let mut pending = self.pending.lock().expect("pending lock");
+        let list = pending.entry(object).or_default();
+        if list.iter().any(|q| q.message.id == p.message.id) {
+            return false;
+        }
+        list.push(p);
+        true
+    }
+
+    /// Whether a notification of shard `shard` is still being delivered.
+    fn delivering(&self, shard: u32) -> bool {
+        self.pending.lock().expect("pending lock").keys().any(|(host, _)| shard_of(host, self.shards) == shard)
     }
 
     /// Whether this scheduler leads the shard of `host`.
@@ -98,8 +177,26 @@ impl crate::pipeline::Subscriber for Noter {
         let mut dirty = self.0.objects.lock().expect("dirty lock");
         for e in step {
             let (host, service): (&str, Option<&str>) = match e {
+                Event::Bookkeeping(b) => {
+                    if let Note::Downtimes(all, _) = &b.0 {
+                        *self.0.downtimes.lock().expect("downtimes lock") = Some(all.clone());
+                    }
+                    continue;
+                }
                 Event::Result(r) => (&r.host, r.service.as_deref()),
-                Event::Notification(n) => (&n.host, n.service.as_deref()),
+                Event::Notification(n) => {
+                    // Pending from the turn that decided it (which [`Gated`]
+                    // waits for) until its delivery ends; as `Gated`, not
+                    // for a shard not led here.
+                    if self.0.leads(&n.host)
+                        && let Some((contact, message)) = crate::retention::writer::delivery(n)
+                        && let Some(method) = contact.methods.first()
+                    {
+                        let method = method.kind().to_string();
+                        self.0.note_pending(Pending { contact: contact.name, method, message });
+                    }
+                    (&n.host, n.service.as_deref())
+                }
                 Event::Flapping { host, service, .. }
                 | Event::Acknowledgement { host, service, .. }
                 | Event::NotificationSuppressed { host, service, .. } => (host, service.as_deref()),
@@ -200,15 +297,17 @@ impl Drop for Gated {
 pub(crate) struct Sharding {
     shards: u32,
     /// Shards being handed back: not scheduled any more, their runs
-    /// finishing; their states go out once none runs.
+    /// and deliveries finishing; their states go out once none is left.
     draining: BTreeSet<u32>,
     out: mpsc::UnboundedSender<StateOut>,
     dirty: Dirty,
+    /// Delivers what a shard taken over had pending (the engine's).
+    pub(crate) notifier: Option<Arc<Notifier>>,
 }
 
 impl Sharding {
     pub(crate) fn new(shards: u32, out: mpsc::UnboundedSender<StateOut>, dirty: Dirty) -> Sharding {
-        Sharding { shards, draining: BTreeSet::new(), out, dirty }
+        Sharding { shards, draining: BTreeSet::new(), out, dirty, notifier: None }
     }
 
     /// Whether this scheduler leads the shard of `host`.
@@ -222,16 +321,32 @@ impl Sharding {
 
     /// Shard `shard` is led here from now on: its objects get the states
     /// the bucket kept (from the scheduler that led it before) and are
-    /// scheduled.
-    pub(crate) fn gained(&mut self, engine: &mut Engine, shard: u32, records: Vec<StateRecord>, now: Time) -> usize {
+    /// scheduled; its hosts' downtimes become those the bucket kept, if
+    /// it kept any. Returns how many objects were restored.
+    pub(crate) fn gained(
+        &mut self,
+        engine: &mut Engine,
+        shard: u32,
+        records: Vec<StateRecord>,
+        downtimes: Option<Vec<Downtime>>,
+        now: Time,
+    ) -> usize {
         if shard >= self.shards {
             return 0;
+        }
+        if let Some(downtimes) = downtimes {
+            let shards = self.shards;
+            engine.replace_downtimes(|host| shard_of(host, shards) == shard, downtimes);
         }
         self.dirty.set(shard, true);
         self.draining.remove(&shard);
         let mut restored = 0;
-        for r in records {
+        let contacts = engine.contacts();
+        for mut r in records {
             let Some(id) = engine.find(&r.host, r.service.as_deref()) else { continue };
+            for p in std::mem::take(&mut r.pending) {
+                self.deliver_again(&contacts, p);
+            }
             if engine.is_running(id) {
                 // Its run (started while this scheduler led the shard
                 // before) brings the newer state.
@@ -243,6 +358,41 @@ impl Sharding {
         let ids = self.objects(engine, shard).into_iter().filter(|id| !engine.is_running(*id)).collect();
         engine.schedule_taken(ids, now);
         restored
+    }
+
+    /// Delivers a notification the previous leader of its shard left
+    /// pending, with its id, unless it is being delivered here already.
+    /// Until it has been, it stays pending in its object's record.
+    fn deliver_again(&self, contacts: &HashMap<String, crate::config::Contact>, p: Pending) {
+        let found = contacts.get(&p.contact).and_then(|c| {
+            let method = c.methods.iter().find(|m| m.kind() == p.method)?;
+            Some(crate::config::Contact { name: c.name.clone(), methods: vec![method.clone()], ..Default::default() })
+        });
+        let (Some(notifier), Some(contact)) = (self.notifier.clone(), found) else {
+            tracing::warn!(
+                object = %p.message.object_name(),
+                id = p.message.id,
+                contact = %p.contact,
+                method = %p.method,
+                "a notification left pending by the shard's previous leader is dropped: its contact or method is not \
+                 configured here"
+            );
+            return;
+        };
+        let message = p.message.clone();
+        if !self.dirty.note_pending(p) {
+            return;
+        }
+        tracing::info!(
+            object = %message.object_name(),
+            id = message.id,
+            "delivering a notification left pending by the shard's previous leader"
+        );
+        let dirty = self.dirty.clone();
+        tokio::spawn(async move {
+            let _ = notifier.deliver(&contact, &message).await;
+            dirty.delivered(&message);
+        });
     }
 
     /// Stops leading shard `shard` now (its lease is gone): nothing more
@@ -268,6 +418,18 @@ impl Sharding {
         let dirty = std::mem::take(&mut *self.dirty.objects.lock().expect("dirty lock"));
         let noted = !dirty.is_empty();
         let mut puts = Vec::new();
+        // The downtimes changed: each shard led (or draining) gets its list.
+        if let Some(all) = self.dirty.downtimes.lock().expect("downtimes lock").take() {
+            for shard in 0..self.shards {
+                if !self.dirty.led[shard as usize].load(Ordering::Relaxed) && !self.draining.contains(&shard) {
+                    continue;
+                }
+                let of: Vec<&Downtime> = all.iter().filter(|d| shard_of(&d.host, self.shards) == shard).collect();
+                if let Ok(bytes) = serde_json::to_vec(&of) {
+                    puts.push((downtimes_key(shard), Bytes::from(bytes)));
+                }
+            }
+        }
         if !dirty.is_empty() {
             let mut done = HashSet::new();
             for (host, service) in dirty {
@@ -286,7 +448,7 @@ impl Sharding {
         let mut drained = Vec::new();
         for &shard in &self.draining {
             let ids = self.objects(engine, shard);
-            if ids.iter().any(|id| engine.is_running(*id)) {
+            if ids.iter().any(|id| engine.is_running(*id)) || self.dirty.delivering(shard) {
                 continue;
             }
             puts.extend(ids.into_iter().filter_map(|id| self.record(engine, id, shard)));
@@ -305,12 +467,15 @@ impl Sharding {
     fn record(&self, engine: &Engine, id: ObjectId, shard: u32) -> Option<(String, Bytes)> {
         let (state, notify, values) = engine.shard_state(id)?;
         let (host, service, _) = engine.run_key(id);
+        let object = (host.to_string(), service.map(str::to_string));
+        let pending = self.dirty.pending.lock().expect("pending lock").get(&object).cloned().unwrap_or_default();
         let record = StateRecord {
-            host: host.to_string(),
-            service: service.map(str::to_string),
+            host: object.0,
+            service: object.1,
             state: state.clone(),
             notify: *notify,
             values: values.clone(),
+            pending,
         };
         let bytes = serde_json::to_vec(&record).ok()?;
         Some((state_key(shard, host, service), Bytes::from(bytes)))
@@ -331,16 +496,81 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn notifications_wait_for_their_turn_s_states_and_those_not_led_here_are_dropped() {
-        let text = "[[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"dummy\"\n\
-                    max_check_attempts = 1\nparams = { sequence = \"CRITICAL\" }\n";
-        let config = crate::config::parse(text, std::path::Path::new("t.toml")).unwrap();
+    /// The events of two simulated seconds of service `h`/`s`, CRITICAL
+    /// HARD at once and notified (to contact `ops`, by log, with `extra`
+    /// `contacts = ["ops"]`).
+    async fn critical_service(extra: &str) -> Vec<Event> {
+        let text = format!(
+            "[[contact]]\nname = \"ops\"\nmethods = [{{ type = \"log\" }}]\n\n\
+             [[host]]\nname = \"h\"\n\n[[service]]\nhost = \"h\"\nname = \"s\"\ncheck = \"dummy\"\n\
+             {extra}max_check_attempts = 1\nparams = {{ sequence = \"CRITICAL\" }}\n"
+        );
+        let config = crate::config::parse(&text, std::path::Path::new("t.toml")).unwrap();
         let sandbox = crate::Sandbox::builder().cache_dir(None).build().unwrap();
         let mut events = Vec::new();
         crate::engine::simulate(&config, &sandbox, std::time::Duration::from_secs(2), |e| events.push(e.clone()))
             .await
             .unwrap();
+        events
+    }
+
+    #[tokio::test]
+    async fn a_notification_stays_pending_in_its_object_s_record_until_its_delivery_ends() {
+        let events = critical_service("contacts = [\"ops\"]\n").await;
+        let notification = events.iter().find(|e| matches!(e, Event::Notification(_))).unwrap().clone();
+        let object: Named = ("h".into(), Some("s".into()));
+
+        let dirty = Dirty::new(4);
+        let shard = shard_of("h", 4);
+        // Not led here: not this scheduler's to deliver, nothing pending.
+        Noter(dirty.clone()).events(std::slice::from_ref(&notification));
+        assert!(!dirty.delivering(shard));
+        dirty.objects.lock().unwrap().clear();
+
+        dirty.set(shard, true);
+        Noter(dirty.clone()).events(std::slice::from_ref(&notification));
+        let pending = dirty.pending.lock().unwrap().get(&object).cloned().unwrap();
+        assert_eq!(pending.len(), 1);
+        let Event::Notification(n) = &notification else { unreachable!() };
+        assert_eq!((pending[0].message.id, &*pending[0].contact, &*pending[0].method), (n.id, "ops", "log"));
+        assert!(dirty.delivering(shard));
+        assert!(!dirty.delivering((shard + 1) % 4));
+        // Noted again (delivered again after a takeover): still once.
+        assert!(!dirty.note_pending(pending[0].clone()));
+        assert_eq!(*dirty.objects.lock().unwrap(), std::slice::from_ref(&object));
+
+        // In the record it goes to the bucket with; an older record without
+        // the field still reads.
+        let record = StateRecord {
+            host: "h".into(),
+            service: Some("s".into()),
+            state: ObjectState::default(),
+            notify: NotifyState::default(),
+            values: Values::default(),
+            pending: pending.clone(),
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        let back: StateRecord = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back.pending, pending);
+        let mut older = json;
+        older.as_object_mut().unwrap().remove("pending");
+        assert!(serde_json::from_value::<StateRecord>(older).unwrap().pending.is_empty());
+
+        // Its delivery ended: no longer pending, and the object is put again.
+        dirty.objects.lock().unwrap().clear();
+        (dirty.delivered_hook())(&pending[0].message);
+        assert!(dirty.pending.lock().unwrap().is_empty());
+        assert!(!dirty.delivering(shard));
+        assert_eq!(*dirty.objects.lock().unwrap(), [object]);
+        // A second report of the same delivery changes nothing.
+        dirty.objects.lock().unwrap().clear();
+        dirty.delivered(&pending[0].message);
+        assert!(dirty.objects.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn notifications_wait_for_their_turn_s_states_and_those_not_led_here_are_dropped() {
+        let events = critical_service("").await;
         let result = events.iter().find(|e| matches!(e, Event::Result(_))).unwrap().clone();
         let notification = events.iter().find(|e| matches!(e, Event::Notification(_))).unwrap().clone();
 

@@ -196,14 +196,34 @@ impl Engine {
     pub fn restore_downtimes(&mut self, downtimes: Vec<Downtime>, last_id: u64) {
         for d in downtimes {
             self.downtimes.last_id = self.downtimes.last_id.max(d.id);
-            match (d.started, d.flexible) {
-                (Some(_), _) => self.downtimes.timers.set(d.ends_at().unwrap_or(d.end), Timer::DowntimeEnd(d.id)),
-                (None, Some(_)) => self.downtimes.timers.set(d.end, Timer::DowntimeExpire(d.id)),
-                (None, None) => self.downtimes.timers.set(d.start, Timer::DowntimeStart(d.id)),
-            }
-            self.downtimes.by_id.insert(d.id, d);
+            self.put_downtime(d);
         }
         self.downtimes.last_id = self.downtimes.last_id.max(last_id);
+    }
+
+    /// Keeps downtime `d` as restored, with the timer of what comes next
+    /// for it: a downtime whose time has passed starts or ends at the next
+    /// [`Engine::fire_timers`].
+    fn put_downtime(&mut self, d: Downtime) {
+        match (d.started, d.flexible) {
+            (Some(_), _) => self.downtimes.timers.set(d.ends_at().unwrap_or(d.end), Timer::DowntimeEnd(d.id)),
+            (None, Some(_)) => self.downtimes.timers.set(d.end, Timer::DowntimeExpire(d.id)),
+            (None, None) => self.downtimes.timers.set(d.start, Timer::DowntimeStart(d.id)),
+        }
+        self.downtimes.by_id.insert(d.id, d);
+    }
+
+    /// With shards: the downtimes of the hosts `of` selects (a shard just
+    /// taken over) become `downtimes`, as its previous leader kept them;
+    /// those this engine had of them go. Unlike
+    /// [`Engine::restore_downtimes`] the highest id given out stays: the
+    /// ids come from another scheduler's block.
+    pub(crate) fn replace_downtimes(&mut self, of: impl Fn(&str) -> bool, downtimes: Vec<Downtime>) {
+        self.downtimes.by_id.retain(|_, d| !of(&d.host));
+        for d in downtimes.into_iter().filter(|d| of(&d.host)) {
+            self.put_downtime(d);
+        }
+        self.downtimes.changed = true;
     }
 
     /// Appends a bookkeeping event with every downtime and the highest id

@@ -202,16 +202,26 @@ impl MonitorBuilder {
         let dirty = cluster_settings.as_ref().map(|c| crate::cluster::shards::Dirty::new(c.shards));
         // Retention first: it commits, then hands notifications on; with a
         // cluster, once the states are in its state bucket.
+        // With a cluster, each delivery that ends is no longer pending in
+        // its shard's state.
+        let delivered = dirty.as_ref().map(crate::cluster::shards::Dirty::delivered_hook);
         let closer = match store {
             Some(store) => {
-                let retainer =
-                    Retainer::start(store, notifier, engine.contacts(), self.flush_interval, keep_removed, history)?;
+                let retainer = Retainer::start(
+                    store,
+                    notifier.clone(),
+                    engine.contacts(),
+                    self.flush_interval,
+                    keep_removed,
+                    history,
+                    delivered,
+                )?;
                 let closer = retainer.closer();
                 crate::cluster::shards::push_first(&mut pipeline, retainer, dirty.as_ref());
                 closer
             }
             None => {
-                let deliverer = Deliverer::new(notifier);
+                let deliverer = Deliverer::new(notifier.clone(), delivered);
                 let closer = deliverer.closer();
                 crate::cluster::shards::push_first(&mut pipeline, deliverer, dirty.as_ref());
                 closer
@@ -260,6 +270,12 @@ impl MonitorBuilder {
                 .await?;
                 // Notification ids from this scheduler's block: unique in the cluster.
                 engine.restore_notification_ids(remote.notification_ids);
+                // Downtime ids too: a downtime moves with its host's shard.
+                engine.restore_downtimes(Vec::new(), remote.notification_ids);
+                // Who delivers what a shard taken over had pending.
+                if let Some(sharding) = remote.sharding.as_mut() {
+                    sharding.notifier = Some(notifier.clone());
+                }
                 for (name, digest) in engine.module_digests() {
                     remote.publish_module(&name, &digest);
                 }

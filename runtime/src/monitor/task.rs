@@ -181,11 +181,9 @@ impl Task {
                 let remote = self.remote.as_mut().expect("a cluster");
                 remote.flush();
                 deadline = remote.next_deadline();
-                // The states that changed go to the shards' state bucket.
-                if let Some(sharding) = &mut remote.sharding {
-                    sharding.turn(&self.engine);
-                }
             }
+            // The states that changed go to the shards' state bucket.
+            self.shard_turn();
             // One batch per turn for the subscribers that buffer.
             self.pipeline.flush();
             // At capacity, due checks wait in the schedule for a slot.
@@ -240,14 +238,33 @@ impl Task {
                 let _ = w.send(Err(Error::Stopped));
             }
         }
+        // With shards: the states of the last results go to the bucket,
+        // before the notifications they decided are delivered.
+        self.shard_turn();
         // Embedders' subscribers get the last batch and end.
         self.pipeline.flush();
         drop(std::mem::take(&mut self.pipeline));
         // Retention writes everything, waits for the deliveries under way
         // and closes.
         self.closer.close().await;
+        if let Some(remote) = &mut self.remote {
+            // The deliveries that ended are no longer pending in the
+            // bucket; then the leases are given back.
+            if let Some(sharding) = &mut remote.sharding {
+                sharding.turn(&self.engine);
+            }
+            remote.close().await;
+        }
         tracing::info!("monitor stopped");
         Ok(())
+    }
+
+    /// With shards: the end of a turn (see
+    /// [`crate::cluster::shards::Sharding::turn`]).
+    fn shard_turn(&mut self) {
+        if let Some(sharding) = self.remote.as_mut().and_then(|r| r.sharding.as_mut()) {
+            sharding.turn(&self.engine);
+        }
     }
 
     /// Whether zoned checks may be taken from the schedule: with a
@@ -520,13 +537,16 @@ impl Task {
                 self.pipeline.publish(&[Event::Cluster { t, change, worker, zone, message }]);
             }
             // A shard taken, lost or to hand back (see crate::cluster::shards).
-            Incoming::Gained { shard, records, message } => {
+            Incoming::Gained { shard, records, downtimes, message } => {
                 let now = self.clock.now();
                 let sharding = self.remote.as_mut().and_then(|r| r.sharding.as_mut()).expect("shards");
-                let restored = sharding.gained(&mut self.engine, shard, records, now);
+                let restored = sharding.gained(&mut self.engine, shard, records, downtimes, now);
                 tracing::info!(shard, restored, "{message}");
                 let (change, t) = (crate::cluster::ClusterChange::ShardTaken, now.as_secs_f64());
-                self.pipeline.publish(&[Event::Cluster { t, change, worker: None, zone: None, message }]);
+                let mut events = vec![Event::Cluster { t, change, worker: None, zone: None, message }];
+                // Its downtimes, to the state file.
+                self.engine.downtimes_changed(&mut events);
+                self.pipeline.publish(&events);
             }
             // The loop's turn hands the steps held for them on.
             Incoming::Persisted => {}
@@ -557,10 +577,18 @@ impl Task {
             Input::RunNow(host, service) | Input::RemoveAcknowledgement(host, service) => Some((host, service)),
             Input::Acknowledge(a) => Some((&a.host, &a.service)),
             Input::Notify(n) => Some((&n.host, &n.service)),
+            Input::ScheduleDowntime(d) => Some((&d.host, &d.service)),
             _ => None,
         };
         if let (Some(remote), Some((host, service))) = (&self.remote, about)
             && let Some(refused) = remote.refuse(host, service.as_deref())
+        {
+            return Some((reply, Err(refused)));
+        }
+        // A downtime goes with its host's shard: cancelled by its leader.
+        if let (Some(remote), Input::CancelDowntime(id)) = (&self.remote, &input)
+            && let Some(d) = self.engine.downtimes().into_iter().find(|d| d.id == *id)
+            && let Some(refused) = remote.refuse(&d.host, d.service.as_deref())
         {
             return Some((reply, Err(refused)));
         }

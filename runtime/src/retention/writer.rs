@@ -77,10 +77,20 @@ pub(crate) struct Retainer {
     tracker: Arc<Tracker>,
 }
 
+/// Told of each notification whose delivery has ended (delivered, or
+/// failed after its retries). With a cluster, the notification is then no
+/// longer pending in its shard's state (see `crate::cluster::shards`).
+pub(crate) type Delivered = Arc<dyn Fn(&NotificationMessage) + Send + Sync>;
+
 impl Retainer {
     /// Starts the retention thread for `store`, delivers the notifications
     /// a previous run left pending, and writes results that changed only
     /// output every `flush_interval`.
+    ///
+    /// With a cluster (`cluster` is told of each delivery that ended), the
+    /// notifications left pending are not delivered from the state file:
+    /// each is pending in its shard's state too, and whoever leads the
+    /// shard now delivers it from there (once, not once per file).
     pub(crate) fn start(
         store: Store,
         notifier: Arc<Notifier>,
@@ -88,11 +98,19 @@ impl Retainer {
         flush_interval: Duration,
         keep_removed: Duration,
         history: HistoryLimits,
+        cluster: Option<Delivered>,
     ) -> Result<Retainer, Error> {
         let tracker = Arc::new(Tracker::default());
         let (tx, rx) = mpsc::channel();
         let handle = Handle::current();
-        let pending = store.pending_notifications()?;
+        let mut pending = store.pending_notifications()?;
+        if cluster.is_some() && !pending.is_empty() {
+            tracing::info!(
+                pending = pending.len(),
+                "notifications left pending in the state file are delivered by their shards' leaders"
+            );
+            pending.clear();
+        }
         for p in pending {
             let r = &p.record;
             let contact = r.contact.as_deref().and_then(|c| contacts.get(c));
@@ -120,7 +138,7 @@ impl Retainer {
             };
             tracing::info!(host = %p.key.host, service = ?p.key.service, "delivering a notification left pending by the last run");
             let single = Contact { name: contact.name.clone(), methods: vec![method.clone()], ..Contact::default() };
-            deliver(&handle, &notifier, &tracker, Some(&tx), Some(p.id), single, message);
+            deliver(&handle, &notifier, &tracker, Some(&tx), Some(p.id), single, message, None);
         }
         let thread = Thread {
             store,
@@ -135,6 +153,7 @@ impl Retainer {
             history,
             latest: Duration::ZERO,
             sampled: HashMap::new(),
+            delivered: cluster,
         };
         std::thread::Builder::new()
             .name("wasmon-store".into())
@@ -242,11 +261,13 @@ impl Subscriber for Retainer {
 pub(crate) struct Deliverer {
     notifier: Arc<Notifier>,
     tracker: Arc<Tracker>,
+    delivered: Option<Delivered>,
 }
 
 impl Deliverer {
-    pub(crate) fn new(notifier: Arc<Notifier>) -> Deliverer {
-        Deliverer { notifier, tracker: Arc::new(Tracker::default()) }
+    /// `delivered` is told of each delivery that ended (with a cluster).
+    pub(crate) fn new(notifier: Arc<Notifier>, delivered: Option<Delivered>) -> Deliverer {
+        Deliverer { notifier, tracker: Arc::new(Tracker::default()), delivered }
     }
 
     /// What waits for its deliveries when the engine stops.
@@ -262,7 +283,7 @@ impl Subscriber for Deliverer {
             if let Event::Notification(n) = event
                 && let Some((contact, message)) = delivery(n)
             {
-                deliver(&handle, &self.notifier, &self.tracker, None, None, contact, message);
+                deliver(&handle, &self.notifier, &self.tracker, None, None, contact, message, self.delivered.clone());
             }
         }
     }
@@ -270,7 +291,7 @@ impl Subscriber for Deliverer {
 
 /// What a notification event is delivered as: a contact with its one
 /// method, and the message. `None` without a contact.
-fn delivery(n: &NotificationEvent) -> Option<(Contact, NotificationMessage)> {
+pub(crate) fn delivery(n: &NotificationEvent) -> Option<(Contact, NotificationMessage)> {
     let (name, method) = (n.contact.as_ref()?, n.private.method.as_ref()?);
     let message = NotificationMessage {
         id: n.id,
@@ -290,7 +311,9 @@ fn delivery(n: &NotificationEvent) -> Option<(Contact, NotificationMessage)> {
     Some((Contact { name: name.clone(), methods: vec![method.clone()], ..Contact::default() }, message))
 }
 
-/// Delivers one contact method on the runtime and reports the outcome.
+/// Delivers one contact method on the runtime and reports the outcome
+/// (to the retention thread through `ops`, and to `delivered`).
+#[allow(clippy::too_many_arguments)]
 fn deliver(
     handle: &Handle,
     notifier: &Arc<Notifier>,
@@ -299,6 +322,7 @@ fn deliver(
     id: Option<NotificationId>,
     contact: Contact,
     message: NotificationMessage,
+    delivered: Option<Delivered>,
 ) {
     let notifier = notifier.clone();
     let tracker = tracker.clone();
@@ -309,6 +333,9 @@ fn deliver(
             if let (Some(ops), Some(id)) = (&ops, id) {
                 let _ = ops.send(Op::Outcome(id, delivery.outcome, delivery.attempts));
             }
+        }
+        if let Some(delivered) = delivered {
+            delivered(&message);
         }
         tracker.end();
     });
@@ -335,6 +362,8 @@ struct Thread {
     latest: Time,
     /// When each object's metrics were last sampled for the metric history.
     sampled: HashMap<ObjectKey, crate::state::Time>,
+    /// With a cluster: told of each delivery that ended.
+    delivered: Option<Delivered>,
 }
 
 /// How often the history is pruned, at most.
@@ -564,7 +593,17 @@ impl Thread {
                 && let Some((contact, message)) = delivery(&n)
             {
                 let id = NotificationId::new(n.id);
-                deliver(&self.handle, &self.notifier, &self.tracker, Some(&self.tx), Some(id), contact, message);
+                let delivered = self.delivered.clone();
+                deliver(
+                    &self.handle,
+                    &self.notifier,
+                    &self.tracker,
+                    Some(&self.tx),
+                    Some(id),
+                    contact,
+                    message,
+                    delivered,
+                );
             }
         }
         saved

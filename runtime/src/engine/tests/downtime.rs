@@ -240,6 +240,45 @@ async fn downtime_requests_are_validated() {
     assert!(engine.downtimes().is_empty());
 }
 
+/// A shard taken over: the downtimes of its hosts become those its
+/// previous leader kept, timers included; the others and the ids this
+/// engine gives stay its own.
+#[tokio::test]
+async fn a_shard_s_downtimes_replace_those_of_its_hosts_and_keep_their_timers() {
+    let mut config = lifecycle(NotificationPolicy::default());
+    config.hosts.push(Host { name: "db1".into(), ..Host::default() });
+    let disk = Service { host: "db1".into(), name: "Disk".into(), ..config.services[0].clone() };
+    config.services.push(disk);
+    let mut engine = Engine::new(config, sandbox()).unwrap();
+    engine.restore_downtimes(Vec::new(), 1000);
+    let (mine, _) = engine.schedule_downtime(request(None, 0, 500, None), s(0)).unwrap();
+    let db1 = DowntimeRequest { host: "db1".into(), ..request(None, 0, 500, None) };
+    let (stale, _) = engine.schedule_downtime(db1, s(0)).unwrap();
+    assert_eq!((mine.id, stale.id), (1001, 1002));
+    // The leader of db1's shard kept one pending (starting at 100) with an
+    // id from its own block.
+    let theirs = crate::state::Downtime {
+        id: 2_000_000_001,
+        host: "db1".into(),
+        start: s(100),
+        end: s(300),
+        started: None,
+        ..stale.clone()
+    };
+    engine.replace_downtimes(|host| host == "db1", vec![theirs.clone()]);
+    let ids: Vec<u64> = engine.downtimes().iter().map(|d| d.id).collect();
+    assert_eq!(ids, [1001, 2_000_000_001]);
+    let mut events = Vec::new();
+    engine.downtimes_changed(&mut events);
+    assert_eq!(events.len(), 1, "the new set goes to retention");
+    // Its timers: it starts at 100 and ends at 300.
+    assert_eq!(downtime_events(&engine.fire_timers(s(150))), [(100.0, 2_000_000_001, true)]);
+    assert_eq!(downtime_events(&engine.fire_timers(s(400))), [(300.0, 2_000_000_001, false)]);
+    // New ids stay in this engine's block.
+    let (next, _) = engine.schedule_downtime(request(None, 400, 500, None), s(400)).unwrap();
+    assert_eq!(next.id, 1003);
+}
+
 #[tokio::test]
 async fn a_normal_acknowledgement_is_cleared_by_the_next_state_change() {
     // Re-notify every 30 s, so the acknowledgement has something to suppress.
