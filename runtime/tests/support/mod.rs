@@ -28,6 +28,13 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The `wasmon` binary the tests start: this build's, or the one
+/// `WASMON_TEST_BIN` names (a release build, for the chaos test at full
+/// scale: see the README).
+pub fn wasmon_bin() -> PathBuf {
+    std::env::var_os("WASMON_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wasmon")), PathBuf::from)
+}
+
 /// Polls `done` until it holds; panics naming `what` after `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -60,7 +67,7 @@ impl Daemon {
     /// for a log line ([`Daemon::wait_for`]) or for the API
     /// ([`Daemon::base`]) to know it is up.
     pub fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmon"))
+        let mut child = Command::new(wasmon_bin())
             .args(["run", "--config", config.to_str().unwrap()])
             .args(args)
             .env("WASMON_CACHE_DIR", cache_dir())
