@@ -364,10 +364,7 @@ impl Sharding {
     /// pending, with its id, unless it is being delivered here already.
     /// Until it has been, it stays pending in its object's record.
     fn deliver_again(&self, contacts: &HashMap<String, crate::config::Contact>, p: Pending) {
-        let found = contacts.get(&p.contact).and_then(|c| {
-            let method = c.methods.iter().find(|m| m.kind() == p.method)?;
-            Some(crate::config::Contact { name: c.name.clone(), methods: vec![method.clone()], ..Default::default() })
-        });
+        let found = crate::retention::writer::one_method(contacts, Some(&p.contact), Some(&p.method));
         let (Some(notifier), Some(contact)) = (self.notifier.clone(), found) else {
             tracing::warn!(
                 object = %p.message.object_name(),

@@ -113,9 +113,7 @@ impl Retainer {
         }
         for p in pending {
             let r = &p.record;
-            let contact = r.contact.as_deref().and_then(|c| contacts.get(c));
-            let method = contact.and_then(|c| c.methods.iter().find(|m| Some(m.kind()) == r.method.as_deref()));
-            let (Some(contact), Some(method)) = (contact, method) else {
+            let Some(single) = one_method(&contacts, r.contact.as_deref(), r.method.as_deref()) else {
                 tracing::warn!(host = %p.key.host, "a pending notification's contact or method is no longer configured");
                 let gone = DeliveryOutcome::Failed { error: "contact or method no longer configured".into() };
                 let _ = tx.send(Op::Outcome(p.id, gone, 0));
@@ -137,7 +135,6 @@ impl Retainer {
                 comment: None,
             };
             tracing::info!(host = %p.key.host, service = ?p.key.service, "delivering a notification left pending by the last run");
-            let single = Contact { name: contact.name.clone(), methods: vec![method.clone()], ..Contact::default() };
             deliver(&handle, &notifier, &tracker, Some(&tx), Some(p.id), single, message, None);
         }
         let thread = Thread {
@@ -287,6 +284,19 @@ impl Subscriber for Deliverer {
             }
         }
     }
+}
+
+/// The configured contact named `contact` with only its method of kind
+/// `method`: what a notification recorded by names is delivered to again.
+/// `None` when either is not configured (any more).
+pub(crate) fn one_method(
+    contacts: &HashMap<String, Contact>,
+    contact: Option<&str>,
+    method: Option<&str>,
+) -> Option<Contact> {
+    let contact = contacts.get(contact?)?;
+    let method = contact.methods.iter().find(|m| Some(m.kind()) == method)?;
+    Some(Contact { name: contact.name.clone(), methods: vec![method.clone()], ..Contact::default() })
 }
 
 /// What a notification event is delivered as: a contact with its one
